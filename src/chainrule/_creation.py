@@ -1,0 +1,366 @@
+"""Creation functions: ``tensor``, ``zeros``, ``arange``, ``randn``, ... with PyTorch's dtype defaults.
+
+Python floats become the default float dtype (float32), Python ints int64,
+bools bool; a NumPy array keeps its dtype.  Sizes are varargs or one sequence.
+Every function accepts ``dtype=``, ``requires_grad=`` and ``device=`` ('cpu').
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import dtypes as _dt
+from . import random as _random
+from ._tensor import Tensor, as_array, wrap
+from .backend import device as _device
+from .ops._core import fail
+from .ops._dims import sizes_arg
+
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "eye",
+    "arange", "linspace", "logspace", "zeros_like", "ones_like", "full_like", "empty_like",
+    "rand", "randn", "randint", "normal", "rand_like", "randn_like", "randint_like", "randperm",
+    "bernoulli", "multinomial", "scalar_tensor", "is_tensor", "is_floating_point", "numel",
+    "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor",
+    "tril", "triu", "diag", "trace",
+]
+
+
+def _finish(data: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
+    if device is not None:
+        _device(device)
+    t = wrap(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(arr: np.ndarray) -> np.dtype:
+    """PyTorch's inference for Python data: float -> default float, int -> int64, bool -> bool."""
+    k = arr.dtype.kind
+    if k == "f":
+        return _dt.get_default_dtype().np
+    if k in "iu":
+        return np.dtype(np.int64)
+    if k == "b":
+        return np.dtype(np.bool_)
+    raise fail(f"tensor(): could not infer a dtype from data of NumPy dtype {arr.dtype}", TypeError)
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor (always a copy) from a number, a nested list, an ndarray or a tensor."""
+    if isinstance(data, Tensor):
+        arr = np.array(data._data, copy=True)
+    elif isinstance(data, np.ndarray):
+        arr = np.array(data, copy=True)
+    else:
+        try:
+            arr = np.array(as_array(data))
+        except ValueError as exc:
+            raise fail(f"tensor(): could not build a tensor from the data: {exc}", ValueError) from None
+        if dtype is None:
+            arr = arr.astype(_infer_dtype(arr), copy=False)
+    if arr.dtype.kind not in "fiub":
+        raise fail(f"tensor(): unsupported data of dtype {arr.dtype}", TypeError)
+    if dtype is not None:
+        arr = arr.astype(_dt.to_numpy(dtype), copy=False)
+    elif arr.dtype not in _dt._BY_NP:
+        arr = arr.astype(_infer_dtype(arr), copy=False)
+    return _finish(arr, requires_grad, device)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a tensor or ndarray of the right dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or _dt.to_numpy(dtype) == data.dtype):
+        if data.dtype in _dt._BY_NP:
+            return wrap(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``arr`` (writes through either are seen by both)."""
+    if not isinstance(arr, np.ndarray):
+        raise fail(f"from_numpy(): expected an np.ndarray, got {type(arr).__name__}", TypeError)
+    _dt.from_numpy(arr.dtype)
+    return wrap(arr)
+
+
+def _dtype(dtype: Any, default: Any = None) -> np.dtype:
+    if dtype is not None:
+        return _dt.to_numpy(dtype)
+    return default if default is not None else _dt.get_default_dtype().np
+
+
+def _filled(fill: Any):
+    def make(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+             out: Any = None, layout: Any = None) -> Tensor:
+        shape = sizes_arg(size, make.__name__)
+        npd = _dtype(dtype)
+        data = np.empty(shape, npd) if fill is None else np.full(shape, fill, npd)
+        return _finish(data, requires_grad, device)
+
+    return make
+
+
+zeros = _filled(0)
+zeros.__name__ = "zeros"
+ones = _filled(1)
+ones.__name__ = "ones"
+empty = _filled(None)
+empty.__name__ = "empty"
+
+
+def _size_kw(size: tuple, kwargs: dict) -> tuple:
+    if "size" in kwargs:
+        return (kwargs.pop("size"),)
+    return size
+
+
+def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it, as in PyTorch)."""
+    if dtype is None:
+        dtype = _infer_dtype(np.asarray(fill_value.item() if isinstance(fill_value, Tensor) else fill_value))
+    shape = sizes_arg((size,) if not isinstance(size, (list, tuple)) else (tuple(size),), "full")
+    return _finish(np.full(shape, as_array(fill_value), _dt.to_numpy(dtype)), requires_grad, device)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad, device)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
+    if end is None:
+        start, end = 0, start
+    vals = [as_array(v) for v in (start, end, step)]
+    vals = [v.item() if isinstance(v, np.ndarray) else v for v in vals]
+    if vals[2] == 0:
+        raise fail("arange(): step must be nonzero", RuntimeError)
+    is_float = any(isinstance(v, float) for v in vals)
+    npd = _dtype(dtype, _dt.get_default_dtype().np if is_float else np.dtype(np.int64))
+    if is_float:
+        n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
+        data = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]).astype(npd)
+    else:
+        data = np.arange(vals[0], vals[1], vals[2]).astype(npd)
+    return _finish(data, requires_grad, device)
+
+
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    data = np.linspace(float(start), float(end), int(steps)).astype(_dtype(dtype))
+    return _finish(data, requires_grad, device)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    data = np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype(dtype))
+    return _finish(data, requires_grad, device)
+
+
+def _like(fill: Any):
+    def make(input: Any, *, dtype: Any = None, device: Any = None,  # noqa: A002
+             requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+        src = input._data if isinstance(input, Tensor) else np.asarray(input)
+        npd = _dt.to_numpy(dtype) if dtype is not None else src.dtype
+        data = np.empty(src.shape, npd) if fill is None else np.full(src.shape, fill, npd)
+        return _finish(data, requires_grad, device)
+
+    return make
+
+
+zeros_like = _like(0)
+ones_like = _like(1)
+empty_like = _like(None)
+
+
+def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,  # noqa: A002
+              requires_grad: bool = False) -> Tensor:
+    src = input._data if isinstance(input, Tensor) else np.asarray(input)
+    npd = _dt.to_numpy(dtype) if dtype is not None else src.dtype
+    return _finish(np.full(src.shape, as_array(fill_value), npd), requires_grad, device)
+
+
+# ------------------------------------------------------------------- random
+def _random_float(draw: Any, name: str):
+    def make(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False, **kwargs: Any) -> Tensor:
+        shape = sizes_arg(_size_kw(size, kwargs), name)
+        npd = _dtype(dtype)
+        if npd.kind != "f":
+            raise fail(f"{name}(): dtype must be floating point, got {npd}", TypeError)
+        rng = _random.rng(generator)
+        data = draw(rng, shape, npd if npd in (np.float32, np.float64) else np.float64)
+        return _finish(data.astype(npd, copy=False), requires_grad, device)
+
+    make.__name__ = name
+    return make
+
+
+rand = _random_float(lambda r, s, d: r.random(s, dtype=d), "rand")
+randn = _random_float(lambda r, s, d: r.standard_normal(s, dtype=d), "randn")
+
+
+def randint(low: int, high: Any = None, size: Any = None, *, generator: Any = None,
+            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high) of the given size (``randint(high, size)`` also works)."""
+    if size is None:
+        if isinstance(high, (tuple, list)):
+            low, high, size = 0, low, high
+        else:
+            raise fail("randint(): size is required", TypeError)
+    shape = sizes_arg((size,) if isinstance(size, (tuple, list)) else (size,), "randint")
+    data = _random.rng(generator).integers(int(low), int(high), shape)
+    return _finish(data.astype(_dtype(dtype, np.dtype(np.int64))), requires_grad, device)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
+           dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Samples of N(mean, std²); mean/std may be tensors (broadcast) or numbers with ``size``."""
+    m, s = as_array(mean), as_array(std)
+    if isinstance(m, np.ndarray) or isinstance(s, np.ndarray):
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        ref = m if isinstance(m, np.ndarray) else s
+        npd = _dtype(dtype, ref.dtype if ref.dtype.kind == "f" else None)
+    else:
+        if size is None:
+            raise fail("normal(): size is required when mean and std are numbers", TypeError)
+        shape = sizes_arg((size,) if isinstance(size, (tuple, list)) else (size,), "normal")
+        npd = _dtype(dtype)
+    data = _random.rng(generator).normal(m, s, shape)
+    return _finish(np.asarray(data).astype(npd), requires_grad, device)
+
+
+def rand_like(input: Any, *, dtype: Any = None, **kw: Any) -> Tensor:  # noqa: A002
+    return rand(tuple(input.shape), dtype=dtype or input._data.dtype, **kw)
+
+
+def randn_like(input: Any, *, dtype: Any = None, **kw: Any) -> Tensor:  # noqa: A002
+    return randn(tuple(input.shape), dtype=dtype or input._data.dtype, **kw)
+
+
+def randint_like(input: Any, low: int, high: Any = None, *, dtype: Any = None, **kw: Any) -> Tensor:  # noqa: A002
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input._data.dtype, **kw)
+
+
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    data = _random.rng(generator).permutation(int(n))
+    return _finish(data.astype(_dtype(dtype, np.dtype(np.int64))), requires_grad, device)
+
+
+def bernoulli(input: Any, p: Any = None, *, generator: Any = None) -> Tensor:  # noqa: A002
+    probs = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if p is not None:
+        probs = np.full(probs.shape, p)
+    draws = _random.rng(generator).random(probs.shape) < probs
+    return wrap(draws.astype(probs.dtype if probs.dtype.kind == "f" else _dt.get_default_dtype().np))
+
+
+def multinomial(input: Any, num_samples: int, replacement: bool = False, *,  # noqa: A002
+                generator: Any = None) -> Tensor:
+    """Draw category indices from (unnormalised) rows of probabilities."""
+    probs = np.asarray(input._data if isinstance(input, Tensor) else input, dtype=np.float64)
+    if (probs < 0).any() or not np.isfinite(probs).all():
+        raise fail("multinomial(): probabilities must be finite and non-negative", RuntimeError)
+    rows = probs.reshape(-1, probs.shape[-1])
+    rng = _random.rng(generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, row in enumerate(rows):
+        total = row.sum()
+        if total <= 0:
+            raise fail("multinomial(): each row needs a positive sum", RuntimeError)
+        if not replacement and num_samples > np.count_nonzero(row):
+            raise fail("multinomial(): cannot draw more samples than categories without replacement")
+        out[i] = rng.choice(row.size, size=num_samples, replace=replacement, p=row / total)
+    return wrap(out.reshape(probs.shape[:-1] + (num_samples,)))
+
+
+def scalar_tensor(value: Any, *, dtype: Any = None, **kw: Any) -> Tensor:
+    return tensor(float(value), dtype=dtype, **kw)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t: Tensor) -> bool:
+    return t._data.dtype.kind == "f"
+
+
+def numel(t: Tensor) -> int:
+    return int(t._data.size)
+
+
+# ------------------------------------------------ legacy typed constructors
+class _TypedTensor(type):
+    """``chainrule.FloatTensor([1, 2])``: a constructor whose result is a Tensor of one dtype."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls._dtype.np
+
+    def __call__(cls, *args: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(*args, dtype=cls._dtype)
+
+
+def _typed(name: str, d: Any) -> type:
+    return _TypedTensor(name, (), {"_dtype": d})
+
+
+FloatTensor = _typed("FloatTensor", _dt.float32)
+DoubleTensor = _typed("DoubleTensor", _dt.float64)
+LongTensor = _typed("LongTensor", _dt.int64)
+IntTensor = _typed("IntTensor", _dt.int32)
+BoolTensor = _typed("BoolTensor", _dt.bool)
+ByteTensor = _typed("ByteTensor", _dt.uint8)
+
+
+# ---------------------------------------------- triangular / diagonal parts
+def tril(x: Any, diagonal: int = 0) -> Any:
+    """Lower triangle of the last two dims (others zeroed); gradient passes through the kept part."""
+    from .ops import mul
+
+    n, m = x.shape[-2], x.shape[-1]
+    return mul(x, np.tri(n, m, diagonal, dtype=bool))
+
+
+def triu(x: Any, diagonal: int = 0) -> Any:
+    from .ops import mul
+
+    n, m = x.shape[-2], x.shape[-1]
+    return mul(x, ~np.tri(n, m, diagonal - 1, dtype=bool))
+
+
+def diag(x: Any, diagonal: int = 0) -> Any:
+    """The diagonal of a matrix, or a matrix with a vector on its diagonal."""
+    from .ops import getitem, index_put, mul
+
+    if x.ndim == 1:
+        n = x.shape[0] + abs(diagonal)
+        base = mul(zeros(n, n, dtype=x._data.dtype), 0)
+        i = np.arange(x.shape[0])
+        return index_put(base, (i + max(-diagonal, 0), i + max(diagonal, 0)), x)
+    if x.ndim != 2:
+        raise fail(f"diag(): expects a 1-d or 2-d tensor, got {x.ndim} dimensions")
+    n = min(x.shape[0] - max(-diagonal, 0), x.shape[1] - max(diagonal, 0))
+    i = np.arange(max(n, 0))
+    return getitem(x, (i + max(-diagonal, 0), i + max(diagonal, 0)))
+
+
+def trace(x: Any) -> Any:
+    from .ops import sum as _sum
+
+    return _sum(diag(x))

@@ -1,0 +1,208 @@
+"""Reverse-mode automatic differentiation: ``backward``, ``grad``, grad modes, gradcheck.
+
+``y.backward()`` accumulates dy/dx into the ``.grad`` of every leaf ``x``;
+``autograd.grad(y, xs)`` returns the gradients instead.  Both walk the graph
+recorded by the ops (see ``engine``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._tensor import Tensor, wrap
+from . import graph
+from .engine import run_backward
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+__all__ = [
+    "backward",
+    "grad",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "gradcheck",
+    "gradgradcheck",
+    "graph",
+]
+
+
+def _as_list(x: Any) -> list:
+    if x is None:
+        return []
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def _why_no_grad(t: Tensor, index: int, total: int) -> RuntimeError:
+    which = "the tensor" if total == 1 else f"output {index}"
+    meta = t._meta or {}
+    if meta.get("detached"):
+        why = "it was detached from the graph (detach() or .data); backpropagate through the tensor before detaching"
+    elif meta.get("no_grad"):
+        why = ("it was computed while grad mode was off (inside no_grad() or inference_mode()); "
+               "compute it outside that block")
+    elif t._data.dtype.kind != "f":
+        why = f"its dtype {t._data.dtype} is not floating point, so it cannot carry a gradient"
+    else:
+        why = ("none of the tensors it was computed from requires grad; call "
+               ".requires_grad_() on the inputs you want gradients for")
+    return RuntimeError(
+        f"backward(): {which} (shape {tuple(t._data.shape)}) does not require grad and has no "
+        f"grad_fn: {why}."
+    )
+
+
+def _seed(t: Tensor, g: Any, index: int, total: int, op: str) -> Any:
+    """The starting gradient for one output, checked against its shape and dtype."""
+    name = t.grad_fn.name() if t.grad_fn is not None else "a leaf tensor"
+    shape = tuple(t._data.shape)
+    if g is None:
+        if t._data.size != 1:
+            raise RuntimeError(
+                f"{op}() needs a scalar output, got shape {shape}; call y.sum().{op}() or pass "
+                f"gradient= with shape {shape}" if op == "backward" else
+                f"grad() can be implicitly created only for scalar outputs, got shape {shape}; "
+                f"pass grad_outputs= with shape {shape}"
+            )
+        return np.ones(t._data.shape, dtype=t._data.dtype)
+    gd = g._data if isinstance(g, Tensor) else np.asarray(g)
+    if tuple(gd.shape) != shape:
+        raise RuntimeError(
+            f"{op}(): gradient has shape {tuple(gd.shape)} but the output ({name}) has shape "
+            f"{shape}; pass a gradient with the output's shape"
+        )
+    if gd.dtype.kind != "f":
+        raise RuntimeError(
+            f"{op}(): gradient has dtype {gd.dtype} but the output ({name}) is {t._data.dtype}; "
+            "gradients must be floating point"
+        )
+    if isinstance(g, Tensor) and g._rg:
+        return g
+    return gd if gd.dtype == t._data.dtype else gd.astype(t._data.dtype)
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    grad_variables: Any = None,
+    inputs: Any = None,
+) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves of their graph."""
+    outs = _as_list(tensors)
+    gs = _as_list(grad_tensors if grad_tensors is not None else grad_variables)
+    if not gs:
+        gs = [None] * len(outs)
+    if len(gs) != len(outs):
+        raise RuntimeError(f"backward(): got {len(outs)} tensors but {len(gs)} gradients")
+    for i, t in enumerate(outs):
+        if not t._rg:
+            raise _why_no_grad(t, i, len(outs))
+    seeds = [_seed(t, g, i, len(outs), "backward") for i, (t, g) in enumerate(zip(outs, gs))]
+    if create_graph:
+        seeds = [s if isinstance(s, Tensor) else wrap(s) for s in seeds]
+    if retain_graph is None:
+        retain_graph = create_graph
+    only = _as_list(inputs) or None
+    if only is not None:
+        for t in only:
+            if not t._rg:
+                raise RuntimeError("backward(): every tensor in inputs= must require grad")
+    cycles = run_backward(outs, seeds, bool(retain_graph), bool(create_graph), inputs=only)
+    if cycles:
+        import warnings
+
+        warnings.warn(
+            "backward(create_graph=True) stored gradients that carry a graph referencing the "
+            "leaves themselves (a reference cycle leaf -> .grad -> graph -> leaf), which only the "
+            "garbage collector can free. Set .grad = None when you are done with it, or use "
+            "chainrule.autograd.grad(..., create_graph=True), which does not store into .grad.",
+            UserWarning,
+            stacklevel=3 if not isinstance(tensors, Tensor) else 4,
+        )
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is not touched)."""
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    gs = _as_list(grad_outputs) or [None] * len(outs)
+    if len(gs) != len(outs):
+        raise RuntimeError(f"grad(): got {len(outs)} outputs but {len(gs)} grad_outputs")
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True): use chainrule.func.vmap over vjp instead")
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): inputs[{i}] is {type(t).__name__}, expected a Tensor")
+        if not t._rg:
+            raise RuntimeError(
+                f"grad(): input {i} (shape {tuple(t._data.shape)}) does not require grad; call "
+                ".requires_grad_() on it before computing the outputs"
+            )
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad(): materialize_grads=True needs allow_unused to be True or None")
+    allow_unused = bool(allow_unused) or materialize_grads
+    kept_outs, kept_gs = [], []
+    for i, (t, g) in enumerate(zip(outs, gs)):
+        if not t._rg:
+            if allow_unused:
+                continue
+            raise _why_no_grad(t, i, len(outs))
+        kept_outs.append(t)
+        kept_gs.append(_seed(t, g, i, len(outs), "grad"))
+    if create_graph:
+        kept_gs = [s if isinstance(s, Tensor) else wrap(s) for s in kept_gs]
+    if retain_graph is None:
+        retain_graph = create_graph
+    if kept_outs:
+        res = run_backward(kept_outs, kept_gs, bool(retain_graph), bool(create_graph), inputs=ins,
+                           capture=True)
+    else:
+        res = [None] * len(ins)
+    out = []
+    for i, (t, g) in enumerate(zip(ins, res)):
+        if g is None:
+            if materialize_grads:
+                out.append(wrap(np.zeros_like(t._data)))
+                continue
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad(): input {i} (shape {tuple(t._data.shape)}) was not used to compute the "
+                    "outputs, so it has no gradient. Pass allow_unused=True to get None for it."
+                )
+            out.append(None)
+        elif isinstance(g, Tensor):
+            out.append(g)
+        else:
+            arr = np.array(g, dtype=t._data.dtype, copy=True)
+            if arr.shape != t._data.shape:
+                arr = np.broadcast_to(arr, t._data.shape).copy()
+            out.append(wrap(arr))
+    return tuple(out)
+
+
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402

@@ -1,0 +1,305 @@
+"""The backward engine: walk the graph from the outputs to the leaves, once per node.
+
+1. Count, for every node reachable from the roots, how many edges point at it
+   (iterative depth-first walk; no recursion, so 10^5-node chains are fine).
+2. Start from the roots with their seed gradients.  A node runs when every
+   consumer has sent its gradient (its count drops to zero); among ready
+   nodes the most recently created runs first, as in PyTorch.
+3. Running a node = sum of incoming gradients -> tensor hooks -> each input's
+   VJP rule -> cotangent summed back to the input's shape if the op broadcasts.
+4. Leaves accumulate into ``.grad`` (or, for ``autograd.grad``, are captured).
+5. Saved values are dropped after a node runs unless ``retain_graph``.
+
+With ``create_graph=False`` rules run on bare ndarrays in no-grad mode; with
+``create_graph=True`` they run on Tensors with grad mode on, so the backward
+pass is itself recorded and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor, _RetainGrad, wrap
+from ..ops import _core  # module reference: ops imports autograd while loading
+from .grad_mode import state as _state
+from .graph import Node
+
+__all__ = ["run_backward"]
+
+
+def _freed_error(node: Node) -> RuntimeError:
+    return RuntimeError(
+        f"backward through {node.name()} a second time: its saved values were freed after the "
+        "first backward(). Pass retain_graph=True to the first backward() (or autograd.grad()) "
+        "if you need to backpropagate through the same graph twice."
+    )
+
+
+def _check_versions(node: Node) -> None:
+    for cell, version, tensor in node.versions:
+        if cell[0] != version:
+            what = "its output" if tensor is None else "an input"
+            shape = node.out_shape if tensor is None else tuple(tensor._data.shape)
+            dtype = node.out_dtype if tensor is None else tensor._data.dtype
+            raise RuntimeError(
+                f"a tensor saved for backward by {node.name()} ({what}, shape {tuple(shape)}, "
+                f"{dtype}) was modified by an in-place operation: it was saved at version "
+                f"{version} and is now at version {cell[0]}. Use an out-of-place op (x = x + 1 "
+                "instead of x += 1) or .clone() the tensor before changing it."
+            )
+
+
+def _shape(a: Any) -> tuple:
+    return a._data.shape if isinstance(a, Tensor) else np.shape(a)
+
+
+def _as_tensor_grad(g: Any) -> Tensor:
+    return g if isinstance(g, Tensor) else wrap(g)
+
+
+def _run_hooks(hooks: list, g: Any, create_graph: bool, owner: str, shape: tuple, dtype: Any) -> Any:
+    """Tensor hooks see and may replace the gradient; retain_grad runs last, on the final value."""
+    retain = []
+    for hook in list(hooks):
+        if isinstance(hook, _RetainGrad):
+            retain.append(hook)
+            continue
+        out = hook(_as_tensor_grad(g))
+        if out is None:
+            continue
+        if not isinstance(out, Tensor):
+            raise TypeError(f"a hook on {owner} returned {type(out).__name__}; it must return a Tensor or None")
+        if tuple(out._data.shape) != tuple(shape) or out._data.dtype != dtype:
+            raise RuntimeError(
+                f"a hook on {owner} returned a gradient of shape {tuple(out._data.shape)} and dtype "
+                f"{out._data.dtype}, but the gradient must have shape {tuple(shape)} and dtype {dtype}"
+            )
+        g = out if create_graph else out._data
+    for hook in retain:
+        hook(_as_tensor_grad(g))
+    return g
+
+
+def _count_dependencies(roots: Iterable[Node]) -> dict:
+    """Number of incoming edges for every node and leaf reachable from ``roots``."""
+    deps: dict = {}
+    stack = [r for r in roots]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for p in node.parents:
+            if p is None:
+                continue
+            deps[p] = deps.get(p, 0) + 1
+            if isinstance(p, Node) and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return deps
+
+
+def _prune(roots: list[Node], targets: set) -> set:
+    """Nodes from which some target is reachable: only they need to run."""
+    order: list[Node] = []
+    seen = set(roots)
+    stack = [(r, 0) for r in roots]
+    while stack:  # iterative post-order: parents before the node
+        node, i = stack.pop()
+        parents = node.parents
+        while i < len(parents):
+            p = parents[i]
+            i += 1
+            if isinstance(p, Node) and p not in seen:
+                seen.add(p)
+                stack.append((node, i))
+                stack.append((p, 0))
+                break
+        else:
+            order.append(node)
+    needed: set = set()
+    for node in order:
+        if node in targets or any(p in needed or (p is not None and p in targets) for p in node.parents):
+            needed.add(node)
+    return needed
+
+
+def run_backward(
+    roots: list[Tensor],
+    grads: list[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: list[Tensor] | None = None,
+    capture: bool = False,
+) -> list | None:
+    """Backpropagate ``grads`` (already checked to match ``roots``) through the graph.
+
+    ``inputs``: restrict the work to gradients for these tensors.  ``capture``:
+    return their gradients (``autograd.grad``) instead of accumulating into
+    ``.grad``.  Gradients are ndarrays, or Tensors when ``create_graph``.
+    Without ``capture``, returns a non-empty list when some leaf's new ``.grad``
+    carries a graph (which references the leaf: a reference cycle).
+    """
+    targets: dict = {}
+    if inputs is not None:
+        for t in inputs:
+            targets.setdefault(t.grad_fn if t.grad_fn is not None else t, t)
+    captured: dict = {}
+    shared: set = set()  # ids of arrays that must be copied before being stored in .grad
+    pending: dict = {}
+    ready: list = []
+    root_nodes: list[Node] = []
+    for t, g in zip(roots, grads):
+        shared.add(id(g))
+        key = t.grad_fn if t.grad_fn is not None else t
+        pending[key] = g if key not in pending else pending[key] + g
+        if t.grad_fn is not None and t.grad_fn not in root_nodes:
+            root_nodes.append(t.grad_fn)
+    deps = _count_dependencies(root_nodes)
+    needed = _prune(root_nodes, set(targets)) if inputs is not None else None
+    for key in list(pending):
+        if deps.get(key, 0) == 0:
+            if isinstance(key, Node):
+                heapq.heappush(ready, (-key.seq, id(key), key))
+    for key in list(pending):  # leaves given directly as roots
+        if not isinstance(key, Node) and deps.get(key, 0) == 0:
+            _finish_leaf(key, pending.pop(key), create_graph, targets, capture, captured, shared)
+
+    prev_mode = _state.grad_enabled
+    _state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = heapq.heappop(ready)[2]
+            g = pending.pop(node)
+            if node.hooks:
+                g = _run_hooks(node.hooks, g, create_graph, node.name(), node.out_shape, node.out_dtype)
+            if node in targets:
+                captured[node] = g
+                if needed is not None and not any(
+                    p in needed or (p is not None and p in targets) for p in node.parents
+                ):
+                    continue
+            _run_node(node, g, create_graph, retain_graph, needed, targets, deps, pending, ready,
+                      capture, captured, shared)
+    finally:
+        _state.grad_enabled = prev_mode
+    if capture:
+        return [captured.get(t.grad_fn if t.grad_fn is not None else t) for t in inputs or []]
+    return ["graph-in-grad"] if "graph-in-grad" in shared else None
+
+
+def _run_node(node: Node, g: Any, create_graph: bool, retain_graph: bool, needed: Any,
+              targets: dict, deps: dict, pending: dict, ready: list, capture: bool,
+              captured: dict, shared: set) -> None:
+    op = node.op
+    if op.save_sources:
+        if node.saved is None:
+            raise _freed_error(node)
+        if node.versions is not None:
+            _check_versions(node)
+        vals = _core.saved_values(node, create_graph)
+    else:
+        vals = ()
+    if create_graph and not isinstance(g, Tensor):
+        g = wrap(np.asarray(g))
+    parents = node.parents
+    if op.vjp_all is not None:
+        r = op.vjp_all
+        outs = r.fn(g, *[vals[k] for k in r.slots])
+    else:
+        outs = None
+    rules = op.vjps
+    for i, p in enumerate(parents):
+        if p is None:
+            continue
+        if needed is not None and p not in needed and p not in targets:
+            continue
+        if outs is not None:
+            gi = outs[i]
+        else:
+            r = rules[i]
+            gi = r.fn(g, *[vals[k] for k in r.slots])
+        if gi is None:
+            continue
+        if gi is g:
+            shared.add(id(g))
+        if op.broadcasts:
+            shape = vals[op.shape_slots[i]]
+            if _shape(gi) != shape:
+                from ..ops.shape import sum_to
+
+                gi = sum_to(gi, shape)
+        if create_graph and not isinstance(gi, Tensor):
+            gi = wrap(np.asarray(gi))
+        if p in pending:
+            pending[p] = pending[p] + gi
+        else:
+            pending[p] = gi
+        left = deps[p] - 1
+        deps[p] = left
+        if left == 0:
+            if isinstance(p, Tensor):
+                _finish_leaf(p, pending.pop(p), create_graph, targets, capture, captured, shared)
+            else:
+                heapq.heappush(ready, (-p.seq, id(p), p))
+    if not retain_graph and op.save_sources:
+        node.saved = None
+        node.versions = None
+
+
+def _finish_leaf(leaf: Tensor, g: Any, create_graph: bool, targets: dict, capture: bool,
+                 captured: dict, shared: set) -> None:
+    """All gradient for this leaf has arrived: run its hooks, then capture or accumulate."""
+    meta = leaf._meta
+    if meta and meta.get("hooks"):
+        g = _run_hooks(meta["hooks"], g, create_graph, "a leaf tensor", leaf._data.shape, leaf._data.dtype)
+    if capture:
+        if leaf in targets:
+            captured[leaf] = g
+        return
+    if targets and leaf not in targets:
+        return
+    _accumulate(leaf, g, create_graph, shared)
+
+
+def _accumulate(leaf: Tensor, g: Any, create_graph: bool, shared: set) -> None:
+    dtype = leaf._data.dtype
+    if create_graph:
+        gt = _as_tensor_grad(g)
+        if gt._data.dtype != dtype:
+            from ..ops.elementwise import cast
+
+            gt = cast(gt, dtype)
+        if leaf._grad is None:
+            leaf._grad = gt if id(g) not in shared else gt.clone()
+        else:
+            leaf._grad = leaf._grad + gt
+        if leaf._grad._rg:
+            shared.add("graph-in-grad")  # reported to backward(): leaf -> .grad -> graph -> leaf
+        return
+    if isinstance(g, Tensor):
+        g = g._data
+    old = leaf._grad
+    if old is None:
+        if (
+            type(g) is not np.ndarray
+            or id(g) in shared
+            or not g.flags.owndata
+            or not g.flags.writeable
+            or g.dtype != dtype
+            or not g.flags.c_contiguous
+        ):
+            g = np.array(g, dtype=dtype, copy=True, order="C")
+        if g.shape != leaf._data.shape:
+            g = np.broadcast_to(g, leaf._data.shape).copy()
+        leaf._grad = wrap(g)
+    elif old._rg:  # a gradient with history (from create_graph) is not modified in place
+        leaf._grad = wrap(old._data + g)
+    else:
+        od = old._data
+        if od.flags.writeable:
+            np.add(od, g, out=od, casting="unsafe")
+        else:
+            old._data = od + g
+        old._vc[0] += 1

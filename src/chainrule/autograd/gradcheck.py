@@ -1,0 +1,195 @@
+"""Compare autograd's derivatives with central finite differences.
+
+``gradcheck(f, inputs)`` builds the full Jacobian both ways: numerically, by
+perturbing each input element by ±eps (float64 recommended), and analytically,
+with one ``autograd.grad`` call per output element.  On a mismatch it names
+the worst element: which input and output, the index, both values.
+``gradgradcheck`` applies the same test to the function's VJP, which checks
+second derivatives.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .._tensor import Tensor, wrap
+from .grad_mode import no_grad
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jacobian", "analytical_jacobian"]
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``gradcheck`` when analytical and numerical derivatives disagree."""
+
+
+def _outputs(f: Callable, inputs: Sequence[Any]) -> list[Tensor]:
+    out = f(*inputs)
+    if isinstance(out, Tensor):
+        return [out]
+    return [o for o in out if isinstance(o, Tensor)]
+
+
+def _diff_inputs(inputs: Sequence[Any]) -> list[int]:
+    return [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x._rg]
+
+
+def numerical_jacobian(f: Callable, inputs: Sequence[Any], eps: float = 1e-6) -> list[list[np.ndarray]]:
+    """``J[i][j]``: d(output j, flattened) / d(input i, flattened) by central differences."""
+    jac = []
+    with no_grad():
+        for i in _diff_inputs(inputs):
+            x = inputs[i]
+            flat = x._data.reshape(-1)  # a view: writes perturb the input in place
+            cols: list[list[np.ndarray]] = []
+            for k in range(flat.size):
+                orig = flat[k].item()
+                flat[k] = orig + eps
+                plus = [o._data.astype(np.float64).reshape(-1).copy() for o in _outputs(f, inputs)]
+                flat[k] = orig - eps
+                minus = [o._data.astype(np.float64).reshape(-1).copy() for o in _outputs(f, inputs)]
+                flat[k] = orig
+                cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+            n_out = len(_outputs(f, inputs))
+            per_output = []
+            for j in range(n_out):
+                if cols:
+                    per_output.append(np.stack([c[j] for c in cols], axis=1))
+                else:
+                    size = _outputs(f, inputs)[j]._data.size
+                    per_output.append(np.zeros((size, 0)))
+            jac.append(per_output)
+    return jac
+
+
+def analytical_jacobian(f: Callable, inputs: Sequence[Any]) -> list[list[np.ndarray]]:
+    """``J[i][j]`` from reverse mode: one backward pass per output element."""
+    from . import grad
+
+    idx = _diff_inputs(inputs)
+    outs = _outputs(f, inputs)
+    jac = [[np.zeros((o._data.size, inputs[i]._data.size)) for o in outs] for i in idx]
+    for j, o in enumerate(outs):
+        if not o._rg:
+            continue
+        for r in range(o._data.size):
+            seed = np.zeros(o._data.size, dtype=o._data.dtype)
+            seed[r] = 1
+            gs = grad(o, [inputs[i] for i in idx], wrap(seed.reshape(o._data.shape)),
+                      retain_graph=True, allow_unused=True)
+            for a, g in enumerate(gs):
+                if g is not None:
+                    jac[a][j][r, :] = g._data.reshape(-1)
+    return jac
+
+
+def _compare(num: list, ana: list, inputs: Sequence[Any], atol: float, rtol: float,
+             what: str) -> str | None:
+    idx = _diff_inputs(inputs)
+    for a, i in enumerate(idx):
+        for j, (n, an) in enumerate(zip(num[a], ana[a])):
+            err = np.abs(an - n) - (atol + rtol * np.abs(n))
+            bad = ~(err <= 0)  # NaN counts as a mismatch
+            if bad.any():
+                r, c = np.unravel_index(np.nanargmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -np.inf)),
+                                        err.shape)
+                in_shape = inputs[i]._data.shape
+                in_index = np.unravel_index(c, in_shape) if in_shape else ()
+                return (
+                    f"{what} mismatch for output {j} with respect to input {i}: worst element at "
+                    f"input index {tuple(int(v) for v in in_index)}, output element {int(r)}: "
+                    f"analytical {an[r, c]!r} vs numerical {n[r, c]!r} "
+                    f"(|difference| {abs(an[r, c] - n[r, c]):.3g} > atol {atol} + rtol {rtol} * "
+                    f"|numerical|); {int(bad.sum())} of {bad.size} entries differ"
+                )
+    return None
+
+
+def gradcheck(
+    func: Callable,
+    inputs: Any,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    **_: Any,
+) -> bool:
+    """True if ``func``'s reverse-mode (and optionally forward-mode) derivatives match finite differences.
+
+    >>> x = chainrule.randn(3, dtype=chainrule.float64, requires_grad=True)
+    >>> chainrule.autograd.gradcheck(lambda x: (x * x).sum(), (x,))
+    True
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for i in _diff_inputs(inputs):
+        if inputs[i]._data.dtype != np.float64:
+            import warnings
+
+            warnings.warn(
+                f"gradcheck: input {i} is {inputs[i]._data.dtype}, not float64; finite differences "
+                "will be inaccurate",
+                UserWarning,
+                stacklevel=2,
+            )
+    num = numerical_jacobian(func, inputs, eps)
+    problems = []
+    if check_backward_ad:
+        msg = _compare(num, analytical_jacobian(func, inputs), inputs, atol, rtol, "Jacobian (reverse mode)")
+        if msg:
+            problems.append(msg)
+    if check_forward_ad:
+        from .forward_ad import forward_jacobian
+
+        msg = _compare(num, forward_jacobian(func, inputs), inputs, atol, rtol, "Jacobian (forward mode)")
+        if msg:
+            problems.append(msg)
+    if problems:
+        if raise_exception:
+            raise GradcheckError("gradcheck failed: " + "; ".join(problems))
+        return False
+    return True
+
+
+def gradgradcheck(
+    func: Callable,
+    inputs: Any,
+    grad_outputs: Any = None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    check_fwd_over_rev: bool = False,
+    seed: int = 0,
+    **_: Any,
+) -> bool:
+    """gradcheck applied to ``(inputs, v) -> vjp(func)(v)``: checks second derivatives."""
+    from . import grad
+
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    outs = [o for o in _outputs(func, inputs) if o._rg]
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        grad_outputs = [
+            wrap(rng.standard_normal(o._data.shape).astype(o._data.dtype)).requires_grad_()
+            for o in outs
+        ]
+    else:
+        grad_outputs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+    n_in = len(inputs)
+    idx = _diff_inputs(inputs)
+
+    def vjp_fn(*args: Any) -> tuple:
+        xs, vs = args[:n_in], args[n_in:]
+        os = [o for o in _outputs(func, xs) if o._rg]
+        pairs = list(zip(os, vs))
+        gs = grad([o for o, _ in pairs], [xs[i] for i in idx], [v for _, v in pairs],
+                  create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(vjp_fn, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, check_forward_ad=check_fwd_over_rev)

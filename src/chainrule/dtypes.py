@@ -1,0 +1,201 @@
+"""Dtypes and PyTorch's type-promotion rules.
+
+A chainrule ``dtype`` is a thin named wrapper over a NumPy dtype, so that
+``x.dtype`` prints ``chainrule.float32`` and compares equal to both the
+chainrule object and the NumPy dtype.  Promotion follows PyTorch, which differs
+from NumPy in two places that matter for learners: an integer tensor combined
+with a float (tensor or Python number) takes the float's dtype (``int64 *
+float32 -> float32``), and zero-dimensional tensors and Python numbers only
+change the result's *category* (bool < int < float), never its width.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+__all__ = [
+    "dtype",
+    "float16",
+    "float32",
+    "float64",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
+    "get_default_dtype",
+    "set_default_dtype",
+    "promote_types",
+    "result_type",
+    "to_numpy",
+    "from_numpy",
+]
+
+
+class dtype:
+    """A tensor element type; ``.np`` is the NumPy dtype it stands for."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize")
+
+    def __init__(self, name: str, np_dtype: np.dtype) -> None:
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.is_floating_point = self.np.kind == "f"
+        self.is_signed = self.np.kind in "fi"
+        self.itemsize = self.np.itemsize
+
+    @property
+    def is_complex(self) -> builtins.bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self.name}"
+
+    def __eq__(self, other: object) -> builtins.bool:
+        if isinstance(other, dtype):
+            return self.np == other.np
+        try:
+            return self.np == np.dtype(other)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+
+    def __hash__(self) -> int:
+        return hash(self.np)
+
+    def __reduce__(self):  # dtypes pickle as the module-level singleton
+        return (to_chainrule, (self.name,))
+
+
+float16 = dtype("float16", np.float16)
+float32 = dtype("float32", np.float32)
+float64 = dtype("float64", np.float64)
+uint8 = dtype("uint8", np.uint8)
+int8 = dtype("int8", np.int8)
+int16 = dtype("int16", np.int16)
+int32 = dtype("int32", np.int32)
+int64 = dtype("int64", np.int64)
+bool = dtype("bool", np.bool_)  # noqa: A001  (PyTorch's name)
+
+_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_BY_NP: dict[np.dtype, dtype] = {d.np: d for d in _ALL}
+_BY_NAME: dict[str, dtype] = {d.name: d for d in _ALL}
+_BY_NAME.update(
+    half=float16, float=float32, double=float64, short=int16, int=int32, long=int64
+)
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype of tensors made from Python floats (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d: object) -> None:
+    """Set the dtype used for Python floats (float32, float64 or float16)."""
+    global _default_float
+    new = to_chainrule(d)
+    if not new.is_floating_point:
+        raise TypeError(f"set_default_dtype(): only floating dtypes are allowed, got {new}")
+    _default_float = new
+
+
+def to_chainrule(d: object) -> dtype:
+    """Any dtype spelling (chainrule, NumPy, Python type, string) -> chainrule dtype."""
+    if isinstance(d, dtype):
+        return d
+    if d is builtins.float:
+        return float64
+    if d is builtins.int:
+        return int64
+    if d is builtins.bool:
+        return bool
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d]
+    try:
+        npd = np.dtype(d)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{d!r} is not a dtype chainrule knows") from None
+    if npd not in _BY_NP:
+        raise TypeError(
+            f"dtype {npd} is not supported; use one of "
+            + ", ".join(x.name for x in _ALL)
+        )
+    return _BY_NP[npd]
+
+
+def to_numpy(d: object) -> np.dtype:
+    """Any dtype spelling -> the NumPy dtype chainrule stores."""
+    if isinstance(d, dtype):
+        return d.np
+    return to_chainrule(d).np
+
+
+def from_numpy(npd: np.dtype) -> dtype:
+    """The chainrule dtype of a NumPy dtype (for ``Tensor.dtype``)."""
+    try:
+        return _BY_NP[npd]
+    except KeyError:
+        raise TypeError(f"NumPy dtype {npd} has no chainrule equivalent") from None
+
+
+def _category(npd: np.dtype) -> int:
+    """0 = bool, 1 = integer, 2 = floating."""
+    k = npd.kind
+    return 2 if k == "f" else (0 if k == "b" else 1)
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's pairwise promotion: like NumPy, except int with float gives the float."""
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """Let a lower-priority group (0-d tensors, Python numbers) raise the category only."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if _category(lower) > _category(higher):
+        return promote_types(higher, lower)
+    return higher
+
+
+_PY_INT = np.dtype(np.int64)
+_PY_BOOL = np.dtype(np.bool_)
+
+
+def result_type(*operands: object) -> np.dtype:
+    """The NumPy dtype PyTorch would give ``op(*operands)``.
+
+    Operands are arrays (the data of tensors) or Python numbers.  Tensors with
+    dimensions decide the width; 0-d tensors and Python numbers can only lift the
+    category (an int tensor times 2.5 is float32, a float32 tensor times a
+    float64 0-d tensor stays float32).
+    """
+    dims = zeros = scalars = None
+    for x in operands:
+        if isinstance(x, np.ndarray):
+            if x.ndim:
+                dims = x.dtype if dims is None else promote_types(dims, x.dtype)
+            else:
+                zeros = x.dtype if zeros is None else promote_types(zeros, x.dtype)
+        else:
+            if isinstance(x, builtins.bool):
+                d = _PY_BOOL
+            elif isinstance(x, (builtins.int, np.integer)):
+                d = _PY_INT
+            else:
+                d = _default_float.np
+            scalars = d if scalars is None else promote_types(scalars, d)
+    out = _combine(dims, _combine(zeros, scalars))
+    assert out is not None, "result_type() needs at least one operand"
+    return out

@@ -1,0 +1,430 @@
+"""The op table's machinery: ``Primitive`` (one entry per op) and ``apply`` (run one).
+
+A primitive is a forward function on arrays plus its derivative rules, side by
+side in the op's family module::
+
+    MUL = Primitive("Mul", lambda x, y: x * y, broadcasts=True)
+    MUL.defvjp(lambda g, y: g * y,     # cotangent for x
+               lambda g, x: g * x)     # cotangent for y
+
+A rule's parameter names say what it needs, and the node saves exactly that:
+``x``/``y``/... are the forward's positional inputs (by the forward's own
+parameter names), ``ans`` is the output, ``x_shape``/``x_dtype`` are an
+input's shape/dtype (without keeping its data alive), and any keyword-only
+parameter of the forward (``dim``, ``keepdim``, ...) is passed by name.  ``g`` is
+the upstream cotangent.  A rule returns the cotangent for its input, or None
+for zero.
+
+Rules are written with chainrule ops and Python operators, and ops accept raw
+ndarrays too: given no Tensor at all, ``apply`` runs the forward on arrays and
+returns an array.  So the engine runs a rule on ndarrays when no graph of the
+derivative is wanted (as fast as hand-written NumPy), and on Tensors when
+``create_graph=True`` (the same formula then records its own graph, which gives
+higher derivatives).  Broadcasting ops mark ``broadcasts=True`` and the engine
+sums each cotangent back to its input's shape in one place (``sum_to``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+
+from .._tensor import Tensor, wrap
+from ..autograd.grad_mode import state as _grad_state
+from ..autograd.graph import new_node_class, next_seq
+
+__all__ = ["Primitive", "PRIMITIVES", "apply", "fail", "elementwise", "saved_values"]
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+# kinds of saved values
+_IN, _INS, _SHAPE, _SHAPES, _DTYPE, _ANS, _PARAM = range(7)
+_NO_PARAMS: dict[str, Any] = {}
+
+
+class Rule:
+    """A derivative rule and the names of the values it reads (resolved to saved slots)."""
+
+    __slots__ = ("fn", "names", "slots")
+
+    def __init__(self, fn: Callable, names: tuple[str, ...]) -> None:
+        self.fn = fn
+        self.names = names
+        self.slots: tuple[int, ...] = ()
+
+
+def _rule(fn: Callable | None, skip: int = 1) -> Rule | None:
+    if fn is None:
+        return None
+    if isinstance(fn, Rule):
+        return fn
+    params = list(inspect.signature(fn).parameters)[skip:]
+    return Rule(fn, tuple(params))
+
+
+class Primitive:
+    """One entry of the op table: forward on arrays, VJP (and JVP) rules next to it."""
+
+    __slots__ = (
+        "name",
+        "public",
+        "forward",
+        "inputs",
+        "varargs",
+        "param_defaults",
+        "broadcasts",
+        "view",
+        "differentiable",
+        "vjps",
+        "vjp_all",
+        "jvps",
+        "jvp_all",
+        "save_names",
+        "save_sources",
+        "shape_slots",
+        "node_cls",
+        "extra",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable,
+        *,
+        public: str | None = None,
+        broadcasts: bool = False,
+        view: bool = False,
+        differentiable: bool = True,
+    ) -> None:
+        if name in PRIMITIVES:
+            raise ValueError(f"primitive {name!r} is registered twice")
+        self.name = name
+        self.public = public or name.lower()
+        self.forward = forward
+        if isinstance(forward, np.ufunc):  # NumPy ufuncs: inputs x, y, ... and no parameters
+            self.inputs = ("x", "y", "z")[: forward.nin]
+            self.varargs = None
+            self.param_defaults = {}
+        else:
+            sig = inspect.signature(forward)
+            kinds = inspect.Parameter
+            self.inputs = tuple(
+                p.name
+                for p in sig.parameters.values()
+                if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
+            )
+            self.varargs = next(
+                (p.name for p in sig.parameters.values() if p.kind is kinds.VAR_POSITIONAL), None
+            )
+            self.param_defaults = {
+                p.name: p.default for p in sig.parameters.values() if p.kind is kinds.KEYWORD_ONLY
+            }
+        self.broadcasts = broadcasts
+        self.view = view
+        self.differentiable = differentiable
+        self.vjps: tuple[Rule | None, ...] | None = None
+        self.vjp_all: Rule | None = None
+        self.jvps: tuple[Rule | None, ...] | None = None
+        self.jvp_all: Rule | None = None
+        self.save_names: tuple[str, ...] = ()
+        self.save_sources: tuple[tuple[int, Any], ...] = ()
+        self.shape_slots: tuple[int, ...] = ()
+        self.node_cls = new_node_class(name)
+        self.node_cls.op = self
+        self.extra: dict[str, Any] = {}  # per-transform rules (batching, ...) keyed by name
+        if broadcasts:
+            self._index_saved(())
+        PRIMITIVES[name] = self
+
+    def __repr__(self) -> str:
+        return f"<Primitive {self.name}>"
+
+    # ---------------------------------------------------------------- rules
+    def defvjp(self, *rules: Callable | None) -> Primitive:
+        """One VJP per positional input, in order; None marks an input with no gradient."""
+        if len(rules) != len(self.inputs):
+            raise ValueError(f"{self.name}: {len(self.inputs)} inputs but {len(rules)} VJP rules")
+        self.vjps = tuple(_rule(r) for r in rules)
+        self._index_saved([r for r in self.vjps if r is not None])
+        return self
+
+    def defvjp_all(self, rule: Callable) -> Primitive:
+        """One VJP returning a tuple with a cotangent for every input (for variadic ops)."""
+        self.vjp_all = _rule(rule)
+        self._index_saved([self.vjp_all])
+        return self
+
+    def defjvp(self, *rules: Callable | None) -> Primitive:
+        """One JVP per input: ``rule(t, ...)`` is input i's contribution to the output tangent."""
+        self.jvps = tuple(_rule(r) for r in rules)
+        return self
+
+    def defjvp_all(self, rule: Callable) -> Primitive:
+        """One JVP taking every input's tangent (None for zero) as a tuple: ``rule(ts, ...)``."""
+        self.jvp_all = _rule(rule)
+        return self
+
+    def _source(self, name: str) -> tuple[int, Any]:
+        if name == "ans":
+            return (_ANS, None)
+        if name in self.inputs:
+            return (_IN, self.inputs.index(name))
+        if name == self.varargs:
+            return (_INS, None)
+        if name in self.param_defaults:
+            return (_PARAM, name)
+        for suffix, kind in (("_shape", _SHAPE), ("_dtype", _DTYPE)):
+            if name.endswith(suffix):
+                base = name[: -len(suffix)]
+                if base in self.inputs:
+                    return (kind, self.inputs.index(base))
+                if base == self.varargs and kind == _SHAPE:
+                    return (_SHAPES, None)
+        raise ValueError(f"{self.name}: a derivative rule asks for unknown value {name!r}")
+
+    def _index_saved(self, rules: list[Rule]) -> None:
+        names = list(self.save_names)
+        if self.broadcasts:
+            for n in self.inputs:
+                if f"{n}_shape" not in names:
+                    names.append(f"{n}_shape")
+        for r in rules:
+            for n in r.names:
+                if n not in names:
+                    names.append(n)
+        self.save_names = tuple(names)
+        self.save_sources = tuple(self._source(n) for n in names)
+        for r in rules:
+            r.slots = tuple(names.index(n) for n in r.names)
+        if self.broadcasts:
+            self.shape_slots = tuple(names.index(f"{n}_shape") for n in self.inputs)
+
+    def resolve(self, names: tuple[str, ...], args: tuple, params: dict, ans: Any) -> list:
+        """Values for a rule's parameter names at forward time (used by forward mode)."""
+        out = []
+        for n in names:
+            kind, key = self._source(n)
+            if kind == _IN:
+                out.append(args[key])
+            elif kind == _INS:
+                out.append(tuple(args))
+            elif kind == _SHAPE:
+                out.append(np.shape(_data(args[key])))
+            elif kind == _SHAPES:
+                out.append(tuple(np.shape(_data(a)) for a in args))
+            elif kind == _DTYPE:
+                out.append(_data(args[key]).dtype)
+            elif kind == _ANS:
+                out.append(ans)
+            else:
+                out.append(params.get(key, self.param_defaults[key]))
+        return out
+
+
+def elementwise(name: str, forward: Callable, deriv: Callable, **kw: Any) -> Primitive:
+    """An elementwise op stated by its derivative once; VJP ``g*d`` and JVP ``t*d`` follow.
+
+    ``deriv`` takes named values like any rule (``x``, ``ans``, params) and returns
+    d(ans)/d(x) elementwise, written with chainrule ops so it is differentiable.
+    """
+    op = Primitive(name, forward, **kw)
+    r = _rule(deriv, skip=0)
+    assert r is not None
+    d = r.fn
+    op.defvjp(Rule(lambda g, *v: g * d(*v), r.names))
+    op.defjvp(Rule(lambda t, *v: t * d(*v), r.names))
+    return op
+
+
+def _data(a: Any) -> Any:
+    return a._data if isinstance(a, Tensor) else a
+
+
+# ------------------------------------------------------------------ errors
+def fail(message: str, cls: type[Exception] = RuntimeError) -> Exception:
+    """An exception whose message already names the op (``apply`` passes it on unchanged)."""
+    exc = cls(message)
+    exc._chainrule = True  # type: ignore[attr-defined]
+    return exc
+
+
+def _describe(a: Any) -> str:
+    if isinstance(a, Tensor):
+        a = a._data
+    if isinstance(a, np.ndarray):
+        return f"{tuple(a.shape)} {a.dtype}"
+    return type(a).__name__
+
+
+def _translate(op: Primitive, args: tuple, exc: Exception) -> Exception:
+    if getattr(exc, "_chainrule", False):
+        return exc
+    text = str(exc)
+    arrays = [a for a in args if isinstance(a, (Tensor, np.ndarray))]
+    if "could not be broadcast" in text or "broadcast" in text and "shape" in text:
+        shapes = " and ".join(str(tuple(_data(a).shape)) for a in arrays)
+        msg = (
+            f"{op.public}(): shapes {shapes} cannot be broadcast together (sizes must be equal "
+            "or 1 in each trailing dimension); reshape one input, e.g. with .unsqueeze() or "
+            ".reshape()"
+        )
+        return fail(msg, RuntimeError)
+    inputs = ", ".join(_describe(a) for a in args)
+    cls = type(exc) if isinstance(exc, (TypeError, IndexError)) else RuntimeError
+    return fail(f"{op.public}(): {text} (inputs: {inputs})", cls)
+
+
+# ------------------------------------------------------------------ apply
+_WRAPPERS: list[Callable] = []  # see add_apply_wrapper
+
+
+def apply(op: Primitive, args: tuple, params: dict = _NO_PARAMS) -> Any:
+    """Run ``op`` on ``args`` (Tensors, arrays or Python numbers).
+
+    With at least one Tensor among ``args`` the result is a Tensor, and a Node
+    is recorded when grad mode is on and an input requires grad.  With no
+    Tensor the forward runs on the raw values and its array is returned.
+    """
+    if _WRAPPERS:
+        return _wrapped(op, args, params)
+    return _apply(op, args, params)
+
+
+def _apply(op: Primitive, args: tuple, params: dict) -> Any:
+    arrays = []
+    tensors = rg = False
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            tensors = True
+            if a._rg:
+                rg = True
+        else:
+            arrays.append(a)
+    try:
+        ans = op.forward(*arrays, **params)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the op's context
+        raise _translate(op, args, exc) from None
+    if not tensors:
+        return ans
+    out = wrap(ans)
+    if op.view:
+        _link_view(out, args[0])
+    if rg and _grad_state.grad_enabled and op.differentiable and out._data.dtype.kind == "f":
+        _record(op, out, args, params)
+    return out
+
+
+def _link_view(out: Tensor, x: Any) -> None:
+    """A view shares its base's version counter (in-place writes through either are seen)."""
+    if isinstance(x, Tensor) and np.may_share_memory(out._data, x._data):
+        out._vc = x._vc
+        out._base = x if x._base is None else x._base
+
+
+def _record(op: Primitive, out: Tensor, args: tuple, params: dict) -> None:
+    vjps = op.vjps
+    parents = []
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and a._rg and (vjps is None or vjps[i] is not None):
+            parents.append(a.grad_fn or a)
+        else:
+            parents.append(None)
+    node = op.node_cls()
+    node.parents = tuple(parents)
+    node.versions = None
+    if op.save_sources:
+        _save(node, op, args, params, out)
+    else:
+        node.saved = ()
+    node.hooks = None
+    node.seq = next_seq()
+    node.out_shape = out._data.shape
+    node.out_dtype = out._data.dtype
+    node.meta = None
+    out.grad_fn = node
+    out._rg = True
+
+
+def _save(node: Any, op: Primitive, args: tuple, params: dict, out: Tensor) -> None:
+    saved = []
+    versions = []
+    for kind, key in op.save_sources:
+        if kind == _IN:
+            v = args[key]
+            if isinstance(v, Tensor):
+                versions.append((v._vc, v._vc[0], v))
+        elif kind == _SHAPE:
+            a = args[key]
+            v = a._data.shape if isinstance(a, Tensor) else np.shape(a)
+        elif kind == _PARAM:
+            v = params.get(key, op.param_defaults[key])
+        elif kind == _ANS:
+            v = out._data
+            versions.append((out._vc, out._vc[0], None))
+        elif kind == _DTYPE:
+            v = _data(args[key]).dtype
+        elif kind == _INS:
+            v = tuple(args)
+            versions.extend((a._vc, a._vc[0], a) for a in args if isinstance(a, Tensor))
+        else:  # _SHAPES
+            v = tuple(np.shape(_data(a)) for a in args)
+        saved.append(v)
+    node.saved = tuple(saved)
+    if versions:
+        node.versions = tuple(versions)
+
+
+def saved_values(node: Any, create_graph: bool) -> list:
+    """The saved values as a rule wants them: arrays, or Tensors when building a graph."""
+    op = node.op
+    out = list(node.saved)
+    meta = node.meta
+    if meta is not None and "unpack" in meta:
+        out = meta["unpack"](out)
+    if create_graph:
+        for i, (kind, _) in enumerate(op.save_sources):
+            if kind == _ANS:
+                t = wrap(out[i])
+                t.grad_fn = node
+                t._rg = True
+                out[i] = t
+    else:
+        for i, (kind, _) in enumerate(op.save_sources):
+            v = out[i]
+            if kind == _IN:
+                if isinstance(v, Tensor):
+                    out[i] = v._data
+            elif kind == _INS:
+                out[i] = tuple(_data(a) for a in v)
+    return out
+
+
+def _wrapped(op: Primitive, args: tuple, params: dict) -> Any:
+    call = _apply
+    for w in _WRAPPERS:
+        call = _bind(w, call)
+    return call(op, args, params)
+
+
+def _bind(wrapper: Callable, inner: Callable) -> Callable:
+    return lambda op, args, params: wrapper(op, args, params, inner)
+
+
+def add_apply_wrapper(wrapper: Callable) -> Callable[[], None]:
+    """Route every op through ``wrapper(op, args, params, inner)``; returns a remover.
+
+    This is how forward mode, vmap, the profiler, anomaly detection and memory
+    accounting see ops without costing anything when none of them is active.
+    """
+    _WRAPPERS.append(wrapper)
+
+    def remove() -> None:
+        for i, w in enumerate(_WRAPPERS):
+            if w is wrapper:
+                del _WRAPPERS[i]
+                break
+
+    return remove

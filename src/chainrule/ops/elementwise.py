@@ -1,0 +1,608 @@
+"""Elementwise ops: arithmetic, unary math, activations, comparisons.
+
+Each primitive states its forward and derivative together.  ``elementwise``
+ops give one derivative d(ans)/dx for both modes; binary ops give one rule per
+side.  Public functions below the table apply PyTorch's dtype promotion (by
+inserting differentiable casts) before calling a primitive.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .._tensor import Tensor, wrap
+from ._core import Primitive, apply, elementwise, fail
+from .special import erf_array
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _is_tensorlike(a: Any) -> bool:
+    return isinstance(a, (Tensor, np.ndarray))
+
+
+def zeros_like_any(a: Any) -> Any:
+    """Zeros shaped like ``a`` (a Tensor stays a Tensor, an array an array); no graph."""
+    if isinstance(a, Tensor):
+        return wrap(np.zeros_like(a._data))
+    return np.zeros_like(a)
+
+
+# ======================================================================= casts
+def _cast_forward(x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
+    return x.astype(dtype)
+
+
+CAST = Primitive("To", _cast_forward, public="to")
+CAST.defvjp(lambda g, x_dtype: cast(g, x_dtype))
+CAST.defjvp(lambda t, dtype: cast(t, dtype))
+
+
+def cast(x: Any, dtype: Any) -> Any:
+    """``x`` converted to ``dtype`` (differentiable between float dtypes); no-op if equal."""
+    npd = _dt.to_numpy(dtype)
+    d = x._data.dtype if isinstance(x, Tensor) else getattr(x, "dtype", None)
+    if d == npd:
+        return x
+    if not _is_tensorlike(x):
+        return np.asarray(x, dtype=npd)
+    return apply(CAST, (x,), {"dtype": npd})
+
+
+# ================================================================== promotion
+def _dtype_of(a: Any) -> np.dtype | None:
+    if isinstance(a, Tensor):
+        return a._data.dtype
+    if isinstance(a, np.ndarray):
+        return a.dtype
+    return None
+
+
+def _weak_ok(kind: str, scalar: Any) -> bool:
+    """True when a Python number leaves a tensor of this kind's dtype unchanged (PyTorch rules)."""
+    if kind == "f":
+        return True
+    if kind in "iu":
+        return isinstance(scalar, int)
+    return isinstance(scalar, bool)
+
+
+def promote(x: Any, y: Any) -> tuple[Any, Any]:
+    """Cast the tensor operands of a binary op to PyTorch's result dtype."""
+    if isinstance(y, np.generic):
+        y = y.item()
+    if isinstance(x, np.generic):
+        x = x.item()
+    dx, dy = _dtype_of(x), _dtype_of(y)
+    if dx is not None and dy is not None:
+        if dx == dy:
+            return x, y
+    elif dx is not None:
+        if _weak_ok(dx.kind, y):
+            return x, y
+    elif dy is not None:
+        if _weak_ok(dy.kind, x):
+            return x, y
+    else:
+        return x, y
+    target = _dt.result_type(
+        x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
+    )
+    if dx is not None:
+        x = cast(x, target)
+    if dy is not None:
+        y = cast(y, target)
+    return x, y
+
+
+def _to_float(x: Any) -> Any:
+    """Integer/bool input of a float-valued op becomes the default float dtype, as in PyTorch."""
+    d = _dtype_of(x)
+    if d is None:
+        return x
+    if d.kind != "f":
+        return cast(x, _dt.get_default_dtype().np)
+    return x
+
+
+def _float_operand(a: Any) -> Any:
+    if _dtype_of(a) is None and not isinstance(a, (bool, int, float)):
+        raise fail(f"expected a Tensor or a number, got {type(a).__name__}", TypeError)
+    return a
+
+
+# ================================================================= arithmetic
+def _pass(g: Any) -> Any:
+    return g
+
+
+ADD = Primitive("Add", lambda x, y: x + y, broadcasts=True).defvjp(_pass, _pass)
+SUB = Primitive("Sub", lambda x, y: x - y, broadcasts=True).defvjp(_pass, lambda g: -g)
+MUL = Primitive("Mul", lambda x, y: x * y, broadcasts=True).defvjp(
+    lambda g, y: g * y, lambda g, x: g * x
+)
+DIV = Primitive("Div", lambda x, y: x / y, broadcasts=True).defvjp(
+    lambda g, y: g / y, lambda g, x, y: -(g * x) / (y * y)
+)
+NEG = Primitive("Neg", lambda x: -x).defvjp(lambda g: -g)
+ADD.defjvp(_pass, _pass)
+SUB.defjvp(_pass, lambda t: -t)
+MUL.defjvp(lambda t, y: t * y, lambda t, x: x * t)
+DIV.defjvp(lambda t, y: t / y, lambda t, x, y: -(t * x) / (y * y))
+NEG.defjvp(lambda t: -t)
+
+
+def _pow_grad_base(g: Any, x: Any, y: Any) -> Any:
+    if not _is_tensorlike(y) and y == 0:
+        return zeros_like_any(g)
+    return g * y * x ** (y - 1)
+
+
+def _pow_grad_exponent(g: Any, x: Any, y: Any, ans: Any) -> Any:
+    # d/dy x**y = x**y log x; where x == 0 and y >= 0 the limit is 0 (PyTorch does the same).
+    safe = where((x == 0) & (y >= 0), 1.0, x)
+    return where((x == 0) & (y >= 0), 0.0, g * ans * log(safe))
+
+
+POW = Primitive("Pow", lambda x, y: x**y, broadcasts=True).defvjp(
+    _pow_grad_base, _pow_grad_exponent
+)
+POW.defjvp(
+    lambda t, x, y: _pow_grad_base(t, x, y),
+    lambda t, x, y, ans: _pow_grad_exponent(t, x, y, ans),
+)
+
+
+def add(x: Any, y: Any, *, alpha: Any = None) -> Any:
+    """``x + alpha * y`` with broadcasting."""
+    if alpha is not None and alpha != 1:
+        y = mul(y, alpha)
+    x, y = promote(x, y)
+    return apply(ADD, (x, y))
+
+
+def sub(x: Any, y: Any, *, alpha: Any = None) -> Any:
+    if alpha is not None and alpha != 1:
+        y = mul(y, alpha)
+    x, y = promote(x, y)
+    return apply(SUB, (x, y))
+
+
+def mul(x: Any, y: Any) -> Any:
+    x, y = promote(x, y)
+    return apply(MUL, (x, y))
+
+
+def div(x: Any, y: Any, *, rounding_mode: str | None = None) -> Any:
+    """True division (int / int gives the default float dtype); ``rounding_mode`` 'floor'/'trunc'."""
+    if rounding_mode is not None:
+        q = div(x, y)
+        if rounding_mode == "floor":
+            out = floor(q)
+        elif rounding_mode == "trunc":
+            out = trunc(q)
+        else:
+            raise fail(f"div(): rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}",
+                       ValueError)
+        dx, dy = _dtype_of(x), _dtype_of(y)
+        if all(d is None or d.kind in "iub" for d in (dx, dy)):
+            out = cast(out, _dt.result_type(_raw(x), _raw(y)))
+        return out
+    x, y = promote(x, y)
+    d = _dtype_of(x) or _dtype_of(y)
+    if d is not None and d.kind != "f":
+        x, y = _to_float(x), _to_float(y)
+        if _dtype_of(x) is None:
+            x = float(x)
+        if _dtype_of(y) is None:
+            y = float(y)
+    return apply(DIV, (x, y))
+
+
+def _raw(a: Any) -> Any:
+    return a._data if isinstance(a, Tensor) else a
+
+
+def neg(x: Any) -> Any:
+    return apply(NEG, (x,))
+
+
+def pow(x: Any, y: Any) -> Any:  # noqa: A001 - PyTorch's name
+    """``x ** y``; a float exponent on an integer tensor gives a float result."""
+    x, y = promote(x, y)
+    return apply(POW, (x, y))
+
+
+def remainder(x: Any, y: Any) -> Any:
+    """Python-style modulo (sign of the divisor); gradient 1 w.r.t. x like PyTorch."""
+    return sub(x, mul(floor(div(x, y)), y)) if _dtype_of(x) is not None and \
+        _dtype_of(x).kind == "f" else apply(MOD, promote(x, y))
+
+
+MOD = Primitive("Remainder", lambda x, y: np.mod(x, y), differentiable=False)
+FLOORDIV = Primitive("FloorDivide", lambda x, y: np.floor_divide(x, y), differentiable=False)
+
+
+def floor_divide(x: Any, y: Any) -> Any:
+    return apply(FLOORDIV, promote(x, y))
+
+
+# ==================================================================== unary math
+def _unary(op: Primitive):
+    def fn(x: Any) -> Any:
+        return apply(op, (_to_float(x),))
+
+    fn.__name__ = op.public
+    fn.__doc__ = f"Elementwise {op.public}; integer inputs are converted to the default float dtype."
+    return fn
+
+
+EXP = elementwise("Exp", np.exp, lambda ans: ans)
+EXPM1 = elementwise("Expm1", np.expm1, lambda ans: ans + 1)
+LOG = elementwise("Log", np.log, lambda x: 1 / x)
+LOG1P = elementwise("Log1p", np.log1p, lambda x: 1 / (x + 1))
+SQRT = elementwise("Sqrt", np.sqrt, lambda ans: 0.5 / ans)
+RSQRT = elementwise("Rsqrt", lambda x: 1 / np.sqrt(x), lambda ans: -0.5 * ans * ans * ans)
+RECIPROCAL = elementwise("Reciprocal", lambda x: 1 / x, lambda ans: -(ans * ans))
+SIN = elementwise("Sin", np.sin, lambda x: cos(x))
+COS = elementwise("Cos", np.cos, lambda x: -sin(x))
+TAN = elementwise("Tan", np.tan, lambda ans: 1 + ans * ans)
+SINH = elementwise("Sinh", np.sinh, lambda x: cosh(x))
+COSH = elementwise("Cosh", np.cosh, lambda x: sinh(x))
+TANH = elementwise("Tanh", np.tanh, lambda ans: 1 - ans * ans)
+ASIN = elementwise("Asin", np.arcsin, lambda x: rsqrt(1 - x * x))
+ACOS = elementwise("Acos", np.arccos, lambda x: -rsqrt(1 - x * x))
+ATAN = elementwise("Atan", np.arctan, lambda x: 1 / (1 + x * x))
+ABS = elementwise("Abs", np.abs, lambda x: sign(x))
+ERF = elementwise("Erf", erf_array, lambda x: _TWO_OVER_SQRT_PI * exp(-(x * x)))
+
+
+def _sigmoid_forward(x: np.ndarray) -> np.ndarray:
+    # exp(-|x|) never overflows; both branches are exact in their half-line.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+SIGMOID = elementwise("Sigmoid", _sigmoid_forward, lambda ans: ans * (1 - ans))
+RELU = Primitive("Relu", lambda x: np.maximum(x, 0)).defvjp(lambda g, ans: g * (ans > 0))
+RELU.defjvp(lambda t, ans: t * (ans > 0))
+
+
+def _leaky_forward(x: np.ndarray, *, negative_slope: float = 0.01) -> np.ndarray:
+    return np.where(x > 0, x, x * negative_slope)
+
+
+LEAKY_RELU = elementwise(
+    "LeakyRelu", _leaky_forward, lambda x, negative_slope: where(x > 0, 1.0, negative_slope)
+)
+
+
+def _gelu_forward(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1 + erf_array(x * _SQRT_HALF))
+
+
+GELU = elementwise(
+    "Gelu",
+    _gelu_forward,
+    lambda x: 0.5 * (1 + erf(x * _SQRT_HALF)) + x * exp(-0.5 * x * x) * _INV_SQRT_2PI,
+)
+
+
+def _softplus_forward(x: np.ndarray, *, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
+    bx = x * beta
+    return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
+
+
+SOFTPLUS = elementwise(
+    "Softplus",
+    _softplus_forward,
+    lambda x, beta, threshold: where(x * beta > threshold, 1.0, sigmoid(x * beta)),
+)
+
+
+def _zero_rule(g: Any) -> Any:
+    return zeros_like_any(g)
+
+
+def _zero_grad_op(name: str, fn: Any) -> Primitive:
+    """Piecewise-constant ops: gradient zero everywhere (materialised, as PyTorch does)."""
+    op = Primitive(name, fn)
+    op.defvjp(_zero_rule)
+    op.defjvp(_zero_rule)
+    return op
+
+
+SIGN = _zero_grad_op("Sign", np.sign)
+FLOOR = _zero_grad_op("Floor", np.floor)
+CEIL = _zero_grad_op("Ceil", np.ceil)
+ROUND = _zero_grad_op("Round", np.rint)
+TRUNC = _zero_grad_op("Trunc", np.trunc)
+
+exp = _unary(EXP)
+expm1 = _unary(EXPM1)
+log = _unary(LOG)
+log1p = _unary(LOG1P)
+sqrt = _unary(SQRT)
+rsqrt = _unary(RSQRT)
+reciprocal = _unary(RECIPROCAL)
+sin = _unary(SIN)
+cos = _unary(COS)
+tan = _unary(TAN)
+sinh = _unary(SINH)
+cosh = _unary(COSH)
+tanh = _unary(TANH)
+asin = _unary(ASIN)
+acos = _unary(ACOS)
+atan = _unary(ATAN)
+erf = _unary(ERF)
+sigmoid = _unary(SIGMOID)
+
+
+def abs(x: Any) -> Any:  # noqa: A001 - PyTorch's name
+    return apply(ABS, (x,))
+
+
+def sign(x: Any) -> Any:
+    return apply(SIGN, (x,))
+
+
+def floor(x: Any) -> Any:
+    return x if _dtype_of(x) is not None and _dtype_of(x).kind != "f" else apply(FLOOR, (x,))
+
+
+def ceil(x: Any) -> Any:
+    return x if _dtype_of(x) is not None and _dtype_of(x).kind != "f" else apply(CEIL, (x,))
+
+
+def round(x: Any, *, decimals: int = 0) -> Any:  # noqa: A001 - PyTorch's name
+    if decimals:
+        scale = 10.0**decimals
+        return div(apply(ROUND, (mul(x, scale),)), scale)
+    return apply(ROUND, (x,))
+
+
+def trunc(x: Any) -> Any:
+    return apply(TRUNC, (x,))
+
+
+def frac(x: Any) -> Any:
+    return sub(x, trunc(x))
+
+
+def square(x: Any) -> Any:
+    return mul(x, x)
+
+
+def log2(x: Any) -> Any:
+    return div(log(x), math.log(2.0))
+
+
+def log10(x: Any) -> Any:
+    return div(log(x), math.log(10.0))
+
+
+def exp2(x: Any) -> Any:
+    return pow(2.0, _to_float(x))
+
+
+def relu(x: Any) -> Any:
+    return apply(RELU, (x,))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    return apply(LEAKY_RELU, (x,), {"negative_slope": negative_slope})
+
+
+def gelu(x: Any, approximate: str = "none") -> Any:
+    """GELU, exact (erf) by default; ``approximate='tanh'`` for the tanh formula."""
+    if approximate == "none":
+        return apply(GELU, (x,))
+    if approximate == "tanh":
+        inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), math.sqrt(2.0 / math.pi))
+        return mul(mul(x, 0.5), add(tanh(inner), 1.0))
+    raise fail(f"gelu(): approximate must be 'none' or 'tanh', got {approximate!r}", ValueError)
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+    return apply(SOFTPLUS, (x,), {"beta": beta, "threshold": threshold})
+
+
+def silu(x: Any) -> Any:
+    return mul(x, sigmoid(x))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Any:
+    return where(gt(x, 0), x, mul(expm1(x), alpha))
+
+
+def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Any:
+    return clamp(x, min_val, max_val)
+
+
+def logsigmoid(x: Any) -> Any:
+    return neg(softplus(neg(x)))
+
+
+# ====================================================================== clamp
+def _clamp_forward(x: np.ndarray, *, min: Any = None, max: Any = None) -> np.ndarray:  # noqa: A002
+    if min is not None:
+        x = np.maximum(x, min)
+    if max is not None:
+        x = np.minimum(x, max)
+    return x
+
+
+def _clamp_mask(x: Any, min: Any, max: Any) -> Any:  # noqa: A002
+    inside = None
+    if min is not None:
+        inside = x >= min
+    if max is not None:
+        upper = x <= max
+        inside = upper if inside is None else inside & upper
+    return inside
+
+
+CLAMP = Primitive("Clamp", _clamp_forward)
+CLAMP.defvjp(lambda g, x, min, max: g * _clamp_mask(x, min, max))  # noqa: A002
+CLAMP.defjvp(lambda t, x, min, max: t * _clamp_mask(x, min, max))  # noqa: A002
+
+
+def clamp(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    """Limit values to [min, max]; bounds may be numbers or tensors (gradient flows to them)."""
+    if min is None and max is None:
+        raise fail("clamp(): at least one of min and max must be given", ValueError)
+    if _is_tensorlike(min) or _is_tensorlike(max):
+        out = x
+        if min is not None:
+            out = where(lt(out, min), min, out)
+        if max is not None:
+            out = where(gt(out, max), max, out)
+        return out
+    if isinstance(x, Tensor) and x._data.dtype.kind in "iu":
+        if (min is not None and isinstance(min, float)) or (max is not None and isinstance(max, float)):
+            x = _to_float(x)
+    return apply(CLAMP, (x,), {"min": min, "max": max})
+
+
+clip = clamp
+
+
+def _max_weight(a: Any, b: Any) -> Any:
+    """1 where a wins, 1/2 on ties, 0 where b wins (ties split the gradient, as in PyTorch)."""
+    return where(a > b, 1.0, where(a == b, 0.5, 0.0))
+
+
+MAXIMUM = Primitive("Maximum", np.maximum, broadcasts=True).defvjp(
+    lambda g, x, y: g * _max_weight(x, y), lambda g, x, y: g * _max_weight(y, x)
+)
+MINIMUM = Primitive("Minimum", np.minimum, broadcasts=True).defvjp(
+    lambda g, x, y: g * _max_weight(y, x), lambda g, x, y: g * _max_weight(x, y)
+)
+MAXIMUM.defjvp(lambda t, x, y: t * _max_weight(x, y), lambda t, x, y: t * _max_weight(y, x))
+MINIMUM.defjvp(lambda t, x, y: t * _max_weight(y, x), lambda t, x, y: t * _max_weight(x, y))
+
+
+def maximum(x: Any, y: Any) -> Any:
+    return apply(MAXIMUM, promote(x, y))
+
+
+def minimum(x: Any, y: Any) -> Any:
+    return apply(MINIMUM, promote(x, y))
+
+
+# ====================================================================== where
+def _where_forward(condition: np.ndarray, x: Any, y: Any) -> np.ndarray:
+    return np.where(condition, x, y)
+
+
+WHERE = Primitive("Where", _where_forward, broadcasts=True)
+WHERE.defvjp(None, lambda g, condition: where(condition, g, 0.0),
+             lambda g, condition: where(condition, 0.0, g))
+WHERE.defjvp(None, lambda t, condition: where(condition, t, 0.0),
+             lambda t, condition: where(condition, 0.0, t))
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """Elementwise ``x if condition else y`` (numbers allowed); ``where(c)`` gives indices."""
+    if x is None and y is None:
+        from .index import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if _dtype_of(condition) is not None and _dtype_of(condition).kind != "b":
+        condition = ne(condition, 0)
+    if _dtype_of(x) is None and _dtype_of(y) is None:
+        npd = _dt.result_type(x, y)
+        x, y = np.asarray(x, dtype=npd), np.asarray(y, dtype=npd)
+        if not isinstance(condition, Tensor):
+            return np.where(condition, x, y)
+    else:
+        x, y = promote(x, y)
+    return apply(WHERE, (condition, x, y))
+
+
+# ============================================================ comparison, logic
+def _nondiff(name: str, fn: Any) -> Primitive:
+    return Primitive(name, fn, differentiable=False)
+
+
+EQ = _nondiff("Eq", np.equal)
+NE = _nondiff("Ne", np.not_equal)
+LT = _nondiff("Lt", np.less)
+LE = _nondiff("Le", np.less_equal)
+GT = _nondiff("Gt", np.greater)
+GE = _nondiff("Ge", np.greater_equal)
+LOGICAL_AND = _nondiff("LogicalAnd", np.logical_and)
+LOGICAL_OR = _nondiff("LogicalOr", np.logical_or)
+LOGICAL_XOR = _nondiff("LogicalXor", np.logical_xor)
+LOGICAL_NOT = _nondiff("LogicalNot", np.logical_not)
+BITWISE_AND = _nondiff("BitwiseAnd", np.bitwise_and)
+BITWISE_OR = _nondiff("BitwiseOr", np.bitwise_or)
+BITWISE_XOR = _nondiff("BitwiseXor", np.bitwise_xor)
+BITWISE_NOT = _nondiff("BitwiseNot", np.invert)
+ISNAN = _nondiff("Isnan", np.isnan)
+ISINF = _nondiff("Isinf", np.isinf)
+ISFINITE = _nondiff("Isfinite", np.isfinite)
+
+
+def _compare(op: Primitive):
+    def fn(x: Any, y: Any) -> Any:
+        return apply(op, (x, y))
+
+    fn.__name__ = op.public
+    fn.__doc__ = f"Elementwise {op.public}, a bool tensor."
+    return fn
+
+
+eq = _compare(EQ)
+ne = _compare(NE)
+lt = _compare(LT)
+le = _compare(LE)
+gt = _compare(GT)
+ge = _compare(GE)
+logical_and = _compare(LOGICAL_AND)
+logical_or = _compare(LOGICAL_OR)
+logical_xor = _compare(LOGICAL_XOR)
+bitwise_and = _compare(BITWISE_AND)
+bitwise_or = _compare(BITWISE_OR)
+bitwise_xor = _compare(BITWISE_XOR)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def logical_not(x: Any) -> Any:
+    return apply(LOGICAL_NOT, (x,))
+
+
+def bitwise_not(x: Any) -> Any:
+    return apply(BITWISE_NOT, (x,))
+
+
+def isnan(x: Any) -> Any:
+    return apply(ISNAN, (x,))
+
+
+def isinf(x: Any) -> Any:
+    return apply(ISINF, (x,))
+
+
+def isfinite(x: Any) -> Any:
+    return apply(ISFINITE, (x,))
+
+
+def equal(x: Any, y: Any) -> bool:
+    """True when both tensors have the same shape and values."""
+    a, b = _raw(x), _raw(y)
+    return bool(np.shape(a) == np.shape(b) and np.array_equal(a, b))
+
+
+def allclose(x: Any, y: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    return bool(np.allclose(_raw(x), _raw(y), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(x: Any, y: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Any:
+    return wrap(np.isclose(_raw(x), _raw(y), rtol=rtol, atol=atol, equal_nan=equal_nan))

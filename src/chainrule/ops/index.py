@@ -1,0 +1,338 @@
+"""Indexing: reading (``x[idx]``, gather) and writing (index_put, scatter) as a transpose pair.
+
+``GETITEM`` reads; its VJP ``INDEX_ADD`` adds the cotangent into zeros at the
+same positions.  Repeated integer indices therefore *accumulate* (scatter-add),
+which is the correct gradient of reading an element twice.  ``INDEX_ADD``'s own
+VJP is ``GETITEM`` again, so the pair is closed under differentiation.  The
+same holds for ``GATHER`` / ``SCATTER_ADD``.  ``INDEX_PUT`` (out-of-place
+``x[idx] = v``) is what ``__setitem__`` records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, as_array
+from ._core import Primitive, apply, fail
+from ._dims import norm_dim
+from .shape import sum_to
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+# ============================================================ index normalising
+def normalize_index(idx: Any) -> tuple:
+    """A NumPy index tuple from a PyTorch-style one (tensors, lists, ranges become arrays)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    for i in idx:
+        if isinstance(i, Tensor):
+            i = i._data
+            if i.ndim == 0 and i.dtype.kind in "iu":
+                i = int(i)
+        elif isinstance(i, (list, range)):
+            i = np.asarray(as_array(list(i)))
+            if i.dtype.kind == "f":
+                raise fail("getitem(): tensors used as indices must be long, int or bool", IndexError)
+            if i.size == 0:
+                i = i.astype(np.int64)
+        elif isinstance(i, np.integer):
+            i = int(i)
+        elif isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+            i = int(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
+            raise fail(
+                f"getitem(): tensors used as indices must be long, int or bool, got {i.dtype}",
+                IndexError,
+            )
+        out.append(i)
+    if all(isinstance(i, (int, bool)) and not isinstance(i, bool) for i in out):
+        out.append(Ellipsis)  # all-integer index: a 0-d view rather than a NumPy scalar copy
+    return tuple(out)
+
+
+def _has_int_array(idx: tuple) -> bool:
+    return any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in idx)
+
+
+def _bools_to_ints(idx: tuple) -> tuple:
+    out = []
+    for i in idx:
+        if isinstance(i, np.ndarray) and i.dtype.kind == "b":
+            out.extend(np.nonzero(i))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def _is_basic(idx: tuple) -> bool:
+    return not any(isinstance(i, np.ndarray) for i in idx)
+
+
+# ================================================================== getitem
+def _getitem_forward(x: np.ndarray, *, idx: tuple) -> np.ndarray:
+    return x[idx]
+
+
+def _index_add_forward(g: np.ndarray, *, shape: tuple[int, ...], idx: tuple) -> np.ndarray:
+    out = np.zeros(shape, dtype=g.dtype)
+    if _has_int_array(idx):
+        np.add.at(out, _bools_to_ints(idx), g)  # repeated indices accumulate
+    else:
+        out[idx] = g
+    return out
+
+
+GETITEM = Primitive("Index", _getitem_forward, public="getitem", view=True)
+INDEX_ADD = Primitive("IndexAdd", _index_add_forward, public="index_add")
+GETITEM.defvjp(lambda g, x_shape, idx: apply_index_add(g, x_shape, idx))
+GETITEM.defjvp(lambda t, idx: getitem(t, idx))
+INDEX_ADD.defvjp(lambda g, idx: getitem(g, idx))
+INDEX_ADD.defjvp(lambda t, shape, idx: apply_index_add(t, shape, idx))
+
+
+def apply_index_add(g: Any, shape: tuple[int, ...], idx: tuple) -> Any:
+    return apply(INDEX_ADD, (g,), {"shape": tuple(shape), "idx": idx})
+
+
+def getitem(x: Any, idx: Any) -> Any:
+    """``x[idx]`` for ints, slices, None, Ellipsis, integer/bool tensors and lists."""
+    idx = normalize_index(idx)
+    op_view = _is_basic(idx)
+    if not op_view:
+        return apply(GETITEM_COPY, (x,), {"idx": idx})
+    return apply(GETITEM, (x,), {"idx": idx})
+
+
+# Advanced indexing copies, so it is a separate (non-view) entry sharing the rules.
+GETITEM_COPY = Primitive("IndexCopy", _getitem_forward, public="getitem")
+GETITEM_COPY.defvjp(lambda g, x_shape, idx: apply_index_add(g, x_shape, idx))
+GETITEM_COPY.defjvp(lambda t, idx: getitem(t, idx))
+
+
+def select(x: Any, dim: int, index: int) -> Any:
+    d = norm_dim(dim, len(_shape(x)), "select")
+    return getitem(x, (slice(None),) * d + (int(index),))
+
+
+def index_select(x: Any, dim: int, index: Any) -> Any:
+    d = norm_dim(dim, len(_shape(x)), "index_select")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1:
+        raise fail(f"index_select(): index must be 1-d, got shape {idx.shape}", IndexError)
+    return getitem(x, (slice(None),) * d + (idx.reshape(-1).astype(np.int64),))
+
+
+def masked_select(x: Any, mask: Any) -> Any:
+    from .shape import broadcast_tensors
+
+    xb, mb = broadcast_tensors(x, mask)
+    return getitem(xb, mb)
+
+
+def index_add(x: Any, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Any:
+    """``x`` with ``alpha * source`` added at ``index`` along ``dim`` (repeats accumulate)."""
+    from .elementwise import add, mul
+
+    d = norm_dim(dim, len(_shape(x)), "index_add")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    full = (slice(None),) * d + (idx.astype(np.int64),)
+    src = mul(source, alpha) if alpha != 1 else source
+    return add(x, apply_index_add(src, _shape(x), normalize_index(full)))
+
+
+# ================================================================== index_put
+def _index_put_forward(x: np.ndarray, v: Any, *, idx: tuple) -> np.ndarray:
+    out = np.array(x, copy=True)
+    out[idx] = v
+    return out
+
+
+def _index_put_grad_x(g: Any, idx: tuple) -> Any:
+    return apply(INDEX_PUT, (g, 0.0), {"idx": idx})
+
+
+def _index_put_grad_v(g: Any, v_shape: tuple[int, ...], idx: tuple) -> Any:
+    return sum_to(getitem(g, idx), v_shape)
+
+
+INDEX_PUT = Primitive("IndexPut", _index_put_forward, public="index_put")
+INDEX_PUT.defvjp(_index_put_grad_x, _index_put_grad_v)
+INDEX_PUT.defjvp(
+    lambda t, idx: _index_put_grad_x(t, idx),
+    lambda t, x, idx: apply(INDEX_PUT, (x * 0, t), {"idx": idx}),
+)
+
+
+def index_put(x: Any, idx: Any, value: Any) -> Any:
+    """Out-of-place ``x[idx] = value`` (value broadcasts to ``x[idx]``)."""
+    from .elementwise import cast
+
+    idx = normalize_index(idx)
+    if isinstance(value, (Tensor, np.ndarray)):
+        target = x._data.dtype if isinstance(x, Tensor) else x.dtype
+        value = cast(value, target)
+        vshape = _shape(value)
+        try:
+            dest = np.empty(_shape(x), dtype=bool)[idx].shape
+            np.broadcast_shapes(vshape, dest)
+        except ValueError:
+            raise fail(
+                f"setitem: shape mismatch: value tensor of shape {vshape} cannot be broadcast to "
+                f"indexing result of shape {dest}"
+            ) from None
+    return apply(INDEX_PUT, (x, value), {"idx": idx})
+
+
+def masked_fill(x: Any, mask: Any, value: Any) -> Any:
+    """``x`` with ``value`` wherever ``mask`` is True (mask broadcasts)."""
+    from .elementwise import where
+
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise fail(
+            f"masked_fill(): value must be a number or a 0-d tensor, got shape {value._data.shape}"
+        )
+    return where(mask, value, x)
+
+
+# ============================================================= gather/scatter
+def _along_dim_index(index: np.ndarray, dim: int) -> tuple:
+    """Full index tuple addressing ``out[..., index, ...]`` along ``dim`` (open mesh elsewhere)."""
+    grids = list(np.ogrid[tuple(slice(s) for s in index.shape)])
+    grids[dim] = index
+    return tuple(grids)
+
+
+def _gather_forward(x: np.ndarray, index: np.ndarray, *, dim: int) -> np.ndarray:
+    if index.shape[:dim] + index.shape[dim + 1 :] == x.shape[:dim] + x.shape[dim + 1 :]:
+        return np.take_along_axis(x, index, dim)
+    return x[_along_dim_index(index, dim)]
+
+
+def _scatter_add_forward(g: np.ndarray, index: np.ndarray, *, dim: int, shape: tuple) -> np.ndarray:
+    out = np.zeros(shape, dtype=g.dtype)
+    flat = np.ravel_multi_index(_along_dim_index(index, dim), shape)
+    summed = np.bincount(flat.ravel(), weights=g.ravel(), minlength=out.size)
+    out.reshape(-1)[:] = summed
+    return out
+
+
+GATHER = Primitive("Gather", _gather_forward)
+SCATTER_ADD = Primitive("ScatterAdd", _scatter_add_forward, public="scatter_add")
+GATHER.defvjp(lambda g, index, x_shape, dim: _scatter(g, index, dim, x_shape), None)
+GATHER.defjvp(lambda t, index, dim: apply(GATHER, (t, index), {"dim": dim}), None)
+SCATTER_ADD.defvjp(lambda g, index, dim: apply(GATHER, (g, index), {"dim": dim}), None)
+SCATTER_ADD.defjvp(lambda t, index, dim, shape: _scatter(t, index, dim, shape), None)
+
+
+def _scatter(g: Any, index: Any, dim: int, shape: tuple) -> Any:
+    return apply(SCATTER_ADD, (g, index), {"dim": dim, "shape": tuple(shape)})
+
+
+def _index_array(index: Any, op: str) -> np.ndarray:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise fail(f"{op}(): index must be an integer tensor, got dtype {idx.dtype}", RuntimeError)
+    return idx.astype(np.int64, copy=False)
+
+
+def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str) -> int:
+    xs = _shape(x)
+    d = norm_dim(dim, len(xs), op)
+    if idx.ndim != len(xs):
+        raise fail(
+            f"{op}(): index has {idx.ndim} dimensions but the input has {len(xs)} "
+            f"(shapes {idx.shape} and {xs})"
+        )
+    for i, (a, b) in enumerate(zip(idx.shape, xs)):
+        if i != d and a > b:
+            raise fail(f"{op}(): index shape {idx.shape} is larger than input shape {xs} in dimension {i}")
+    if idx.size and (idx.min() < -xs[d] or idx.max() >= xs[d]):
+        raise fail(
+            f"{op}(): index {int(idx.max() if idx.max() >= xs[d] else idx.min())} is out of bounds "
+            f"for dimension {d} with size {xs[d]}",
+            IndexError,
+        )
+    return d
+
+
+def gather(x: Any, dim: int, index: Any) -> Any:
+    """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (index may be smaller than x elsewhere)."""
+    idx = _index_array(index, "gather")
+    d = _check_gather(x, dim, idx, "gather")
+    idx = np.where(idx < 0, idx + _shape(x)[d], idx)
+    xs = _shape(x)
+    if any(a != b for i, (a, b) in enumerate(zip(idx.shape, xs)) if i != d):
+        x = getitem(x, tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape)))
+    return apply(GATHER, (x, idx), {"dim": d})
+
+
+def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Any:
+    """``x`` plus ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
+    from .elementwise import add
+
+    idx = _index_array(index, "scatter_add")
+    d = _check_gather(x, dim, idx, "scatter_add")
+    if _shape(src) != idx.shape:
+        src = getitem(src, tuple(slice(0, s) for s in idx.shape))
+    return add(x, _scatter(src, idx, d, _shape(x)))
+
+
+def scatter(x: Any, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Any:
+    """``x`` with ``src`` (or ``value``) written at ``index`` along ``dim``."""
+    idx = _index_array(index, "scatter")
+    d = _check_gather(x, dim, idx, "scatter")
+    full = _along_dim_index(idx, d)
+    if src is None:
+        src = value
+    if isinstance(src, (Tensor, np.ndarray)) and _shape(src) != idx.shape:
+        src = getitem(src, tuple(slice(0, s) for s in idx.shape))
+    return index_put(x, full, src)
+
+
+def take_along_dim(x: Any, indices: Any, dim: int | None = None) -> Any:
+    from .shape import broadcast_to, reshape
+
+    if dim is None:
+        return getitem(reshape(x, (-1,)), _index_array(indices, "take_along_dim").reshape(-1))
+    idx = _index_array(indices, "take_along_dim")
+    d = norm_dim(dim, len(_shape(x)), "take_along_dim")
+    xs = list(_shape(x))
+    xs[d] = 1
+    ishape = list(idx.shape)
+    ishape[d] = 1
+    b = np.broadcast_shapes(tuple(xs), tuple(ishape))
+    xb = broadcast_to(x, b[:d] + (_shape(x)[d],) + b[d + 1 :])
+    ib = np.broadcast_to(idx, b[:d] + (idx.shape[d],) + b[d + 1 :])
+    return gather(xb, d, ib)
+
+
+def take(x: Any, index: Any) -> Any:
+    from .shape import reshape
+
+    return getitem(reshape(x, (-1,)), _index_array(index, "take"))
+
+
+# ================================================================ no gradient
+NONZERO = Primitive("Nonzero", lambda x: np.argwhere(x).astype(np.int64), differentiable=False)
+
+
+def nonzero(x: Any, *, as_tuple: bool = False) -> Any:
+    out = apply(NONZERO, (x,))
+    if as_tuple:
+        from .shape import unbind
+
+        n = _shape(x)
+        if not n:
+            return (getitem(out, (slice(None), 0)),) if _shape(out)[1:] else (out,)
+        return unbind(out, 1) if len(n) else (out,)
+    return out
+
+
+def argwhere(x: Any) -> Any:
+    return nonzero(x)

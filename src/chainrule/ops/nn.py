@@ -1,0 +1,604 @@
+"""Neural-network primitives: softmax, log_softmax, cross_entropy, convolution, pooling, dropout.
+
+softmax / log_softmax / cross_entropy are primitives (not compositions) for
+numerical stability and speed; their VJPs are written with ops, so they stay
+differentiable.  Convolution is three mutually-transposed primitives:
+
+  conv2d(x, w)                  -> y        (im2col + batched matmul)
+  conv2d_input_grad(g, w)       -> dx       (= conv_transpose2d; col2im)
+  conv2d_weight_grad(x, g)      -> dw
+
+Each one's VJP is expressed with the other two, so convolution has
+derivatives of every order.  im2col uses ``sliding_window_view`` (no Python
+loop over pixels); col2im loops over the kh*kw kernel offsets only.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .._tensor import Tensor, wrap
+from ..random import default_generator
+from . import elementwise as ew
+from ._core import Primitive, apply, fail
+from ._dims import norm_dim
+from .reduce import mean, sum
+from .shape import pad, reshape
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+# ==================================================================== softmax
+def _softmax_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
+    e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
+def _log_softmax_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
+    shifted = x - np.amax(x, axis=dim, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+
+
+SOFTMAX = Primitive("Softmax", _softmax_forward)
+SOFTMAX.defvjp(lambda g, ans, dim: ans * (g - sum(g * ans, dim, keepdim=True)))
+SOFTMAX.defjvp(lambda t, ans, dim: ans * (t - sum(t * ans, dim, keepdim=True)))
+LOG_SOFTMAX = Primitive("LogSoftmax", _log_softmax_forward)
+LOG_SOFTMAX.defvjp(lambda g, ans, dim: g - ew.exp(ans) * sum(g, dim, keepdim=True))
+LOG_SOFTMAX.defjvp(lambda t, ans, dim: t - sum(ew.exp(ans) * t, dim, keepdim=True))
+
+
+def _softmax_dim(x: Any, dim: Any, op: str) -> int:
+    n = len(_shape(x))
+    if dim is None:  # PyTorch's legacy implicit choice
+        dim = 0 if n in (0, 1, 3) else 1
+    return norm_dim(dim, n, op)
+
+
+def softmax(x: Any, dim: Any = None, *, dtype: Any = None) -> Any:
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    if dtype is not None:
+        x = ew.cast(x, dtype)
+    x = ew._to_float(x)
+    return apply(SOFTMAX, (x,), {"dim": _softmax_dim(x, dim, "softmax")})
+
+
+def log_softmax(x: Any, dim: Any = None, *, dtype: Any = None) -> Any:
+    """log(softmax(x)) along ``dim`` without forming softmax (no underflow to -inf)."""
+    if dtype is not None:
+        x = ew.cast(x, dtype)
+    x = ew._to_float(x)
+    return apply(LOG_SOFTMAX, (x,), {"dim": _softmax_dim(x, dim, "log_softmax")})
+
+
+# ============================================================== cross entropy
+def _ce_parts(x: np.ndarray, target: np.ndarray, ignore_index: int):
+    """Per-sample losses (classes on dim 1) and the mask of counted samples."""
+    valid = target != ignore_index
+    safe_t = np.where(valid, target, 0)
+    shifted = x - np.amax(x, axis=1, keepdims=True)
+    lse = np.log(np.sum(np.exp(shifted), axis=1))
+    picked = np.take_along_axis(shifted, np.expand_dims(safe_t, 1), 1)[:, 0]
+    return np.where(valid, lse - picked, 0).astype(x.dtype, copy=False), valid
+
+
+def _ce_forward(x: np.ndarray, target: np.ndarray, *, reduction: str, ignore_index: int) -> np.ndarray:
+    losses, valid = _ce_parts(x, target, ignore_index)
+    if reduction == "none":
+        return losses
+    total = np.sum(losses)
+    if reduction == "sum":
+        return total
+    return (total / np.count_nonzero(valid)).astype(x.dtype)
+
+
+def _ce_local(x: Any, target: Any, ignore_index: int) -> tuple[Any, np.ndarray]:
+    """d(per-sample loss)/d(logits) = softmax - onehot (zero rows for ignored samples), and the mask."""
+    t = target._data if isinstance(target, Tensor) else target
+    valid = t != ignore_index
+    onehot = np.zeros(_shape(x), dtype=bool)
+    np.put_along_axis(onehot, np.expand_dims(np.where(valid, t, 0), 1), True, 1)
+    mask = np.expand_dims(valid, 1).astype(_dtype(x))
+    return (softmax(x, 1) - onehot) * mask, valid
+
+
+def _ce_scale(reduction: str, valid: np.ndarray) -> float:
+    return 1.0 / max(int(np.count_nonzero(valid)), 1) if reduction == "mean" else 1.0
+
+
+def _ce_vjp(g: Any, x: Any, target: Any, reduction: str, ignore_index: int) -> Any:
+    local, valid = _ce_local(x, target, ignore_index)
+    if reduction == "none":
+        from .shape import unsqueeze
+
+        return local * unsqueeze(g, 1)
+    return local * (g * _ce_scale(reduction, valid))
+
+
+def _ce_jvp(t: Any, x: Any, target: Any, reduction: str, ignore_index: int) -> Any:
+    local, valid = _ce_local(x, target, ignore_index)
+    per = sum(local * t, 1)
+    return per if reduction == "none" else sum(per) * _ce_scale(reduction, valid)
+
+
+def _dtype(x: Any) -> np.dtype:
+    return x._data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
+
+
+CROSS_ENTROPY = Primitive("NllLoss", _ce_forward, public="cross_entropy")
+CROSS_ENTROPY.defvjp(_ce_vjp, None)
+CROSS_ENTROPY.defjvp(_ce_jvp, None)
+
+
+def _check_targets(x: Any, target: Any, op: str) -> np.ndarray:
+    xs = _shape(x)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise fail(
+            f"{op}(): expected integer class indices as target (int64), got dtype {t.dtype}; "
+            "for class probabilities pass a float target with the same shape as the input",
+            RuntimeError,
+        )
+    expected = (xs[0],) + xs[2:] if len(xs) > 1 else ()
+    if t.shape != expected:
+        raise fail(f"{op}(): input of shape {xs} needs a target of shape {expected}, got {t.shape}")
+    return t
+
+
+def cross_entropy(
+    input: Any,  # noqa: A002 - PyTorch's name
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Any:
+    """Softmax cross-entropy of logits (classes on dim 1) against class indices or probabilities."""
+    if reduction not in ("mean", "sum", "none"):
+        raise fail(f"cross_entropy(): reduction must be 'mean', 'sum' or 'none', got {reduction!r}", ValueError)
+    xs = _shape(input)
+    tgt = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if tgt.dtype.kind == "f":
+        if tgt.shape != xs:
+            raise fail(f"cross_entropy(): probability target shape {tgt.shape} must equal input shape {xs}")
+        return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
+    if len(xs) == 1:  # a single sample without batch dimension
+        from .shape import unsqueeze
+
+        out = cross_entropy(unsqueeze(input, 0), reshape(target, (1,)), weight, None, ignore_index,
+                            None, reduction, label_smoothing)
+        return reshape(out, ()) if reduction == "none" else out
+    t = _check_targets(input, target, "cross_entropy")
+    c = xs[1]
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    if bad.any():
+        raise fail(
+            f"cross_entropy(): target {int(t[bad].reshape(-1)[0])} is out of bounds for {c} classes",
+            IndexError,
+        )
+    if weight is None and not label_smoothing:
+        return apply(CROSS_ENTROPY, (ew._to_float(input), t.astype(np.int64, copy=False)),
+                     {"reduction": reduction, "ignore_index": int(ignore_index)})
+    logp = log_softmax(input, 1)
+    loss = nll_loss(logp, t, weight, ignore_index=ignore_index, reduction=reduction)
+    if not label_smoothing:
+        return loss
+    eps = float(label_smoothing)
+    valid = t != ignore_index
+    per_class = logp if weight is None else logp * reshape(weight, (1, c) + (1,) * (len(xs) - 2))
+    smooth = ew.neg(sum(per_class, 1)) * wrap(valid.astype(_dtype(input)))
+    if reduction == "sum":
+        smooth = sum(smooth)
+    elif reduction == "mean":
+        if weight is None:
+            denom = float(max(int(valid.sum()), 1))
+        else:
+            w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+            denom = float(w[np.where(valid, t, 0)][valid].sum())
+        smooth = sum(smooth) / denom
+    return loss * (1 - eps) + smooth * (eps / c)
+
+
+def _soft_cross_entropy(x: Any, target: Any, weight: Any, reduction: str, eps: float) -> Any:
+    c = _shape(x)[1]
+    if eps:
+        target = target * (1 - eps) + eps / c
+    logp = log_softmax(x, 1)
+    if weight is not None:
+        logp = logp * reshape(weight, (1, c) + (1,) * (len(_shape(x)) - 2))
+    per = ew.neg(sum(logp * target, 1))
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return sum(per)
+    return sum(per) / float(math.prod(_shape(per)) or 1)
+
+
+def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = None,  # noqa: A002
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Any:
+    """Negative log-likelihood of log-probabilities (classes on dim 1) at integer targets."""
+    from .index import gather
+    from .shape import squeeze, unsqueeze
+
+    xs = _shape(input)
+    if len(xs) == 1:
+        out = nll_loss(unsqueeze(input, 0), reshape(target, (1,)), weight, None, ignore_index,
+                       None, reduction)
+        return reshape(out, ()) if reduction == "none" else out
+    t = _check_targets(input, target, "nll_loss")
+    valid = t != ignore_index
+    safe = np.where(valid, t, 0).astype(np.int64)
+    if (safe < 0).any() or (safe >= xs[1]).any():
+        raise fail(f"nll_loss(): target out of bounds for {xs[1]} classes", IndexError)
+    picked = ew.neg(squeeze(gather(input, 1, np.expand_dims(safe, 1)), 1))
+    w = valid.astype(_dtype(input))
+    if weight is not None:
+        wd = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+        w = w * wd[safe]
+        picked = picked * (weight[wrap(safe)] if isinstance(weight, Tensor) else wd[safe])
+        picked = picked * valid.astype(_dtype(input))
+    else:
+        picked = picked * w
+    if reduction == "none":
+        return picked
+    if reduction == "sum":
+        return sum(picked)
+    return sum(picked) / float(w.sum())
+
+
+# ================================================================ convolution
+def _pair(v: Any, name: str) -> tuple[int, int]:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise fail(f"conv2d(): {name} must be an int or a pair, got {v}", ValueError)
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _windows(xp: np.ndarray, kh: int, kw: int, stride: tuple, dilation: tuple, oh: int, ow: int):
+    """(N, C, kh, kw, Ho, Wo) strided view of a padded input: the im2col patches, uncopied."""
+    eh, ew_ = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    win = sliding_window_view(xp, (eh, ew_), axis=(2, 3))
+    win = win[:, :, : stride[0] * (oh - 1) + 1 : stride[0], : stride[1] * (ow - 1) + 1 : stride[1],
+              :: dilation[0], :: dilation[1]]
+    return win.transpose(0, 1, 4, 5, 2, 3)
+
+
+def _pad_hw(x: np.ndarray, padding: tuple) -> np.ndarray:
+    if padding == (0, 0):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+
+
+def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _cols(x: np.ndarray, w_shape: tuple, stride, padding, dilation, groups, oh, ow) -> np.ndarray:
+    n, c = x.shape[:2]
+    _, cg, kh, kw = w_shape
+    win = _windows(_pad_hw(x, padding), kh, kw, stride, dilation, oh, ow)
+    return win.reshape(n, groups, cg * kh * kw, oh * ow)  # the one copy of im2col
+
+
+def _conv_forward(x: np.ndarray, w: np.ndarray, *, stride, padding, dilation, groups) -> np.ndarray:
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    oh = _out_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
+    ow = _out_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
+    cols = _cols(x, w.shape, stride, padding, dilation, groups, oh, ow)
+    w2 = w.reshape(groups, o // groups, cg * kh * kw)
+    return np.matmul(w2, cols).reshape(n, o, oh, ow)
+
+
+def _conv_input_grad_forward(g: np.ndarray, w: np.ndarray, *, x_shape, stride, padding, dilation,
+                             groups) -> np.ndarray:
+    n, c, h, wd = x_shape
+    o, cg, kh, kw = w.shape
+    oh, ow = g.shape[2], g.shape[3]
+    g2 = g.reshape(n, groups, o // groups, oh * ow)
+    w2 = w.reshape(groups, o // groups, cg * kh * kw)
+    cols = np.matmul(w2.transpose(0, 2, 1), g2).reshape(n, c, kh, kw, oh, ow)
+    ph, pw = padding
+    xp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=np.result_type(g, w))
+    sh, sw = stride
+    for i in range(kh):
+        hi = i * dilation[0]
+        for j in range(kw):
+            wj = j * dilation[1]
+            xp[:, :, hi : hi + sh * (oh - 1) + 1 : sh, wj : wj + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
+    return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + wd])
+
+
+def _conv_weight_grad_forward(x: np.ndarray, g: np.ndarray, *, w_shape, stride, padding, dilation,
+                              groups) -> np.ndarray:
+    n = x.shape[0]
+    o = w_shape[0]
+    oh, ow = g.shape[2], g.shape[3]
+    cols = _cols(x, w_shape, stride, padding, dilation, groups, oh, ow)
+    g2 = g.reshape(n, groups, o // groups, oh * ow)
+    gw = np.matmul(g2, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return gw.reshape(w_shape)
+
+
+CONV2D = Primitive("Convolution", _conv_forward, public="conv2d")
+CONV2D_INPUT_GRAD = Primitive("ConvolutionInputGrad", _conv_input_grad_forward,
+                              public="conv_transpose2d")
+CONV2D_WEIGHT_GRAD = Primitive("ConvolutionWeightGrad", _conv_weight_grad_forward,
+                               public="conv2d_weight_grad")
+_GEOM = ("stride", "padding", "dilation", "groups")
+
+
+def _geom(params: dict) -> dict:
+    return {k: params[k] for k in _GEOM}
+
+
+def _conv(x: Any, w: Any, **p: Any) -> Any:
+    return apply(CONV2D, (x, w), p)
+
+
+def _conv_in(g: Any, w: Any, x_shape: tuple, **p: Any) -> Any:
+    return apply(CONV2D_INPUT_GRAD, (g, w), dict(p, x_shape=tuple(x_shape)))
+
+
+def _conv_w(x: Any, g: Any, w_shape: tuple, **p: Any) -> Any:
+    return apply(CONV2D_WEIGHT_GRAD, (x, g), dict(p, w_shape=tuple(w_shape)))
+
+
+CONV2D.defvjp(
+    lambda g, w, x_shape, stride, padding, dilation, groups: _conv_in(
+        g, w, x_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda g, x, w_shape, stride, padding, dilation, groups: _conv_w(
+        x, g, w_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+)
+CONV2D.defjvp(
+    lambda t, w, stride, padding, dilation, groups: _conv(
+        t, w, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda t, x, stride, padding, dilation, groups: _conv(
+        x, t, stride=stride, padding=padding, dilation=dilation, groups=groups),
+)
+# conv2d_input_grad(g, w) is linear in g (transpose: conv2d) and in w (transpose: weight grad).
+CONV2D_INPUT_GRAD.defvjp(
+    lambda u, w, stride, padding, dilation, groups: _conv(
+        u, w, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda u, g, w_shape, stride, padding, dilation, groups: _conv_w(
+        u, g, w_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+)
+CONV2D_INPUT_GRAD.defjvp(
+    lambda t, w, x_shape, stride, padding, dilation, groups: _conv_in(
+        t, w, x_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda t, g, x_shape, stride, padding, dilation, groups: _conv_in(
+        g, t, x_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+)
+# conv2d_weight_grad(x, g) is linear in x (transpose: input grad) and in g (transpose: conv2d).
+CONV2D_WEIGHT_GRAD.defvjp(
+    lambda u, g, x_shape, stride, padding, dilation, groups: _conv_in(
+        g, u, x_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda u, x, stride, padding, dilation, groups: _conv(
+        x, u, stride=stride, padding=padding, dilation=dilation, groups=groups),
+)
+CONV2D_WEIGHT_GRAD.defjvp(
+    lambda t, g, w_shape, stride, padding, dilation, groups: _conv_w(
+        t, g, w_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+    lambda t, x, w_shape, stride, padding, dilation, groups: _conv_w(
+        x, t, w_shape, stride=stride, padding=padding, dilation=dilation, groups=groups),
+)
+
+
+def _conv_geometry(x: Any, w: Any, stride: Any, padding: Any, dilation: Any, groups: int,
+                   op: str) -> dict:
+    xs, ws = _shape(x), _shape(w)
+    if len(xs) != 4 or len(ws) != 4:
+        raise fail(f"{op}(): expects a 4-d input (N, C, H, W) and 4-d weight, got shapes {xs} and {ws}")
+    s, d = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            p = (0, 0)
+        elif padding == "same":
+            if s != (1, 1):
+                raise fail(f"{op}(): padding='same' needs stride 1, got {s}", ValueError)
+            tot = [d[i] * (ws[2 + i] - 1) for i in range(2)]
+            if any(t % 2 for t in tot):
+                raise fail(f"{op}(): padding='same' with an even kernel extent is not supported",
+                           NotImplementedError)
+            p = (tot[0] // 2, tot[1] // 2)
+        else:
+            raise fail(f"{op}(): padding must be an int, a pair, 'same' or 'valid', got {padding!r}",
+                       ValueError)
+    else:
+        p = _pair(padding, "padding")
+    if groups < 1 or xs[1] % groups or ws[0] % groups:
+        raise fail(f"{op}(): groups={groups} must divide both the input channels ({xs[1]}) and "
+                   f"the output channels ({ws[0]})")
+    return {"stride": s, "padding": p, "dilation": d, "groups": int(groups)}
+
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,  # noqa: A002
+           dilation: Any = 1, groups: int = 1) -> Any:
+    """2-d cross-correlation: input (N, C, H, W), weight (O, C/groups, kh, kw) -> (N, O, Ho, Wo)."""
+    unbatched = len(_shape(input)) == 3
+    if unbatched:
+        input = reshape(input, (1,) + _shape(input))
+    p = _conv_geometry(input, weight, stride, padding, dilation, groups, "conv2d")
+    xs, ws = _shape(input), _shape(weight)
+    if xs[1] != ws[1] * p["groups"]:
+        raise fail(
+            f"conv2d(): weight of shape {ws} (groups={groups}) expects {ws[1] * p['groups']} input "
+            f"channels, but the input of shape {xs} has {xs[1]}"
+        )
+    for i in range(2):
+        eff = p["dilation"][i] * (ws[2 + i] - 1) + 1
+        if xs[2 + i] + 2 * p["padding"][i] < eff:
+            raise fail(
+                f"conv2d(): input of shape {xs} padded by {p['padding']} is smaller than the "
+                f"kernel {ws[2:]} (dilation {p['dilation']})"
+            )
+    x, w = ew.promote(input, weight)
+    out = apply(CONV2D, (x, w), p)
+    if bias is not None:
+        out = ew.add(out, reshape(bias, (1, -1, 1, 1)))
+    return reshape(out, _shape(out)[1:]) if unbatched else out
+
+
+def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,  # noqa: A002
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Any:
+    """Transposed convolution (the gradient of conv2d): weight (C_in, C_out/groups, kh, kw)."""
+    unbatched = len(_shape(input)) == 3
+    if unbatched:
+        input = reshape(input, (1,) + _shape(input))
+    xs, ws = _shape(input), _shape(weight)
+    if len(xs) != 4 or len(ws) != 4:
+        raise fail(f"conv_transpose2d(): expects 4-d input and weight, got {xs} and {ws}")
+    s, p, d = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
+    op_ = _pair(output_padding, "output_padding")
+    if xs[1] != ws[0]:
+        raise fail(f"conv_transpose2d(): input has {xs[1]} channels but weight {ws} expects {ws[0]}")
+    if xs[1] % groups:
+        raise fail(f"conv_transpose2d(): groups={groups} must divide the input channels {xs[1]}")
+    out_hw = [(xs[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (ws[2 + i] - 1) + op_[i] + 1 for i in range(2)]
+    out_shape = (xs[0], ws[1] * groups, out_hw[0], out_hw[1])
+    x, w = ew.promote(input, weight)
+    out = _conv_in(x, w, out_shape, stride=s, padding=p, dilation=d, groups=int(groups))
+    if bias is not None:
+        out = ew.add(out, reshape(bias, (1, -1, 1, 1)))
+    return reshape(out, _shape(out)[1:]) if unbatched else out
+
+
+def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,  # noqa: A002
+           dilation: Any = 1, groups: int = 1) -> Any:
+    """1-d convolution as a 2-d one over a height of 1: input (N, C, L), weight (O, C/g, k)."""
+    from .shape import squeeze, unsqueeze
+
+    unbatched = len(_shape(input)) == 2
+    if unbatched:
+        input = unsqueeze(input, 0)
+    pad_ = padding if isinstance(padding, str) else (0, int(padding[0] if isinstance(padding, (tuple, list)) else padding))
+    out = conv2d(unsqueeze(input, 2), unsqueeze(weight, 2), bias,
+                 (1, int(stride[0] if isinstance(stride, (tuple, list)) else stride)), pad_,
+                 (1, int(dilation[0] if isinstance(dilation, (tuple, list)) else dilation)), groups)
+    out = squeeze(out, 2)
+    return squeeze(out, 0) if unbatched else out
+
+
+# ==================================================================== pooling
+def _pool_geometry(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                   ceil_mode: bool, op: str):
+    xs = _shape(x)
+    if len(xs) not in (3, 4):
+        raise fail(f"{op}(): expects a 3-d or 4-d input, got shape {xs}")
+    k = _pair(kernel_size, "kernel_size")
+    s = _pair(stride, "stride") if stride is not None and stride != [] else k
+    p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
+    if any(p[i] > k[i] // 2 for i in range(2)):
+        raise fail(f"{op}(): padding {p} should be at most half of the kernel size {k}", ValueError)
+    out = []
+    for i in range(2):
+        size = xs[-2 + i] + 2 * p[i] - d[i] * (k[i] - 1) - 1
+        o = (-(-size // s[i]) if ceil_mode else size // s[i]) + 1
+        if ceil_mode and (o - 1) * s[i] >= xs[-2 + i] + p[i]:
+            o -= 1  # the last window must start inside the input or left padding
+        if o <= 0:
+            raise fail(f"{op}(): input of shape {xs} is too small for kernel {k} (output size {o})")
+        out.append(o)
+    return k, s, p, d, tuple(out)
+
+
+def _maxpool_indices(xp: np.ndarray, k, s, d, out_hw) -> np.ndarray:
+    """Flat index (into each padded H*W plane) of every window's first maximum."""
+    n, c, hp, wp = xp.shape
+    win = _windows(xp, k[0], k[1], s, d, out_hw[0], out_hw[1])  # (N, C, kh, kw, Ho, Wo)
+    flat = win.reshape(n, c, k[0] * k[1], out_hw[0], out_hw[1])
+    arg = np.argmax(flat, axis=2)
+    ki, kj = np.divmod(arg, k[1])
+    rows = np.arange(out_hw[0]).reshape(-1, 1) * s[0] + ki * d[0]
+    cols = np.arange(out_hw[1]).reshape(1, -1) * s[1] + kj * d[1]
+    return (rows * wp + cols).reshape(n, c, -1)
+
+
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max over each window; the gradient goes to the (first) maximum of each window."""
+    from .index import gather
+
+    x = input
+    unbatched = len(_shape(x)) == 3
+    if unbatched:
+        x = reshape(x, (1,) + _shape(x))
+    k, s, p, d, out_hw = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode,
+                                         "max_pool2d")
+    n, c, h, w = _shape(x)
+    xd = x._data if isinstance(x, Tensor) else np.asarray(x)
+    # Pad with -inf: left/top by p, right/bottom enough for ceil_mode's partial windows.
+    need = [(out_hw[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - ((h, w)[i] + p[i]) for i in range(2)]
+    widths = [p[1], max(need[1], 0), p[0], max(need[0], 0)]
+    xpd = np.pad(xd, ((0, 0), (0, 0), (widths[2], widths[3]), (widths[0], widths[1])),
+                 constant_values=-np.inf) if any(widths) else xd
+    idx = _maxpool_indices(xpd, k, s, d, out_hw)
+    xp = pad(x, widths, value=-math.inf) if any(widths) else x
+    hp, wp = xpd.shape[2], xpd.shape[3]
+    out = reshape(gather(reshape(xp, (n, c, hp * wp)), 2, idx), (n, c) + out_hw)
+    if unbatched:
+        out = reshape(out, _shape(out)[1:])
+    if return_indices:
+        rows, cols = np.divmod(idx, wp)
+        orig = ((rows - widths[2]) * w + (cols - widths[0])).reshape((n, c) + out_hw)
+        return out, wrap(orig[0] if unbatched else orig)
+    return out
+
+
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: Any = None) -> Any:
+    """Mean over each window (zero padding counts toward the mean unless count_include_pad=False)."""
+    x = input
+    unbatched = len(_shape(x)) == 3
+    if unbatched:
+        x = reshape(x, (1,) + _shape(x))
+    k, s, p, _, out_hw = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    n, c, h, w = _shape(x)
+    if p == (0, 0) and s == k and h == out_hw[0] * k[0] and w == out_hw[1] * k[1] and not divisor_override:
+        out = mean(reshape(x, (n, c, out_hw[0], k[0], out_hw[1], k[1])), (3, 5))
+    else:
+        xs = x
+        extra = [max((out_hw[i] - 1) * s[i] + k[i] - ((h, w)[i] + 2 * p[i]), 0) for i in range(2)]
+        if any(extra):  # ceil_mode windows running past the end: pad with zeros, never counted
+            xs = pad(xs, [0, extra[1], 0, extra[0]])
+        ones_w = np.ones((c, 1) + k, dtype=_dtype(x))
+        summed = _conv(xs, ones_w, stride=s, padding=p, dilation=(1, 1), groups=c)
+        if divisor_override:
+            out = summed / float(divisor_override)
+        else:
+            # Divisor: window positions inside the input (and, with count_include_pad, inside
+            # the zero padding too); ceil_mode overhang beyond the padding never counts.
+            inner = (h + 2 * p[0], w + 2 * p[1]) if count_include_pad else (h, w)
+            cover = np.ones((1, 1) + inner, _dtype(x))
+            margin = (0, 0) if count_include_pad else p
+            cover = np.pad(cover, ((0, 0), (0, 0), (margin[0], margin[0] + extra[0]),
+                                   (margin[1], margin[1] + extra[1])))
+            cnt = _conv_forward(cover, np.ones((1, 1) + k, _dtype(x)), stride=s, padding=(0, 0),
+                                dilation=(1, 1), groups=1)
+            out = summed / cnt
+    return reshape(out, _shape(out)[1:]) if unbatched else out
+
+
+# ==================================================================== dropout
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:  # noqa: A002
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity in eval)."""
+    if not 0.0 <= p <= 1.0:
+        raise fail(f"dropout(): probability has to be between 0 and 1, but got {p}", ValueError)
+    if not training or p == 0.0:
+        return input
+    xs = _shape(input)
+    if p == 1.0:
+        return ew.mul(input, 0.0)
+    keep = default_generator.numpy().random(xs) >= p
+    scale = (keep / (1.0 - p)).astype(_dtype(input))
+    return ew.mul(input, scale)
