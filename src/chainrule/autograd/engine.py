@@ -132,6 +132,7 @@ def run_backward(
     create_graph: bool,
     inputs: list[Tensor] | None = None,
     capture: bool = False,
+    observer: Any = None,
 ) -> list | None:
     """Backpropagate ``grads`` (already checked to match ``roots``) through the graph.
 
@@ -140,6 +141,8 @@ def run_backward(
     ``.grad``.  Gradients are ndarrays, or Tensors when ``create_graph``.
     Without ``capture``, returns a non-empty list when some leaf's new ``.grad``
     carries a graph (which references the leaf: a reference cycle).
+    ``observer(node, grad_in, [(parent, grad_out), ...])`` is called after each
+    node runs, in execution order (used to step through backward).
     """
     targets: dict = {}
     if inputs is not None:
@@ -181,7 +184,7 @@ def run_backward(
                 ):
                     continue
             _run_node(node, g, create_graph, retain_graph, needed, targets, deps, pending, ready,
-                      capture, captured, shared)
+                      capture, captured, shared, observer)
     finally:
         _state.grad_enabled = prev_mode
     if capture:
@@ -191,7 +194,7 @@ def run_backward(
 
 def _run_node(node: Node, g: Any, create_graph: bool, retain_graph: bool, needed: Any,
               targets: dict, deps: dict, pending: dict, ready: list, capture: bool,
-              captured: dict, shared: set) -> None:
+              captured: dict, shared: set, observer: Any = None) -> None:
     op = node.op
     if op.save_sources:
         if node.saved is None:
@@ -210,6 +213,7 @@ def _run_node(node: Node, g: Any, create_graph: bool, retain_graph: bool, needed
     else:
         outs = None
     rules = op.vjps
+    seen = [] if observer is not None else None
     for i, p in enumerate(parents):
         if p is None:
             continue
@@ -232,6 +236,8 @@ def _run_node(node: Node, g: Any, create_graph: bool, retain_graph: bool, needed
                 gi = sum_to(gi, shape)
         if create_graph and not isinstance(gi, Tensor):
             gi = wrap(np.asarray(gi))
+        if seen is not None:
+            seen.append((p, gi))
         if p in pending:
             pending[p] = pending[p] + gi
         else:
@@ -243,6 +249,8 @@ def _run_node(node: Node, g: Any, create_graph: bool, retain_graph: bool, needed
                 _finish_leaf(p, pending.pop(p), create_graph, targets, capture, captured, shared)
             else:
                 heapq.heappush(ready, (-p.seq, id(p), p))
+    if seen is not None:
+        observer(node, g, seen)
     if not retain_graph and op.save_sources:
         node.saved = None
         node.versions = None
