@@ -380,9 +380,10 @@ class Tensor:
         return m.get(key) if m else None
 
     def _set_meta(self, key: str, value: Any) -> None:
-        if self._meta is None:
-            self._meta = {}
-        self._meta[key] = value
+        m = self._meta
+        if m is None or m.get("no_grad"):  # the no-grad marker dict is shared: copy on write
+            self._meta = m = dict(m or ())
+        m[key] = value
 
 
 def _init(t: Tensor, data: np.ndarray) -> None:

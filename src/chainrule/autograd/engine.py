@@ -172,19 +172,8 @@ def run_backward(
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
-        while ready:
-            node = heapq.heappop(ready)[2]
-            g = pending.pop(node)
-            if node.hooks:
-                g = _run_hooks(node.hooks, g, create_graph, node.name(), node.out_shape, node.out_dtype)
-            if node in targets:
-                captured[node] = g
-                if needed is not None and not any(
-                    p in needed or (p is not None and p in targets) for p in node.parents
-                ):
-                    continue
-            _run_node(node, g, create_graph, retain_graph, needed, targets, deps, pending, ready,
-                      capture, captured, shared, observer)
+        _drain(ready, pending, deps, create_graph, retain_graph, needed, targets, capture,
+               captured, shared, observer)
     finally:
         _state.grad_enabled = prev_mode
     if capture:
@@ -192,68 +181,89 @@ def run_backward(
     return ["graph-in-grad"] if "graph-in-grad" in shared else None
 
 
-def _run_node(node: Node, g: Any, create_graph: bool, retain_graph: bool, needed: Any,
-              targets: dict, deps: dict, pending: dict, ready: list, capture: bool,
-              captured: dict, shared: set, observer: Any = None) -> None:
-    op = node.op
-    if op.save_sources:
-        if node.saved is None:
-            raise _freed_error(node)
-        if node.versions is not None:
-            _check_versions(node)
-        vals = _core.saved_values(node, create_graph)
-    else:
-        vals = ()
-    if create_graph and not isinstance(g, Tensor):
-        g = wrap(np.asarray(g))
-    parents = node.parents
-    if op.vjp_all is not None:
-        r = op.vjp_all
-        outs = r.fn(g, *[vals[k] for k in r.slots])
-    else:
+def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_graph: bool,
+           needed: Any, targets: dict, capture: bool, captured: dict, shared: set,
+           observer: Any) -> None:
+    """The main loop: run ready nodes until none is left (the hot path of backward)."""
+    heappop, heappush = heapq.heappop, heapq.heappush
+    saved_values = _core.saved_values
+    while ready:
+        node = heappop(ready)[2]
+        g = pending.pop(node)
+        if node.hooks:
+            g = _run_hooks(node.hooks, g, create_graph, node.name(), node.out_shape, node.out_dtype)
+        if targets and node in targets:
+            captured[node] = g
+            if needed is not None and not any(
+                p in needed or (p is not None and p in targets) for p in node.parents
+            ):
+                continue
+        op = node.op
+        if op.save_sources:
+            if node.saved is None:
+                raise _freed_error(node)
+            if node.versions is not None:
+                _check_versions(node)
+            vals = saved_values(node, create_graph)
+        else:
+            vals = ()
+        if create_graph and not isinstance(g, Tensor):
+            g = wrap(np.asarray(g))
         outs = None
-    rules = op.vjps
-    seen = [] if observer is not None else None
-    for i, p in enumerate(parents):
-        if p is None:
-            continue
-        if needed is not None and p not in needed and p not in targets:
-            continue
-        if outs is not None:
-            gi = outs[i]
-        else:
-            r = rules[i]
-            gi = r.fn(g, *[vals[k] for k in r.slots])
-        if gi is None:
-            continue
-        if gi is g:
-            shared.add(id(g))
-        if op.broadcasts:
-            shape = vals[op.shape_slots[i]]
-            if _shape(gi) != shape:
-                from ..ops.shape import sum_to
-
-                gi = sum_to(gi, shape)
-        if create_graph and not isinstance(gi, Tensor):
-            gi = wrap(np.asarray(gi))
-        if seen is not None:
-            seen.append((p, gi))
-        if p in pending:
-            pending[p] = pending[p] + gi
-        else:
-            pending[p] = gi
-        left = deps[p] - 1
-        deps[p] = left
-        if left == 0:
-            if isinstance(p, Tensor):
-                _finish_leaf(p, pending.pop(p), create_graph, targets, capture, captured, shared)
+        if op.vjp_all is not None:
+            r = op.vjp_all
+            outs = r.fn(g, *[vals[k] for k in r.slots])
+        rules = op.vjps
+        reduce = node.reduce
+        seen = [] if observer is not None else None
+        i = -1
+        for p in node.parents:
+            i += 1
+            if p is None or (needed is not None and p not in needed and p not in targets):
+                continue
+            if outs is not None:
+                gi = outs[i]
             else:
-                heapq.heappush(ready, (-p.seq, id(p), p))
-    if seen is not None:
-        observer(node, g, seen)
-    if not retain_graph and op.save_sources:
-        node.saved = None
-        node.versions = None
+                r = rules[i]
+                k = r.slots
+                if not k:
+                    gi = r.fn(g)
+                elif len(k) == 1:
+                    gi = r.fn(g, vals[k[0]])
+                else:
+                    gi = r.fn(g, *[vals[j] for j in k])
+            if gi is None:
+                continue
+            if gi is g:
+                shared.add(id(g))
+            if reduce is not None and reduce[i] is not None and _shape(gi) != reduce[i]:
+                gi = _sum_to(gi, reduce[i])
+            if create_graph and not isinstance(gi, Tensor):
+                gi = wrap(np.asarray(gi))
+            if seen is not None:
+                seen.append((p, gi))
+            if p in pending:
+                pending[p] = pending[p] + gi
+            else:
+                pending[p] = gi
+            left = deps[p] - 1
+            deps[p] = left
+            if left == 0:
+                if isinstance(p, Tensor):
+                    _finish_leaf(p, pending.pop(p), create_graph, targets, capture, captured, shared)
+                else:
+                    heappush(ready, (-p.seq, id(p), p))
+        if seen is not None:
+            observer(node, g, seen)
+        if not retain_graph and op.frees:
+            node.saved = None
+            node.versions = None
+
+
+def _sum_to(g: Any, shape: tuple) -> Any:
+    from ..ops.shape import sum_to
+
+    return sum_to(g, shape)
 
 
 def _finish_leaf(leaf: Tensor, g: Any, create_graph: bool, targets: dict, capture: bool,

@@ -99,7 +99,7 @@ def _compare(num: list, ana: list, inputs: Sequence[Any], atol: float, rtol: flo
                 return (
                     f"{what} mismatch for output {j} with respect to input {i}: worst element at "
                     f"input index {tuple(int(v) for v in in_index)}, output element {int(r)}: "
-                    f"analytical {an[r, c]!r} vs numerical {n[r, c]!r} "
+                    f"analytical {float(an[r, c])!r} vs numerical {float(n[r, c])!r} "
                     f"(|difference| {abs(an[r, c] - n[r, c]):.3g} > atol {atol} + rtol {rtol} * "
                     f"|numerical|); {int(bad.sum())} of {bad.size} entries differ"
                 )

@@ -26,6 +26,7 @@ class Node:
 
     Slots:
       parents  -- per input: the input's Node, a leaf Tensor, or None.
+      reduce   -- None, or per input the shape its cotangent is summed back to (broadcasting).
       saved    -- values the op's VJP rules asked for (see ``ops._core``); None once freed.
       versions -- ``((version_cell, version_at_save), ...)`` for saved tensors, or None.
       hooks    -- gradient hooks of the output tensor (``register_hook``/``retain_grad``).
@@ -36,6 +37,7 @@ class Node:
 
     __slots__ = (
         "parents",
+        "reduce",
         "saved",
         "versions",
         "hooks",

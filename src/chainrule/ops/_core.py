@@ -33,7 +33,7 @@ import numpy as np
 
 from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import state as _grad_state
-from ..autograd.graph import new_node_class, next_seq
+from ..autograd.graph import _sequence, new_node_class
 
 __all__ = ["Primitive", "PRIMITIVES", "apply", "fail", "elementwise", "saved_values"]
 
@@ -42,6 +42,7 @@ PRIMITIVES: dict[str, Primitive] = {}
 # kinds of saved values
 _IN, _INS, _SHAPE, _SHAPES, _DTYPE, _ANS, _PARAM = range(7)
 _NO_PARAMS: dict[str, Any] = {}
+_next_seq = _sequence.__next__
 
 
 class Rule:
@@ -83,7 +84,9 @@ class Primitive:
         "jvp_all",
         "save_names",
         "save_sources",
-        "shape_slots",
+        "ans_slot",
+        "tensor_slots",
+        "frees",
         "node_cls",
         "extra",
     )
@@ -130,12 +133,12 @@ class Primitive:
         self.jvp_all: Rule | None = None
         self.save_names: tuple[str, ...] = ()
         self.save_sources: tuple[tuple[int, Any], ...] = ()
-        self.shape_slots: tuple[int, ...] = ()
+        self.ans_slot: int | None = None
+        self.tensor_slots: tuple[int, ...] = ()
+        self.frees = False  # saves tensors/arrays, which backward releases
         self.node_cls = new_node_class(name)
         self.node_cls.op = self
         self.extra: dict[str, Any] = {}  # per-transform rules (batching, ...) keyed by name
-        if broadcasts:
-            self._index_saved(())
         PRIMITIVES[name] = self
 
     def __repr__(self) -> str:
@@ -186,10 +189,6 @@ class Primitive:
 
     def _index_saved(self, rules: list[Rule]) -> None:
         names = list(self.save_names)
-        if self.broadcasts:
-            for n in self.inputs:
-                if f"{n}_shape" not in names:
-                    names.append(f"{n}_shape")
         for r in rules:
             for n in r.names:
                 if n not in names:
@@ -198,8 +197,10 @@ class Primitive:
         self.save_sources = tuple(self._source(n) for n in names)
         for r in rules:
             r.slots = tuple(names.index(n) for n in r.names)
-        if self.broadcasts:
-            self.shape_slots = tuple(names.index(f"{n}_shape") for n in self.inputs)
+        kinds = [k for k, _ in self.save_sources]
+        self.ans_slot = kinds.index(_ANS) if _ANS in kinds else None
+        self.tensor_slots = tuple(i for i, k in enumerate(kinds) if k in (_IN, _INS))
+        self.frees = bool(self.tensor_slots) or self.ans_slot is not None
 
     def resolve(self, names: tuple[str, ...], args: tuple, params: dict, ans: Any) -> list:
         """Values for a rule's parameter names at forward time (used by forward mode)."""
@@ -292,6 +293,11 @@ def apply(op: Primitive, args: tuple, params: dict = _NO_PARAMS) -> Any:
     return _apply(op, args, params)
 
 
+_new = object.__new__
+_ndarray = np.ndarray
+NO_GRAD_META: dict[str, Any] = {"no_grad": True}  # shared, never mutated (see Tensor._set_meta)
+
+
 def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     arrays = []
     tensors = rg = False
@@ -299,7 +305,7 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
         if isinstance(a, Tensor):
             arrays.append(a._data)
             tensors = True
-            if a._rg:
+            if a._rg or a._meta is NO_GRAD_META:
                 rg = True
         else:
             arrays.append(a)
@@ -309,12 +315,31 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
         raise _translate(op, args, exc) from None
     if not tensors:
         return ans
-    out = wrap(ans)
+    if type(ans) is not _ndarray:
+        ans = np.asarray(ans)
+    out = _new(Tensor)  # inlined wrap(): this is the hottest line of the library
+    out._data = ans
+    out._rg = False
+    out._grad = None
+    out.grad_fn = None
+    out._vc = [0]
+    out._base = None
+    out._meta = None
     if op.view:
         _link_view(out, args[0])
-    if rg and _grad_state.grad_enabled and op.differentiable and out._data.dtype.kind == "f":
-        _record(op, out, args, params)
+    if rg:
+        if not _grad_state.grad_enabled:
+            out._meta = NO_GRAD_META  # so backward() can say why there is no graph
+        elif op.differentiable and ans.dtype.kind == "f" and _any_rg(args):
+            _record(op, out, args, params, ans)
     return out
+
+
+def _any_rg(args: tuple) -> bool:
+    for a in args:
+        if isinstance(a, Tensor) and a._rg:
+            return True
+    return False
 
 
 def _link_view(out: Tensor, x: Any) -> None:
@@ -324,82 +349,104 @@ def _link_view(out: Tensor, x: Any) -> None:
         out._base = x if x._base is None else x._base
 
 
-def _record(op: Primitive, out: Tensor, args: tuple, params: dict) -> None:
+def _record(op: Primitive, out: Tensor, args: tuple, params: dict, ans: np.ndarray) -> None:
     vjps = op.vjps
     parents = []
-    for i, a in enumerate(args):
+    reduce = None
+    i = 0
+    for a in args:
         if isinstance(a, Tensor) and a._rg and (vjps is None or vjps[i] is not None):
             parents.append(a.grad_fn or a)
+            if op.broadcasts and a._data.shape != ans.shape:
+                if reduce is None:
+                    reduce = [None] * len(args)
+                reduce[i] = a._data.shape  # the engine sums the cotangent back to this
         else:
             parents.append(None)
-    node = op.node_cls()
+        i += 1
+    node = _new(op.node_cls)
     node.parents = tuple(parents)
-    node.versions = None
+    node.reduce = None if reduce is None else tuple(reduce)
     if op.save_sources:
         _save(node, op, args, params, out)
     else:
         node.saved = ()
+        node.versions = None
     node.hooks = None
-    node.seq = next_seq()
-    node.out_shape = out._data.shape
-    node.out_dtype = out._data.dtype
+    node.seq = _next_seq()
+    node.out_shape = ans.shape
+    node.out_dtype = ans.dtype
     node.meta = None
     out.grad_fn = node
     out._rg = True
 
 
+def _shape_of(a: Any) -> tuple:
+    if isinstance(a, Tensor):
+        return a._data.shape
+    if isinstance(a, (int, float, bool)):
+        return ()
+    return np.shape(a)
+
+
 def _save(node: Any, op: Primitive, args: tuple, params: dict, out: Tensor) -> None:
     saved = []
-    versions = []
+    versions = None
     for kind, key in op.save_sources:
         if kind == _IN:
             v = args[key]
             if isinstance(v, Tensor):
+                if versions is None:
+                    versions = []
                 versions.append((v._vc, v._vc[0], v))
-        elif kind == _SHAPE:
-            a = args[key]
-            v = a._data.shape if isinstance(a, Tensor) else np.shape(a)
         elif kind == _PARAM:
             v = params.get(key, op.param_defaults[key])
         elif kind == _ANS:
             v = out._data
+            if versions is None:
+                versions = []
             versions.append((out._vc, out._vc[0], None))
+        elif kind == _SHAPE:
+            v = _shape_of(args[key])
         elif kind == _DTYPE:
             v = _data(args[key]).dtype
         elif kind == _INS:
             v = tuple(args)
+            if versions is None:
+                versions = []
             versions.extend((a._vc, a._vc[0], a) for a in args if isinstance(a, Tensor))
         else:  # _SHAPES
-            v = tuple(np.shape(_data(a)) for a in args)
+            v = tuple(_shape_of(a) for a in args)
         saved.append(v)
     node.saved = tuple(saved)
-    if versions:
-        node.versions = tuple(versions)
+    node.versions = None if not versions else tuple(versions)
 
 
-def saved_values(node: Any, create_graph: bool) -> list:
+def saved_values(node: Any, create_graph: bool) -> Any:
     """The saved values as a rule wants them: arrays, or Tensors when building a graph."""
     op = node.op
-    out = list(node.saved)
+    vals = node.saved
     meta = node.meta
     if meta is not None and "unpack" in meta:
-        out = meta["unpack"](out)
+        vals = meta["unpack"](vals)
     if create_graph:
-        for i, (kind, _) in enumerate(op.save_sources):
-            if kind == _ANS:
-                t = wrap(out[i])
-                t.grad_fn = node
-                t._rg = True
-                out[i] = t
-    else:
-        for i, (kind, _) in enumerate(op.save_sources):
-            v = out[i]
-            if kind == _IN:
-                if isinstance(v, Tensor):
-                    out[i] = v._data
-            elif kind == _INS:
-                out[i] = tuple(_data(a) for a in v)
-    return out
+        if op.ans_slot is not None:
+            vals = list(vals)
+            t = wrap(vals[op.ans_slot])
+            t.grad_fn = node
+            t._rg = True
+            vals[op.ans_slot] = t
+        return vals
+    if not op.tensor_slots:
+        return vals
+    vals = list(vals)
+    for i in op.tensor_slots:
+        v = vals[i]
+        if isinstance(v, Tensor):
+            vals[i] = v._data
+        elif isinstance(v, tuple):
+            vals[i] = tuple(_data(a) for a in v)
+    return vals
 
 
 def _wrapped(op: Primitive, args: tuple, params: dict) -> Any:

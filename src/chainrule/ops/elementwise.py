@@ -75,6 +75,15 @@ def _weak_ok(kind: str, scalar: Any) -> bool:
 
 def promote(x: Any, y: Any) -> tuple[Any, Any]:
     """Cast the tensor operands of a binary op to PyTorch's result dtype."""
+    tx, ty = type(x), type(y)
+    if tx is Tensor:  # fast paths: same dtypes, or a float tensor with a Python number
+        if ty is Tensor:
+            if x._data.dtype == y._data.dtype:
+                return x, y
+        elif (ty is float or ty is int) and x._data.dtype.kind == "f":
+            return x, y
+    elif ty is Tensor and (tx is float or tx is int) and y._data.dtype.kind == "f":
+        return x, y
     if isinstance(y, np.generic):
         y = y.item()
     if isinstance(x, np.generic):
@@ -236,6 +245,8 @@ def floor_divide(x: Any, y: Any) -> Any:
 # ==================================================================== unary math
 def _unary(op: Primitive):
     def fn(x: Any) -> Any:
+        if type(x) is Tensor and x._data.dtype.kind == "f":
+            return apply(op, (x,))
         return apply(op, (_to_float(x),))
 
     fn.__name__ = op.public

@@ -167,7 +167,11 @@ def cross_entropy(
     tgt = target._data if isinstance(target, Tensor) else np.asarray(target)
     if tgt.dtype.kind == "f":
         if tgt.shape != xs:
-            raise fail(f"cross_entropy(): probability target shape {tgt.shape} must equal input shape {xs}")
+            raise fail(
+                f"cross_entropy(): expected integer class indices as target (int64, shape "
+                f"{(xs[0],) + xs[2:] if len(xs) > 1 else ()}) or class probabilities (float, shape "
+                f"{xs}), got dtype {tgt.dtype} and shape {tgt.shape}"
+            )
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
     if len(xs) == 1:  # a single sample without batch dimension
         from .shape import unsqueeze

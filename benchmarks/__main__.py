@@ -1,0 +1,166 @@
+"""Run benchmarks, one fresh process per (workload, library), and report ratios.
+
+    python -m benchmarks                 # everything, writes docs/benchmarks.md
+    python -m benchmarks overhead        # a selection, printed only
+    python -m benchmarks --one overhead chainrule   # internal: time one in this process
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .workload import REGISTRY
+
+THREADS = "2"
+_MODULES = ["benchmarks.core", "benchmarks.training", "benchmarks.transforms", "benchmarks.memory"]
+
+
+def _load() -> None:
+    import importlib
+
+    for m in _MODULES:
+        try:
+            importlib.import_module(m)
+        except ModuleNotFoundError as exc:
+            if exc.name != m:
+                raise
+
+
+def _time_one(workload: str, lib: str) -> dict:
+    import statistics
+
+    w = REGISTRY[workload]
+    if lib == "torch":
+        import torch
+
+        torch.set_num_threads(int(THREADS))
+    step = w.libs[lib]()
+    for _ in range(w.warmup):
+        step()
+    times = []
+    for _ in range(w.repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return {"median": statistics.median(times), "min": min(times), "repeats": len(times)}
+
+
+def _child(workload: str, lib: str) -> dict | None:
+    # BLAS threads for NumPy; PyTorch gets torch.set_num_threads() in the child (setting
+    # OMP_NUM_THREADS as well doubles PyTorch's per-op overhead on small tensors here).
+    env = dict(os.environ, MKL_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--one", workload, lib],
+                          capture_output=True, text=True, env=env, cwd=root)
+    if proc.returncode != 0:
+        print(f"  {workload}/{lib} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    import numpy as np
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = "unknown"
+    try:
+        cfg = np.show_config(mode="dicts")
+        deps = cfg.get("Build Dependencies", {})
+        blas = deps.get("blas", {}).get("name", "unknown")
+    except Exception:  # noqa: BLE001 - older NumPy: keep "unknown"
+        pass
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    try:
+        import torch
+
+        versions["torch"] = torch.__version__
+    except ImportError:
+        pass
+    import chainrule
+
+    versions["chainrule"] = chainrule.__version__
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": THREADS, "blas": blas, "versions": versions}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap.add_argument("workloads", nargs="*", help="names to run (default: all)")
+    ap.add_argument("--one", nargs=2, metavar=("WORKLOAD", "LIB"), help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=None, help="markdown report (default docs/benchmarks.md when running all)")
+    args = ap.parse_args(argv)
+    _load()
+    if args.one:
+        print(json.dumps(_time_one(*args.one)))
+        return 0
+    names = args.workloads or list(REGISTRY)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        ap.error(f"unknown workloads {unknown}; known: {sorted(REGISTRY)}")
+    rows = []
+    for name in names:
+        w = REGISTRY[name]
+        print(f"{name}: {w.description}")
+        results = {}
+        for lib in w.libs:
+            r = _child(name, lib)
+            if r is not None:
+                results[lib] = w.report(r["median"])
+                print(f"  {lib:10s} {results[lib]:10.3f} {w.unit}")
+        ref = results.get("torch")
+        for lib, v in results.items():
+            if ref and lib != "torch":
+                ratio = (ref / v) if w.rate else (v / ref)
+                print(f"  {lib} / torch time ratio: {ratio:.2f}x")
+        rows.append((w, results))
+    out = args.out or ("docs/benchmarks.md" if not args.workloads else None)
+    if out:
+        _write(Path(out), rows)
+        print(f"wrote {out}")
+    return 0
+
+
+def _write(path: Path, rows: list) -> None:
+    m = machine()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `python -m benchmarks` (fresh process per library, warm-up, median of repeats, "
+        f"{m['threads']} threads). Ratios are chainrule's time over PyTorch's (lower is better).",
+        "",
+        f"- CPU: {m['cpu']} ({m['cores']} cores visible)",
+        f"- BLAS: {m['blas']}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        f"- Date: {time.strftime('%Y-%m-%d')}",
+        "",
+        "| workload | unit | chainrule | torch | other | chainrule/torch time | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for w, res in rows:
+        cr, th = res.get("chainrule"), res.get("torch")
+        other = ", ".join(f"{k} {v:.3g}" for k, v in res.items() if k not in ("chainrule", "torch"))
+        ratio = ""
+        if cr and th:
+            ratio = f"{(th / cr) if w.rate else (cr / th):.2f}x"
+        lines.append(f"| {w.name} | {w.unit} | {cr:.3g} | {th:.3g} | {other} | {ratio} | {w.target} |"
+                     if cr and th else f"| {w.name} | {w.unit} | {cr} | {th} | {other} | | {w.target} |")
+    lines += ["", "Workloads:", ""] + [f"- **{w.name}**: {w.description}" for w, _ in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

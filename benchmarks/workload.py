@@ -1,0 +1,38 @@
+"""What a benchmark is: per library, a setup that returns the step to time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Workload:
+    """``libs[name]()`` builds the inputs and returns a zero-argument ``step`` to time.
+
+    ``per`` divides the step time into the reported unit (e.g. ops per step for
+    µs/op); ``higher_is_better`` flips the unit into a rate (steps/s).
+    """
+
+    name: str
+    description: str
+    unit: str
+    libs: dict[str, Callable[[], Callable[[], object]]] = field(default_factory=dict)
+    per: float = 1.0
+    scale: float = 1.0
+    rate: bool = False
+    repeats: int = 30
+    warmup: int = 5
+    target: str = ""
+
+    def report(self, seconds: float) -> float:
+        value = seconds / self.per
+        return 1.0 / value if self.rate else value * self.scale
+
+
+REGISTRY: dict[str, Workload] = {}
+
+
+def register(w: Workload) -> Workload:
+    REGISTRY[w.name] = w
+    return w
