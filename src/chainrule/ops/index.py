@@ -103,10 +103,12 @@ def apply_index_add(g: Any, shape: tuple[int, ...], idx: tuple) -> Any:
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for ints, slices, None, Ellipsis, integer/bool tensors and lists."""
     idx = normalize_index(idx)
-    op_view = _is_basic(idx)
-    if not op_view:
+    if not _is_basic(idx):
         return apply(GETITEM_COPY, (x,), {"idx": idx})
-    return apply(GETITEM, (x,), {"idx": idx})
+    out = apply(GETITEM, (x,), {"idx": idx})
+    if isinstance(out, Tensor) and out._base is x:
+        out._set_meta("view_idx", idx)  # lets an in-place op on the view rebase x (see _inplace)
+    return out
 
 
 # Advanced indexing copies, so it is a separate (non-view) entry sharing the rules.

@@ -1,0 +1,156 @@
+"""In-place ops keep identity and storage, bump versions, and record correct gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from reference import HAVE_TORCH, REQUIRE_TORCH, torch
+
+INPLACE = ["add_", "sub_", "mul_", "div_"]
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_keeps_identity_and_bumps_version(name: str) -> None:
+    x = cr.ones(3)
+    before, v = id(x), x._version
+    out = getattr(x, name)(2.0)
+    assert out is x and id(x) == before and x._version == v + 1
+
+
+def test_augmented_assignment_identity_and_numpy_sharing() -> None:
+    a = np.zeros(3, dtype=np.float32)
+    x = cr.from_numpy(a)
+    x += 1
+    x *= 3
+    assert a.tolist() == [3.0, 3.0, 3.0]
+    y = x
+    y = y + 1  # out of place: a new object
+    assert y is not x
+
+
+def test_zero_fill_copy_clamp_normal_uniform() -> None:
+    x = cr.tensor([[-2.0, 0.5], [3.0, 1.0]])
+    assert x.clamp_(-1, 1).tolist() == [[-1.0, 0.5], [1.0, 1.0]]
+    assert x.fill_(7).tolist() == [[7.0, 7.0], [7.0, 7.0]]
+    assert x.copy_(cr.tensor([1.0, 2.0])).tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    assert x.zero_().sum().item() == 0
+    cr.manual_seed(0)
+    x.normal_(0, 1)
+    assert x.std().item() > 0
+    x.uniform_(2, 3)
+    assert ((x >= 2) & (x < 3)).all()
+
+
+def test_setitem_forms_from_the_textbook() -> None:
+    X = cr.arange(12.0).reshape(3, 4)
+    X[1, 2] = 17
+    X[:2, :] = 12
+    assert X.tolist() == [[12.0] * 4, [12.0] * 4, [8.0, 9.0, 10.0, 11.0]]
+    Z = cr.zeros_like(X)
+    before = id(Z)
+    Z[:] = X + 1
+    assert id(Z) == before and Z[2, 3].item() == 12.0
+    X[X > 10] = 0
+    assert X.sum().item() == 27.0
+
+
+def _graph_setitem(T):
+    x = T.tensor([1.0, 2.0, 3.0, 4.0], dtype=T.float64, requires_grad=True)
+    v = T.tensor([10.0, 20.0], dtype=T.float64, requires_grad=True)
+    h = x * 2
+    h[1:3] = v * h[0].clone()  # written into a tensor that is part of the graph
+    h[0] += v[1]
+    loss = (h * h).sum()
+    loss.backward()
+    return x.grad.numpy(), v.grad.numpy(), h.detach().numpy()
+
+
+def test_setitem_in_graph_matches_torch() -> None:
+    ours = _graph_setitem(cr)
+    if not HAVE_TORCH:
+        assert not REQUIRE_TORCH
+        pytest.skip("PyTorch not installed")
+    ref = _graph_setitem(torch)
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_saved_view_then_base_modified_is_refused_like_torch() -> None:
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    y = h[1:] * h[0]  # h[0] is a view of h, saved by the multiplication
+    h[1:] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+
+
+def _inplace_chain(T):
+    x = T.tensor([0.5, -1.0, 2.0], dtype=T.float64, requires_grad=True)
+    w = T.tensor([3.0, 4.0, 5.0], dtype=T.float64, requires_grad=True)
+    h = x * 1
+    h.mul_(w)
+    h.add_(x, alpha=2)
+    h += 1
+    h.sub_(w * 0.5)
+    h.relu_()
+    h.sum().backward()
+    return x.grad.numpy(), w.grad.numpy()
+
+
+def test_inplace_on_graph_tensor_matches_torch() -> None:
+    ours = _inplace_chain(cr)
+    if not HAVE_TORCH:
+        assert not REQUIRE_TORCH
+        pytest.skip("PyTorch not installed")
+    for a, b in zip(ours, _inplace_chain(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_inplace_on_view_of_graph_tensor_rebases_the_base() -> None:
+    x = cr.tensor([1.0, 2.0, 3.0], dtype=cr.float64, requires_grad=True)
+    w = cr.tensor(5.0, dtype=cr.float64, requires_grad=True)
+    h = x * 1
+    row = h[1]
+    row.mul_(w)  # h[1] *= w, through the view
+    assert h.tolist() == [1.0, 10.0, 3.0]
+    h.sum().backward()
+    assert x.grad.tolist() == [1.0, 5.0, 1.0] and w.grad.item() == 2.0
+
+
+def test_inplace_on_reshaped_view_while_recording_is_refused() -> None:
+    h = cr.ones(2, 2, requires_grad=True) * 1
+    v = h.reshape(4)
+    with pytest.raises(RuntimeError, match="in-place operation on a view"):
+        v.mul_(cr.ones(4, requires_grad=True))
+
+
+def test_inplace_errors() -> None:
+    with pytest.raises(RuntimeError, match=r"output with shape \(3,\) doesn't match"):
+        cr.ones(3).add_(cr.ones(2, 3, requires_grad=True))
+    with pytest.raises(RuntimeError, match="can't be cast to the tensor's dtype int64"):
+        cr.tensor([1, 2]).add_(0.5)
+    with pytest.raises(RuntimeError, match="cannot apply in place to a tensor of shape"):
+        cr.ones(3).add_(cr.ones(2, 3))
+
+
+def test_detach_shares_storage_and_version() -> None:
+    x = cr.ones(3, requires_grad=True)
+    d = x.detach()
+    with cr.no_grad():
+        d.add_(1)
+    assert x.tolist() == [2.0, 2.0, 2.0] and x._version == d._version == 1
+    assert not d.requires_grad and d.grad_fn is None
+
+
+def test_data_alias_is_writable_and_untracked() -> None:
+    w = cr.ones(2, requires_grad=True)
+    w.data.mul_(3)
+    assert w.tolist() == [3.0, 3.0] and w._version == 0
+    w.data = cr.zeros(2)
+    assert w.tolist() == [0.0, 0.0] and w.requires_grad
+    g = cr.ones(2, requires_grad=True)
+    (g * 2).sum().backward()
+    g.grad.data.zero_()
+    assert g.grad.tolist() == [0.0, 0.0]
