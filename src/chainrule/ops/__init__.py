@@ -7,23 +7,25 @@ Families: ``elementwise``, ``reduce``, ``shape``, ``index``, ``linalg``, ``nn``.
 from __future__ import annotations
 
 from ._core import PRIMITIVES, Primitive, apply, fail  # noqa: F401
+from .compare import (  # noqa: F401
+    allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, equal, ge, greater,
+    greater_equal, gt, isclose, isfinite, isinf, isnan, le, less, less_equal, logical_and,
+    logical_not, logical_or, logical_xor, lt, ne, not_equal,
+)
 from .elementwise import (  # noqa: F401
-    abs, acos, add, allclose, asin, atan, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
-    cast, ceil, clamp, clip, cos, cosh, div, elu, eq, equal, erf, exp, exp2, expm1, floor,
-    floor_divide, frac, ge, gelu, greater, greater_equal, gt, hardtanh, isclose, isfinite, isinf,
-    isnan, le, leaky_relu, less, less_equal, log, log1p, log2, log10, logical_and, logical_not,
-    logical_or, logical_xor, logsigmoid, lt, maximum, minimum, mul, ne, neg, not_equal, pow,
-    reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, silu, sin, sinh, softplus, sqrt,
-    square, sub, tan, tanh, trunc, where,
+    abs, acos, add, asin, atan, cast, ceil, clamp, clip, cos, cosh, div, elu, erf, exp, exp2,
+    expm1, floor, floor_divide, frac, gelu, hardtanh, leaky_relu, log, log1p, log2, log10,
+    logsigmoid, maximum, minimum, mul, neg, pow, reciprocal, relu, remainder, round, rsqrt,
+    sigmoid, sign, silu, sin, sinh, softplus, sqrt, square, sub, tan, tanh, trunc, where,
 )
 from .index import (  # noqa: F401
     argwhere, gather, getitem, index_add, index_put, index_select, masked_fill, masked_select,
     nonzero, scatter, scatter_add, select, take, take_along_dim,
 )
 from .linalg import addmm, bmm, dot, einsum, ger, inner, matmul, mm, mv, outer, tensordot, vdot  # noqa: F401
+from .conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from .nn import (  # noqa: F401
-    avg_pool2d, conv1d, conv2d, conv_transpose2d, cross_entropy, dropout, log_softmax,
-    max_pool2d, nll_loss, softmax,
+    avg_pool2d, cross_entropy, dropout, log_softmax, max_pool2d, nll_loss, softmax,
 )
 from .reduce import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
+from . import compare as cmp
 from . import elementwise as ew
 from ._core import Primitive, apply, fail
 from ._dims import kept_shape, norm_dim, norm_dims, pick
@@ -90,7 +91,7 @@ def mean(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = N
 
 
 def nansum(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
-    return sum(ew.where(ew.isnan(x), 0.0, x), dim, keepdim)
+    return sum(ew.where(cmp.isnan(x), 0.0, x), dim, keepdim)
 
 
 # ======================================================================== prod
@@ -149,7 +150,7 @@ def prod(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = N
 def _tie_weights(x: Any, ans: Any, dim: tuple[int, ...], keepdim: bool) -> Any:
     """d(max)/dx: split evenly among the elements equal to the result (as PyTorch does)."""
     full = _unreduce(ans, _shape(x), dim, keepdim)
-    mask = ew.cast(ew.eq(x, full), _dtype(x))
+    mask = ew.cast(cmp.eq(x, full), _dtype(x))
     return mask / sum(mask, dim, keepdim=True)
 
 
@@ -324,7 +325,7 @@ def _norm2_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.
 
 def _norm2_weights(x: Any, ans: Any, dim: tuple[int, ...], keepdim: bool) -> Any:
     n = _unreduce(ans, _shape(x), dim, keepdim)
-    zero = ew.eq(n, 0)
+    zero = cmp.eq(n, 0)
     safe = ew.where(zero, 1.0, n)  # keeps the unused branch finite for higher derivatives
     return ew.where(zero, 0.0, x / safe)
 
@@ -350,7 +351,7 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
     if p == -math.inf:
         return amin(ew.abs(x), dims, keep)
     if p == 0:
-        return sum(ew.cast(ew.ne(x, 0), _dtype(x)), dims, keep)
+        return sum(ew.cast(cmp.ne(x, 0), _dtype(x)), dims, keep)
     if p == 1:
         return sum(ew.abs(x), dims, keep)
     p = float(p)
@@ -420,7 +421,7 @@ def cumprod(x: Any, dim: Any = None, *, axis: Any = None) -> Any:
 
 
 def count_nonzero(x: Any, dim: Any = None) -> Any:
-    return sum(ew.ne(x, 0), dim)
+    return sum(cmp.ne(x, 0), dim)
 
 
 def all(x: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001

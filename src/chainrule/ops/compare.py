@@ -1,0 +1,99 @@
+"""Comparisons and logic: elementwise ops with no gradient (their outputs are bool or integer).
+
+``equal``/``allclose``/``isclose`` compare whole tensors and return Python values or a
+bool tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, wrap
+from ._core import Primitive, apply
+
+
+def _raw(a: Any) -> Any:
+    return a._data if isinstance(a, Tensor) else a
+
+
+def _nondiff(name: str, fn: Any) -> Primitive:
+    return Primitive(name, fn, differentiable=False)
+
+
+EQ = _nondiff("Eq", np.equal)
+NE = _nondiff("Ne", np.not_equal)
+LT = _nondiff("Lt", np.less)
+LE = _nondiff("Le", np.less_equal)
+GT = _nondiff("Gt", np.greater)
+GE = _nondiff("Ge", np.greater_equal)
+LOGICAL_AND = _nondiff("LogicalAnd", np.logical_and)
+LOGICAL_OR = _nondiff("LogicalOr", np.logical_or)
+LOGICAL_XOR = _nondiff("LogicalXor", np.logical_xor)
+LOGICAL_NOT = _nondiff("LogicalNot", np.logical_not)
+BITWISE_AND = _nondiff("BitwiseAnd", np.bitwise_and)
+BITWISE_OR = _nondiff("BitwiseOr", np.bitwise_or)
+BITWISE_XOR = _nondiff("BitwiseXor", np.bitwise_xor)
+BITWISE_NOT = _nondiff("BitwiseNot", np.invert)
+ISNAN = _nondiff("Isnan", np.isnan)
+ISINF = _nondiff("Isinf", np.isinf)
+ISFINITE = _nondiff("Isfinite", np.isfinite)
+
+
+def _compare(op: Primitive):
+    def fn(x: Any, y: Any) -> Any:
+        return apply(op, (x, y))
+
+    fn.__name__ = op.public
+    fn.__doc__ = f"Elementwise {op.public}, a bool tensor."
+    return fn
+
+
+eq = _compare(EQ)
+ne = _compare(NE)
+lt = _compare(LT)
+le = _compare(LE)
+gt = _compare(GT)
+ge = _compare(GE)
+logical_and = _compare(LOGICAL_AND)
+logical_or = _compare(LOGICAL_OR)
+logical_xor = _compare(LOGICAL_XOR)
+bitwise_and = _compare(BITWISE_AND)
+bitwise_or = _compare(BITWISE_OR)
+bitwise_xor = _compare(BITWISE_XOR)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def logical_not(x: Any) -> Any:
+    return apply(LOGICAL_NOT, (x,))
+
+
+def bitwise_not(x: Any) -> Any:
+    return apply(BITWISE_NOT, (x,))
+
+
+def isnan(x: Any) -> Any:
+    return apply(ISNAN, (x,))
+
+
+def isinf(x: Any) -> Any:
+    return apply(ISINF, (x,))
+
+
+def isfinite(x: Any) -> Any:
+    return apply(ISFINITE, (x,))
+
+
+def equal(x: Any, y: Any) -> bool:
+    """True when both tensors have the same shape and values."""
+    a, b = _raw(x), _raw(y)
+    return bool(np.shape(a) == np.shape(b) and np.array_equal(a, b))
+
+
+def allclose(x: Any, y: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    return bool(np.allclose(_raw(x), _raw(y), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(x: Any, y: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Any:
+    return wrap(np.isclose(_raw(x), _raw(y), rtol=rtol, atol=atol, equal_nan=equal_nan))

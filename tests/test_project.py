@@ -1,0 +1,67 @@
+"""Promises about the project itself: the README's commands, CI, dependencies, module sizes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "chainrule"
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(.+?)\n```", text)
+
+
+def test_readme_has_the_two_setup_commands() -> None:
+    cmds = _readme_commands()
+    assert any(c.endswith("chainrule demo") and c.startswith("pip install") for c in cmds)
+    assert any(c.endswith("python -m pytest") and c.startswith("pip install") for c in cmds)
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    test_cmd = next(c for c in _readme_commands() if c.endswith("python -m pytest"))
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_cmd in ci, f"{test_cmd!r} is not a line of .ci/run"
+
+
+def test_runtime_depends_on_numpy_only_and_never_imports_torch() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    deps = re.search(r"^dependencies = \[(.*?)\]", pyproject, re.M | re.S).group(1)
+    assert re.findall(r'"([a-zA-Z_-]+)', deps) == ["numpy"]
+    assert 'reference = ["torch==2.13.0"]' in pyproject
+    for path in SRC.rglob("*.py"):
+        for line in path.read_text().splitlines():
+            assert not re.match(r"\s*(from|import) torch\b", line), f"{path} imports torch"
+
+
+def test_importing_chainrule_does_not_import_optional_extras() -> None:
+    code = ("import sys, chainrule, chainrule.nn, chainrule.autograd; "
+            "bad = [m for m in ('torch', 'graphviz', 'matplotlib', 'tqdm', 'sklearn') if m in sys.modules]; "
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_modules_stay_small_enough_to_read() -> None:
+    big = {str(p.relative_to(ROOT)): n for p in list(SRC.rglob("*.py")) + list((ROOT / "tests").glob("*.py"))
+           if (n := len(p.read_text().splitlines())) > 600}
+    assert not big, f"files over 600 lines: {big}"
+
+
+def test_core_line_budget() -> None:
+    """The core (tensor, op table, engine) stays readable in an afternoon: growth is a decision."""
+    core = [SRC / "_tensor.py", SRC / "_inplace.py", *(SRC / "ops").glob("*.py"),
+            *(SRC / "autograd").glob("*.py")]
+    total = sum(len(p.read_text().splitlines()) for p in core)
+    assert total < 6500, f"core is {total} lines"
+
+
+def test_tour_command_runs() -> None:
+    out = subprocess.run([sys.executable, "-m", "chainrule", "tour"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("-> matches") == 2
