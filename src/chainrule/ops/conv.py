@@ -75,18 +75,21 @@ def _conv_input_grad_forward(g: np.ndarray, w: np.ndarray, *, x_shape, stride, p
     n, c, h, wd = x_shape
     o, cg, kh, kw = w.shape
     oh, ow = g.shape[2], g.shape[3]
-    g2 = g.reshape(n, groups, o // groups, oh * ow)
-    w2 = w.reshape(groups, o // groups, cg * kh * kw)
-    cols = np.matmul(w2.transpose(0, 2, 1), g2).reshape(n, c, kh, kw, oh, ow)
+    og = o // groups
+    # cols[g, k, n, l] = sum_o w[g, o, k] * grad[n, g, o, l]: channels first, so that each kernel
+    # offset below reads one contiguous block.
+    g2 = g.reshape(n, groups, og, oh * ow).transpose(1, 2, 0, 3).reshape(groups, og, n * oh * ow)
+    w2 = w.reshape(groups, og, cg * kh * kw)
+    cols = np.matmul(w2.transpose(0, 2, 1), g2).reshape(c, kh, kw, n, oh, ow)
     ph, pw = padding
-    xp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=np.result_type(g, w))
+    xp = np.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=cols.dtype)
     sh, sw = stride
-    for i in range(kh):
+    for i in range(kh):  # col2im: one strided add per kernel offset
         hi = i * dilation[0]
         for j in range(kw):
             wj = j * dilation[1]
-            xp[:, :, hi : hi + sh * (oh - 1) + 1 : sh, wj : wj + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
-    return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + wd])
+            xp[:, :, hi : hi + sh * (oh - 1) + 1 : sh, wj : wj + sw * (ow - 1) + 1 : sw] += cols[:, i, j]
+    return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3))
 
 
 def _conv_weight_grad_forward(x: np.ndarray, g: np.ndarray, *, w_shape, stride, padding, dilation,

@@ -216,12 +216,20 @@ def _gather_forward(x: np.ndarray, index: np.ndarray, *, dim: int) -> np.ndarray
     return x[_along_dim_index(index, dim)]
 
 
+def _flat_index(index: np.ndarray, dim: int, shape: tuple) -> np.ndarray:
+    """Flat C-order offsets into an array of ``shape`` for ``out[..., index, ...]`` along ``dim``."""
+    strides = [int(np.prod(shape[i + 1 :])) for i in range(len(shape))]
+    flat = index * strides[dim]
+    for i, size in enumerate(index.shape):
+        if i != dim and size > 1:
+            flat = flat + (np.arange(size) * strides[i]).reshape([size if j == i else 1 for j in range(index.ndim)])
+    return flat
+
+
 def _scatter_add_forward(g: np.ndarray, index: np.ndarray, *, dim: int, shape: tuple) -> np.ndarray:
-    out = np.zeros(shape, dtype=g.dtype)
-    flat = np.ravel_multi_index(_along_dim_index(index, dim), shape)
-    summed = np.bincount(flat.ravel(), weights=g.ravel(), minlength=out.size)
-    out.reshape(-1)[:] = summed
-    return out
+    flat = _flat_index(index, dim, shape).ravel()
+    summed = np.bincount(flat, weights=g.ravel(), minlength=int(np.prod(shape)))  # repeats add up
+    return summed.astype(g.dtype, copy=False).reshape(shape)
 
 
 GATHER = Primitive("Gather", _gather_forward)

@@ -275,15 +275,33 @@ def _pool_geometry(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation
 
 
 def _maxpool_indices(xp: np.ndarray, k, s, d, out_hw) -> np.ndarray:
-    """Flat index (into each padded H*W plane) of every window's first maximum."""
+    """Flat index (into each padded H*W plane) of every window's first maximum.
+
+    One pass per kernel offset (kh*kw passes over strided slices, never a loop
+    over pixels): a later offset wins only if strictly greater, so ties go to
+    the first maximum as in PyTorch; NaN counts as the maximum.
+    """
     n, c, hp, wp = xp.shape
-    win = _windows(xp, k[0], k[1], s, d, out_hw[0], out_hw[1])  # (N, C, kh, kw, Ho, Wo)
-    flat = win.reshape(n, c, k[0] * k[1], out_hw[0], out_hw[1])
-    arg = np.argmax(flat, axis=2)
-    ki, kj = np.divmod(arg, k[1])
-    rows = np.arange(out_hw[0]).reshape(-1, 1) * s[0] + ki * d[0]
-    cols = np.arange(out_hw[1]).reshape(1, -1) * s[1] + kj * d[1]
-    return (rows * wp + cols).reshape(n, c, -1)
+    oh, ow = out_hw
+    best = None
+    arg = np.zeros((n, c, oh, ow), dtype=np.int16 if k[0] * k[1] < 2**15 else np.int64)
+    nan = xp.dtype.kind == "f" and bool(np.isnan(xp).any())
+    offsets = []
+    for i in range(k[0]):
+        for j in range(k[1]):
+            r0, c0 = i * d[0], j * d[1]
+            sl = xp[:, :, r0 : r0 + s[0] * (oh - 1) + 1 : s[0], c0 : c0 + s[1] * (ow - 1) + 1 : s[1]]
+            offsets.append(r0 * wp + c0)
+            if best is None:
+                best = sl.copy()
+                continue
+            better = sl > best
+            if nan:
+                better |= np.isnan(sl) & ~np.isnan(best)
+            np.maximum(best, sl, out=best)
+            arg[better] = len(offsets) - 1
+    base = (np.arange(oh).reshape(-1, 1) * (s[0] * wp) + np.arange(ow) * s[1]).astype(np.int64)
+    return (np.take(np.asarray(offsets, dtype=np.int64), arg) + base).reshape(n, c, -1)
 
 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
