@@ -54,7 +54,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     """A new tensor (always a copy) from a number, a nested list, an ndarray or a tensor."""
     if isinstance(data, Tensor):
         arr = np.array(data._data, copy=True)
-    elif isinstance(data, np.ndarray):
+    elif isinstance(data, (np.ndarray, np.generic)):  # NumPy data keeps its dtype
         arr = np.array(data, copy=True)
     else:
         try:

@@ -1,0 +1,94 @@
+"""The Bernoulli distribution: 1 with probability ``probs``, else 0."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, wrap
+from ..ops import softplus
+from ..random import rng
+from .distribution import Distribution, broadcast_all
+
+__all__ = ["Bernoulli", "probs_to_logits", "clamp_probs"]
+
+
+def clamp_probs(probs: Tensor) -> Tensor:
+    """Keep probabilities inside (0, 1) by the dtype's epsilon, so logs stay finite."""
+    eps = float(np.finfo(probs._data.dtype).eps)
+    return probs.clamp(eps, 1 - eps)
+
+
+def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+    """log-odds ``log p - log(1 - p)`` (binary) or ``log p`` (categorical), with clamped probs."""
+    p = clamp_probs(probs)
+    return p.log() - (-p).log1p() if is_binary else p.log()
+
+
+class Bernoulli(Distribution):
+    """``Bernoulli(probs=None, logits=None)``: give exactly one of them.
+
+    Samples are float tensors of 0s and 1s, like PyTorch's.
+    """
+
+    arg_constraints = {
+        "probs": (lambda a: (a >= 0) & (a <= 1), "probabilities in [0, 1]"),
+        "logits": (lambda a: ~np.isnan(a), "real numbers (not NaN)"),
+    }
+
+    def __init__(self, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError(
+                "Either `probs` or `logits` must be specified, but not both (Bernoulli(probs=p) "
+                "or Bernoulli(logits=l))"
+            )
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            self._param = self.probs
+        else:
+            (self.logits,) = broadcast_all(logits)
+            self._param = self.logits
+        super().__init__(self._param.shape, (), validate_args)
+
+    def __getattr__(self, name: str) -> Any:
+        # the parameter that was not given is computed on first use (and kept)
+        if name == "probs":
+            self.probs = self.__dict__["logits"].sigmoid()
+            return self.probs
+        if name == "logits":
+            self.logits = probs_to_logits(self.__dict__["probs"], is_binary=True)
+            return self.logits
+        raise AttributeError(name)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        p = self.probs._data
+        m = (p >= 0.5).astype(p.dtype)
+        m[p == 0.5] = np.nan
+        return wrap(m)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        p = self.probs._data
+        draws = rng().random(shape) < np.broadcast_to(p, shape)
+        return wrap(draws.astype(p.dtype))
+
+    def log_prob(self, value: Any) -> Tensor:
+        value = self._value(value)
+        self._check_support((value._data == 0) | (value._data == 1), "0 or 1")
+        logits = self.logits
+        return value * logits - softplus(logits)  # = -BCEWithLogits(logits, value)
+
+    def entropy(self) -> Tensor:
+        logits = self.logits
+        return softplus(logits) - self.probs * logits

@@ -1,0 +1,175 @@
+"""The ``Distribution`` base class: shapes, sampling API, argument validation.
+
+Shapes follow PyTorch: a sample has shape ``sample_shape + batch_shape +
+event_shape``.  ``batch_shape`` counts independent distributions (e.g. one
+Normal per element of ``loc``); ``event_shape`` is the shape of one draw
+(``()`` for scalars, ``(k,)`` for a Multinomial over k categories).
+
+Parameters are chainrule Tensors, so ``log_prob`` (and ``rsample`` where the
+distribution is reparameterisable) is differentiable with respect to them.
+Random draws come from chainrule's generator: ``chainrule.manual_seed`` makes
+them reproducible.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .._tensor import Size, Tensor, wrap
+from ..autograd.grad_mode import no_grad
+from ..ops import broadcast_tensors
+
+__all__ = ["Distribution", "broadcast_all"]
+
+
+def _as_tensor(value: Any, like: Tensor | None) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (int, float, bool, np.number, np.ndarray, list, tuple)):
+        dtype = like._data.dtype if like is not None else _dt.get_default_dtype().np
+        return wrap(np.asarray(value, dtype=dtype))
+    raise TypeError(
+        f"distribution parameters must be tensors or numbers, got {type(value).__name__}"
+    )
+
+
+def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
+    """Parameters as tensors of one broadcast shape (numbers take the tensors' float dtype)."""
+    like = next((v for v in values if isinstance(v, Tensor) and v.is_floating_point()), None)
+    tensors = [_as_tensor(v, like) for v in values]
+    if len({t._data.shape for t in tensors}) == 1:
+        return tuple(tensors)
+    return tuple(broadcast_tensors(*tensors))
+
+
+class Distribution:
+    """Base class: subclasses set shapes in ``__init__`` and implement ``log_prob``, ``sample``..."""
+
+    has_rsample = False
+    # name -> (check(array) -> bool array, description) for each parameter, checked on creation
+    arg_constraints: dict[str, tuple[Callable[[np.ndarray], Any], str]] = {}
+    _validate_default = True
+
+    def __init__(self, batch_shape: tuple = (), event_shape: tuple = (),
+                 validate_args: bool | None = None) -> None:
+        self._batch_shape = Size(batch_shape)
+        self._event_shape = Size(event_shape)
+        self._validate_args = self._validate_default if validate_args is None else validate_args
+        if self._validate_args:
+            for name, (check, what) in self.arg_constraints.items():
+                if name not in self.__dict__:
+                    continue  # e.g. probs when the distribution was given logits
+                value = getattr(self, name)
+                ok = check(value._data)
+                if not np.all(ok):
+                    bad = value._data[~np.broadcast_to(np.asarray(ok), value._data.shape)]
+                    raise ValueError(
+                        f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of "
+                        f"distribution {type(self).__name__} to be {what}, but found invalid "
+                        f"values: {bad.reshape(-1)[:5].tolist()}"
+                    )
+
+    @classmethod
+    def set_default_validate_args(cls, value: bool) -> None:
+        Distribution._validate_default = bool(value)
+
+    @property
+    def batch_shape(self) -> Size:
+        return self._batch_shape
+
+    @property
+    def event_shape(self) -> Size:
+        return self._event_shape
+
+    def _extended_shape(self, sample_shape: Any = ()) -> Size:
+        if isinstance(sample_shape, int):
+            sample_shape = (sample_shape,)
+        return Size(tuple(sample_shape)) + self._batch_shape + self._event_shape
+
+    # -------------------------------------------------------------- API
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        """A draw of shape ``sample_shape + batch_shape + event_shape`` (no gradient)."""
+        if self.has_rsample:
+            with no_grad():
+                return self.rsample(sample_shape).detach()
+        raise NotImplementedError(f"{type(self).__name__} does not implement sample()")
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        """A reparameterised draw: differentiable with respect to the parameters."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot be reparameterised, so it has no rsample(); use "
+            "sample() (no gradient) or a score-function estimator with log_prob()"
+        )
+
+    def sample_n(self, n: int) -> Tensor:
+        return self.sample((n,))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement log_prob()")
+
+    def cdf(self, value: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement cdf()")
+
+    def entropy(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement entropy()")
+
+    def perplexity(self) -> Tensor:
+        return self.entropy().exp()
+
+    @property
+    def mean(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement mean")
+
+    @property
+    def mode(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement mode")
+
+    @property
+    def variance(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement variance")
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.variance.sqrt()
+
+    # ---------------------------------------------------------- helpers
+    def _value(self, value: Any) -> Tensor:
+        """``value`` as a tensor; with validation, check its shape against the batch/event shape."""
+        if not isinstance(value, Tensor):
+            value = _as_tensor(value, getattr(self, "_param", None))
+        if self._validate_args:
+            event = len(self._event_shape)
+            actual = tuple(value.shape)
+            if event and actual[len(actual) - event:] != tuple(self._event_shape):
+                raise ValueError(
+                    f"{type(self).__name__}.log_prob: the value's trailing dimensions "
+                    f"{actual[len(actual) - event:]} must equal the event shape "
+                    f"{tuple(self._event_shape)} (value shape {actual})"
+                )
+            try:
+                np.broadcast_shapes(actual, tuple(self._batch_shape + self._event_shape))
+            except ValueError:
+                raise ValueError(
+                    f"{type(self).__name__}.log_prob: value of shape {actual} does not broadcast "
+                    f"with batch_shape {tuple(self._batch_shape)} + event_shape "
+                    f"{tuple(self._event_shape)}"
+                ) from None
+        return value
+
+    def _check_support(self, ok: Any, what: str) -> None:
+        if self._validate_args and not np.all(ok):
+            raise ValueError(
+                f"{type(self).__name__}.log_prob: the value must be {what} (the distribution's "
+                "support); pass validate_args=False to evaluate it anyway"
+            )
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self.arg_constraints:
+            if name in self.__dict__:
+                v = self.__dict__[name]
+                parts.append(f"{name}: {v.detach() if v.numel() == 1 else v.shape}")
+        return f"{type(self).__name__}({', '.join(parts)})"

@@ -1,0 +1,70 @@
+"""The normal (Gaussian) distribution, reparameterisable: ``x = loc + scale * eps``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, wrap
+from ..ops import erf
+from ..random import rng
+from .distribution import Distribution, broadcast_all
+
+__all__ = ["Normal"]
+
+
+class Normal(Distribution):
+    """``Normal(loc, scale)``: mean ``loc``, standard deviation ``scale`` (> 0).
+
+    >>> d = Normal(chainrule.tensor([0.0, 1.0]), 2.0)
+    >>> d.sample((3,)).shape
+    chainrule.Size([3, 2])
+    """
+
+    arg_constraints = {
+        "loc": (np.isfinite, "finite real numbers"),
+        "scale": (lambda a: a > 0, "greater than 0"),
+    }
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        self._param = self.loc
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.scale
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale**2
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        eps = wrap(rng().standard_normal(shape).astype(self.loc._data.dtype, copy=False))
+        return self.loc + eps * self.scale
+
+    def log_prob(self, value: Any) -> Tensor:
+        value = self._value(value)
+        var = self.scale**2
+        return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - math.log(
+            math.sqrt(2 * math.pi)
+        )
+
+    def cdf(self, value: Any) -> Tensor:
+        value = self._value(value)
+        return 0.5 * (1 + erf((value - self.loc) / (self.scale * math.sqrt(2))))
+
+    def entropy(self) -> Tensor:
+        return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
