@@ -396,6 +396,11 @@ CASES: list[Case] = [
     C("avg_pool2d", lambda T, x: F(T).avg_pool2d(x, 2, divisor_override=3), A((1, 1, 4, 4))),
     C("dropout", lambda T, x: F(T).dropout(x, 0.3, training=False), A(_S)),
     C("dropout", lambda T, x: (T.manual_seed(3), F(T).dropout(x, 0.4))[1], A((4, 5)), torch=False),
+    C("linear", lambda T, x, w, b: F(T).linear(x, w, b), A((4, 3)), A((2, 3)), A((2,))),
+    C("linear", lambda T, x, w, b: F(T).linear(x, w, b), A((2, 3, 3)), A((4, 3)), A((4,))),
+    C("linear", lambda T, x, w, b: F(T).linear(x, w, b), A((3,)), A((2, 3)), A((2,))),
+    C("linear", lambda T, x, w: F(T).linear(x, w), A((4, 3)), A((2, 3))),
+    C("linear", lambda T, x, w: F(T).linear(x, w), A((2, 1, 3)), A((2, 3))),
 ]
 
 
