@@ -387,6 +387,7 @@ class Tensor:
 
 
 def _init(t: Tensor, data: np.ndarray) -> None:
+    """Every slot's starting value (``ops._core._apply`` inlines this, being the hottest path)."""
     t._data = data
     t._rg = False
     t._grad = None
@@ -401,16 +402,8 @@ _new = object.__new__
 
 def wrap(data: Any) -> Tensor:
     """A new leaf Tensor around ``data`` (an ndarray or NumPy scalar; no copy)."""
-    if type(data) is not _ndarray:
-        data = np.asarray(data)
     t = _new(Tensor)
-    t._data = data
-    t._rg = False
-    t._grad = None
-    t.grad_fn = None
-    t._vc = [0]
-    t._base = None
-    t._meta = None
+    _init(t, data if type(data) is _ndarray else np.asarray(data))
     return t
 
 
