@@ -53,11 +53,16 @@ def test_modules_stay_small_enough_to_read() -> None:
 
 
 def test_core_line_budget() -> None:
-    """The core (tensor, op table, engine) stays readable in an afternoon: growth is a decision."""
+    """The core (tensor, op table, engine) stays readable in an afternoon: growth is a decision.
+
+    Forward mode, custom Functions, anomaly detection and gradcheck live in autograd/ too but
+    are applications of the engine, not part of it.  Raise the budget deliberately.
+    """
+    engine = ["engine.py", "graph.py", "grad_mode.py", "__init__.py"]
     core = [SRC / "_tensor.py", SRC / "_inplace.py", *(SRC / "ops").glob("*.py"),
-            *(SRC / "autograd").glob("*.py")]
+            *(SRC / "autograd" / name for name in engine)]
     total = sum(len(p.read_text().splitlines()) for p in core)
-    assert total < 6500, f"core is {total} lines"
+    assert total < 6200, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

@@ -58,7 +58,14 @@ from .ops import (  # noqa: E402,F401
 from .ops.reduce import return_types  # noqa: E402,F401
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
+from . import linalg  # noqa: E402,F401
 from . import random  # noqa: E402,F401
+from . import nn  # noqa: E402,F401
+from . import distributions, optim, utils  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
+from . import memory, profiler  # noqa: E402,F401
+from . import viz  # noqa: E402,F401  (graphviz is imported only when draw() runs)
+from . import func  # noqa: E402,F401
 
 float = float32  # noqa: A001 - PyTorch's aliases
 double = float64
@@ -69,6 +76,10 @@ short = int16
 uint8 = uint8
 
 __version__ = "0.1.0"
+
+from ._alias import install as _install_alias  # noqa: E402
+
+_install_alias()
 
 
 class _Cuda:

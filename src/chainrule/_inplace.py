@@ -21,6 +21,7 @@ import numpy as np
 
 from ._tensor import Tensor, wrap
 from .autograd.grad_mode import state as _grad_state
+from .autograd.graph import next_seq
 
 __all__ = ["inplace", "inplace_ufunc", "setitem"]
 
@@ -93,13 +94,17 @@ def inplace(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Te
             f"{name}(): in-place operation on a view (made by reshape/transpose/expand...) while "
             "autograd is recording; apply it to the base tensor, or .clone() the view first"
         )
+    if t._base is not None and t.grad_fn is not None:
+        from .ops._core import check_view
+
+        check_view(t)
     alias = _alias(t)
+    first = next_seq()
     res = compute(alias, *args)
     if not isinstance(res, Tensor):
         res = wrap(np.asarray(res))
-    node = res.grad_fn
-    if node is not None and node.saved and any(v is alias for v in node.saved):
-        alias._data = alias._data.copy()  # the node needs the old values: keep a snapshot
+    if _saves(res.grad_fn, alias._vc, first):
+        alias._data = alias._data.copy()  # a node needs the old values: keep a snapshot
     if view is not None:
         _rebase_base(t, view, res, name)
         return t
@@ -110,10 +115,24 @@ def inplace(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Te
     return t
 
 
+def _saves(node: Any, cell: list, first: int) -> bool:
+    """Did a node made by ``compute`` (seq > first) save the alias?  Found by its version
+    cell, which stays in ``node.versions`` even when saved-tensor hooks packed the value."""
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if n.seq <= first:
+            continue
+        if n.versions and any(c is cell for c, _, _ in n.versions):
+            return True
+        stack.extend(p for p in n.parents if p is not None and not isinstance(p, Tensor))
+    return False
+
+
 def _rebase_base(view: Tensor, idx: tuple, res: Tensor, name: str) -> None:
     """``view`` (= base[idx]) got new values ``res``: record ``base[idx] = res`` on the base."""
-    from .ops.index import GETITEM, INDEX_PUT
     from .ops._core import apply
+    from .ops.index import GETITEM, INDEX_PUT
 
     base = view._base
     _check_leaf(base, name)

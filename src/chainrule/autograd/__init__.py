@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._tensor import Tensor, wrap
-from . import graph
+from . import _levels, graph
 from .engine import run_backward
 from .grad_mode import (
     enable_grad,
@@ -89,8 +89,8 @@ def _seed(t: Tensor, g: Any, index: int, total: int, op: str) -> Any:
             f"{op}(): gradient has dtype {gd.dtype} but the output ({name}) is {t._data.dtype}; "
             "gradients must be floating point"
         )
-    if isinstance(g, Tensor) and g._rg:
-        return g
+    if isinstance(g, Tensor) and (g._rg or _levels.has_levels(g)):
+        return g  # a gradient with history, or a tangent/batch (func transforms): keep the Tensor
     return gd if gd.dtype == t._data.dtype else gd.astype(t._data.dtype)
 
 
@@ -122,8 +122,9 @@ def backward(
         for t in only:
             if not t._rg:
                 raise RuntimeError("backward(): every tensor in inputs= must require grad")
+    leaves = _leaves(outs) if create_graph else ()
     cycles = run_backward(outs, seeds, bool(retain_graph), bool(create_graph), inputs=only)
-    if cycles:
+    if cycles and any(_in_cycle(leaf) for leaf in leaves):
         import warnings
 
         warnings.warn(
@@ -134,6 +135,55 @@ def backward(
             UserWarning,
             stacklevel=3 if not isinstance(tensors, Tensor) else 4,
         )
+
+
+def _leaves(roots: list) -> list:
+    """The leaf tensors that require grad in the graphs of ``roots`` (iterative walk)."""
+    out, seen = [], set()
+    stack = [t.grad_fn if t.grad_fn is not None else t for t in roots]
+    while stack:
+        n = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, Tensor):
+            if n._rg:
+                out.append(n)
+        else:
+            stack.extend(n.parents)
+    return out
+
+
+def _in_cycle(leaf: Tensor) -> bool:
+    """Does ``leaf.grad``'s graph lead back to ``leaf`` (leaf -> .grad -> nodes -> leaf)?
+
+    Only then does ``backward(create_graph=True)`` leave memory that reference counting
+    cannot free.  Follows what keeps objects alive: a node's inputs and saved tensors
+    (custom Function contexts included), a tensor's history, base and own ``.grad``.
+    """
+    g = leaf._grad
+    if g is None or not g._rg:
+        return False
+    seen: set = set()
+    stack: list = [g.grad_fn]
+    while stack:
+        obj = stack.pop()
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if obj is leaf:
+            return True
+        if isinstance(obj, Tensor):
+            stack.extend((obj.grad_fn, obj._grad, obj._base))
+        elif isinstance(obj, (tuple, list)):
+            stack.extend(obj)
+        elif isinstance(obj, graph.Node):
+            stack.extend(obj.parents)
+            if obj.saved:
+                stack.extend(obj.saved)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):  # a custom Function's ctx
+            stack.extend(v for v in vars(obj).values() if isinstance(v, (Tensor, tuple, list)))
+    return False
 
 
 def grad(
@@ -205,4 +255,12 @@ def grad(
     return tuple(out)
 
 
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402,F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+
+__all__ += ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+
+from . import forward_ad, function  # noqa: E402,F401
+from .function import Function, FunctionCtx, once_differentiable  # noqa: E402,F401
+
+__all__ += ["forward_ad", "function", "Function", "FunctionCtx", "once_differentiable"]

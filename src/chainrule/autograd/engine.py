@@ -13,6 +13,23 @@
 With ``create_graph=False`` rules run on bare ndarrays in no-grad mode; with
 ``create_graph=True`` they run on Tensors with grad mode on, so the backward
 pass is itself recorded and can be differentiated again.
+
+When a hook, a rule or a custom backward raises, the exception propagates out
+of ``backward()`` unchanged and the engine stops at once.  What was written
+before that point stays written, and nothing else is touched:
+  * a leaf's ``.grad`` is written exactly once per backward, in one step, when
+    *all* of its gradient has arrived (its last consumer ran).  Leaves finished
+    before the failing node hold their complete new ``.grad``; every other
+    leaf keeps its old ``.grad`` (None, or the previous value) untouched -- a
+    ``.grad`` is never left half-accumulated;
+  * nodes that already ran have freed their saved values (unless
+    ``retain_graph``), so calling backward() again on the same graph raises the
+    "second time" error; the failing node and the ones after it keep theirs;
+  * grad mode is restored to what it was before backward().
+
+Profiler, anomaly detection and memory accounting observe backward through
+*taps* (``add_backward_tap``): the list is checked once per backward call, so
+they cost nothing per node when none is installed.
 """
 
 from __future__ import annotations
@@ -27,7 +44,62 @@ from ..ops import _core  # module reference: ops imports autograd while loading
 from .grad_mode import state as _state
 from .graph import Node
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "add_backward_tap"]
+
+_TAPS: list = []  # factories installed by the profiler, anomaly mode, memory accounting
+
+
+def add_backward_tap(factory: Any) -> Any:
+    """Call ``factory()`` once at the start of every backward; returns a remover.
+
+    The factory returns None (not interested in this backward, e.g. another
+    thread's) or an observer ``obs(node, grad_in, [(parent, grad_out), ...])``
+    called after each node; an observer may also have ``check_grad(node, i,
+    parent, grad)`` (called before that gradient is passed on, may raise) and
+    ``close()`` (called when the backward ends, also on error).
+    """
+    _TAPS.append(factory)
+
+    def remove() -> None:
+        for i, f in enumerate(_TAPS):
+            if f is factory:
+                del _TAPS[i]
+                break
+
+    return remove
+
+
+class _Taps:
+    """The observers of one backward call, merged into the one ``observer`` slot."""
+
+    def __init__(self, observers: list) -> None:
+        self.observers = observers
+        checks = [o.check_grad for o in observers if getattr(o, "check_grad", None) is not None]
+        if checks:
+            def check_grad(node: Node, i: int, p: Any, gi: Any) -> None:
+                for c in checks:
+                    c(node, i, p, gi)
+
+            self.check_grad = check_grad
+
+    def __call__(self, node: Node, g: Any, seen: list) -> None:
+        for o in self.observers:
+            o(node, g, seen)
+
+    def close(self) -> None:
+        for o in self.observers:
+            close = getattr(o, "close", None)
+            if close is not None:
+                close()
+
+
+def _open_taps(observer: Any) -> Any:
+    found = [o for o in (f() for f in list(_TAPS)) if o is not None]
+    if not found:
+        return None
+    if observer is not None:
+        found.insert(0, observer)
+    return _Taps(found)
 
 
 def _freed_error(node: Node) -> RuntimeError:
@@ -71,7 +143,9 @@ def _run_hooks(hooks: list, g: Any, create_graph: bool, owner: str, shape: tuple
         if out is None:
             continue
         if not isinstance(out, Tensor):
-            raise TypeError(f"a hook on {owner} returned {type(out).__name__}; it must return a Tensor or None")
+            raise TypeError(
+                f"a hook on {owner} returned {type(out).__name__}; it must return a Tensor or None"
+            )
         if tuple(out._data.shape) != tuple(shape) or out._data.dtype != dtype:
             raise RuntimeError(
                 f"a hook on {owner} returned a gradient of shape {tuple(out._data.shape)} and dtype "
@@ -169,6 +243,9 @@ def run_backward(
         if not isinstance(key, Node) and deps.get(key, 0) == 0:
             _finish_leaf(key, pending.pop(key), create_graph, targets, capture, captured, shared)
 
+    taps = _open_taps(observer) if _TAPS else None  # once per backward, not per node
+    if taps is not None:
+        observer = taps
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
@@ -176,6 +253,8 @@ def run_backward(
                captured, shared, observer)
     finally:
         _state.grad_enabled = prev_mode
+        if taps is not None:
+            taps.close()
     if capture:
         return [captured.get(t.grad_fn if t.grad_fn is not None else t) for t in inputs or []]
     return ["graph-in-grad"] if "graph-in-grad" in shared else None
@@ -187,6 +266,7 @@ def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_gr
     """The main loop: run ready nodes until none is left (the hot path of backward)."""
     heappop, heappush = heapq.heappop, heapq.heappush
     saved_values = _core.saved_values
+    check = getattr(observer, "check_grad", None) if observer is not None else None
     while ready:
         node = heappop(ready)[2]
         g = pending.pop(node)
@@ -232,7 +312,9 @@ def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_gr
                     gi = r.fn(g, vals[k[0]])
                 else:
                     gi = r.fn(g, *[vals[j] for j in k])
-            if gi is None:
+            if gi is None:  # a zero gradient: the edge is done all the same
+                _release_edge(p, pending, deps, ready, create_graph, targets, capture, captured,
+                              shared)
                 continue
             if gi is g:
                 shared.add(id(g))
@@ -241,6 +323,8 @@ def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_gr
             if create_graph and not isinstance(gi, Tensor):
                 gi = wrap(np.asarray(gi))
             if seen is not None:
+                if check is not None:
+                    check(node, i, p, gi)
                 seen.append((p, gi))
             if p in pending:
                 pending[p] = pending[p] + gi
@@ -258,6 +342,30 @@ def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_gr
         if not retain_graph and op.frees:
             node.saved = None
             node.versions = None
+
+
+def _release_edge(p: Any, pending: dict, deps: dict, ready: list, create_graph: bool,
+                  targets: dict, capture: bool, captured: dict, shared: set) -> None:
+    """An edge that carried no gradient (a rule returned None) still counts as done.
+
+    Otherwise ``p`` would wait forever for it and lose the gradient it gets from
+    its other consumers.  A node that ends up with no gradient at all does not
+    run, but releases its own edges the same way (iteratively).
+    """
+    stack = [p]
+    while stack:
+        q = stack.pop()
+        left = deps[q] - 1
+        deps[q] = left
+        if left:
+            continue
+        if q in pending:
+            if isinstance(q, Tensor):
+                _finish_leaf(q, pending.pop(q), create_graph, targets, capture, captured, shared)
+            else:
+                heapq.heappush(ready, (-q.seq, id(q), q))
+        elif isinstance(q, Node):
+            stack.extend(r for r in q.parents if r is not None)
 
 
 def _sum_to(g: Any, shape: tuple) -> Any:

@@ -356,6 +356,8 @@ def _record(op: Primitive, out: Tensor, args: tuple, params: dict, ans: np.ndarr
     i = 0
     for a in args:
         if isinstance(a, Tensor) and a._rg and (vjps is None or vjps[i] is not None):
+            if a._base is not None:
+                check_view(a)
             parents.append(a.grad_fn or a)
             if op.broadcasts and a._data.shape != ans.shape:
                 if reduce is None:
@@ -379,6 +381,27 @@ def _record(op: Primitive, out: Tensor, args: tuple, params: dict, ans: np.ndarr
     node.meta = None
     out.grad_fn = node
     out._rg = True
+
+
+def check_view(a: Tensor) -> None:
+    """Refuse a view whose base got new history (an in-place op) after the view was made.
+
+    The view's node still leads to the base's *old* history, so its gradient would
+    silently skip the in-place op.  (PyTorch replays the view op on the new base; we
+    ask the user to take the view again.)  Costs nothing for tensors that are not views.
+    """
+    root = a.grad_fn
+    while root is not None and not isinstance(root, Tensor) and getattr(root.op, "view", False):
+        root = root.parents[0]
+    base = a._base
+    if root is not (base.grad_fn if base.grad_fn is not None else base):
+        name = a.grad_fn.name() if a.grad_fn is not None else "a view op"
+        raise fail(
+            f"a view (made by {name}, shape {tuple(a._data.shape)}) is used after the tensor it "
+            "views was modified by an in-place operation; its recorded history is out of date, "
+            "so its gradient would be wrong. Take the view again after the in-place op (e.g. "
+            "v = x.view(...) once more), or .clone() it before modifying the base."
+        )
 
 
 def _shape_of(a: Any) -> tuple:
@@ -435,6 +458,8 @@ def saved_values(node: Any, create_graph: bool) -> Any:
             t = wrap(vals[op.ans_slot])
             t.grad_fn = node
             t._rg = True
+            if meta is not None and "ans_tx" in meta:  # the output's tangents / batch (_levels)
+                t._meta = {"tx": meta["ans_tx"]}
             vals[op.ans_slot] = t
         return vals
     if not op.tensor_slots:
@@ -450,10 +475,17 @@ def saved_values(node: Any, create_graph: bool) -> Any:
 
 
 def _wrapped(op: Primitive, args: tuple, params: dict) -> Any:
+    return _chain[0](op, args, params)
+
+
+_chain: list[Callable] = [_apply]  # _apply inside every wrapper; rebuilt when the list changes
+
+
+def _rebuild_chain() -> None:
     call = _apply
     for w in _WRAPPERS:
         call = _bind(w, call)
-    return call(op, args, params)
+    _chain[0] = call
 
 
 def _bind(wrapper: Callable, inner: Callable) -> Callable:
@@ -467,11 +499,13 @@ def add_apply_wrapper(wrapper: Callable) -> Callable[[], None]:
     accounting see ops without costing anything when none of them is active.
     """
     _WRAPPERS.append(wrapper)
+    _rebuild_chain()
 
     def remove() -> None:
         for i, w in enumerate(_WRAPPERS):
             if w is wrapper:
                 del _WRAPPERS[i]
                 break
+        _rebuild_chain()
 
     return remove

@@ -33,8 +33,9 @@ def norm_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
         dims = tuple(norm_dim(d, ndim, op) for d in dim)
         if len(set(dims)) != len(dims):
             raise fail(f"{op}(): dim {tuple(dim)} names a dimension twice", RuntimeError)
-        return tuple(sorted(dims))
-    return (norm_dim(dim, ndim, op),)
+        return tuple(sorted(dims)) if ndim else ()
+    d = norm_dim(dim, ndim, op)
+    return (d,) if ndim else ()  # a 0-d tensor accepts dim 0 or -1, which name no axis
 
 
 def pick(primary: Any, alias: Any, default: Any = None) -> Any:

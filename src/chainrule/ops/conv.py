@@ -189,6 +189,9 @@ def _conv_geometry(x: Any, w: Any, stride: Any, padding: Any, dilation: Any, gro
                        ValueError)
     else:
         p = _pair(padding, "padding")
+    if min(ws) < 1 or min(xs[1:]) < 1:
+        raise fail(f"{op}(): weight of shape {ws} and input of shape {xs} need non-zero channels, "
+                   "kernel and spatial sizes (only the batch may be empty)")
     if groups < 1 or xs[1] % groups or ws[0] % groups:
         raise fail(f"{op}(): groups={groups} must divide both the input channels ({xs[1]}) and "
                    f"the output channels ({ws[0]})")
@@ -236,6 +239,9 @@ def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
     op_ = _pair(output_padding, "output_padding")
     if xs[1] != ws[0]:
         raise fail(f"conv_transpose2d(): input has {xs[1]} channels but weight {ws} expects {ws[0]}")
+    if min(ws) < 1 or min(xs[1:]) < 1:
+        raise fail(f"conv_transpose2d(): weight of shape {ws} and input of shape {xs} need non-zero "
+                   "channels, kernel and spatial sizes")
     if xs[1] % groups:
         raise fail(f"conv_transpose2d(): groups={groups} must divide the input channels {xs[1]}")
     out_hw = [(xs[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (ws[2 + i] - 1) + op_[i] + 1 for i in range(2)]

@@ -156,6 +156,8 @@ def _pow_grad_base(g: Any, x: Any, y: Any) -> Any:
 
 def _pow_grad_exponent(g: Any, x: Any, y: Any, ans: Any) -> Any:
     # d/dy x**y = x**y log x; where x == 0 and y >= 0 the limit is 0 (PyTorch does the same).
+    if not _is_tensorlike(x) and x > 0:  # a number base (2 ** y): where() of two Python
+        return g * ans * math.log(x)  # numbers would round to the default float32
     safe = where((x == 0) & (y >= 0), 1.0, x)
     return where((x == 0) & (y >= 0), 0.0, g * ans * log(safe))
 
@@ -226,6 +228,8 @@ def neg(x: Any) -> Any:
 def pow(x: Any, y: Any) -> Any:  # noqa: A001 - PyTorch's name
     """``x ** y``; a float exponent on an integer tensor gives a float result."""
     x, y = promote(x, y)
+    if isinstance(y, bool) and _dtype_of(x) == np.bool_:  # bool ** bool stays bool (PyTorch)
+        return cast(apply(POW, (x, y)), np.bool_)
     return apply(POW, (x, y))
 
 
@@ -282,7 +286,8 @@ def _sigmoid_forward(x: np.ndarray) -> np.ndarray:
 
 
 SIGMOID = elementwise("Sigmoid", _sigmoid_forward, lambda ans: ans * (1 - ans))
-RELU = Primitive("Relu", lambda x: np.maximum(x, 0)).defvjp(lambda g, ans: g * (ans > 0))
+# ``where(ans <= 0, 0, g)``, not ``g * (ans > 0)``: a NaN input passes its gradient (PyTorch).
+RELU = Primitive("Relu", lambda x: np.maximum(x, 0)).defvjp(lambda g, ans: where(ans <= 0, 0.0, g))
 RELU.defjvp(lambda t, ans: t * (ans > 0))
 
 
@@ -290,9 +295,11 @@ def _leaky_forward(x: np.ndarray, *, negative_slope: float = 0.01) -> np.ndarray
     return np.where(x > 0, x, x * negative_slope)
 
 
-LEAKY_RELU = elementwise(
-    "LeakyRelu", _leaky_forward, lambda x, negative_slope: where(x > 0, 1.0, negative_slope)
-)
+# Selecting g or g * slope keeps g's precision; a where() of the two numbers 1 and 0.2 would
+# make a float32 derivative (PyTorch's rule for Python numbers) even for float64 inputs.
+LEAKY_RELU = Primitive("LeakyRelu", _leaky_forward)
+LEAKY_RELU.defvjp(lambda g, x, negative_slope: where(x > 0, g, g * negative_slope))
+LEAKY_RELU.defjvp(lambda t, x, negative_slope: where(x > 0, t, t * negative_slope))
 
 
 def _gelu_forward(x: np.ndarray) -> np.ndarray:
@@ -330,7 +337,14 @@ def _zero_grad_op(name: str, fn: Any) -> Primitive:
     return op
 
 
-SIGN = _zero_grad_op("Sign", np.sign)
+def _sign(x: np.ndarray) -> np.ndarray:
+    """np.sign, except sign(NaN) = 0 as in PyTorch."""
+    if np.asarray(x).dtype.kind != "f":
+        return np.sign(x)
+    return np.where(x != x, 0.0, np.sign(x)).astype(np.asarray(x).dtype, copy=False)
+
+
+SIGN = _zero_grad_op("Sign", _sign)
 FLOOR = _zero_grad_op("Floor", np.floor)
 CEIL = _zero_grad_op("Ceil", np.ceil)
 ROUND = _zero_grad_op("Round", np.rint)
@@ -461,7 +475,8 @@ def _clamp_mask(x: Any, min: Any, max: Any) -> Any:  # noqa: A002
 
 
 CLAMP = Primitive("Clamp", _clamp_forward)
-CLAMP.defvjp(lambda g, x, min, max: g * _clamp_mask(x, min, max))  # noqa: A002
+# where(), not g * mask: a NaN gradient does not leak through a clamped element (PyTorch)
+CLAMP.defvjp(lambda g, x, min, max: where(_clamp_mask(x, min, max), g, 0.0))  # noqa: A002
 CLAMP.defjvp(lambda t, x, min, max: t * _clamp_mask(x, min, max))  # noqa: A002
 
 
@@ -490,11 +505,18 @@ def _max_weight(a: Any, b: Any) -> Any:
     return where(a > b, 1.0, where(a == b, 0.5, 0.0))
 
 
+def _max_grad(g: Any, a: Any, b: Any) -> Any:
+    """a's share of g in max(a, b), selected as PyTorch does: none if a < b, half on a tie,
+    all otherwise (also when a NaN makes both comparisons false); a NaN g does not leak to
+    the losing side as NaN * 0 would."""
+    return where(a < b, 0.0, where(a == b, g * 0.5, g))
+
+
 MAXIMUM = Primitive("Maximum", np.maximum, broadcasts=True).defvjp(
-    lambda g, x, y: g * _max_weight(x, y), lambda g, x, y: g * _max_weight(y, x)
+    lambda g, x, y: _max_grad(g, x, y), lambda g, x, y: _max_grad(g, y, x)
 )
 MINIMUM = Primitive("Minimum", np.minimum, broadcasts=True).defvjp(
-    lambda g, x, y: g * _max_weight(y, x), lambda g, x, y: g * _max_weight(x, y)
+    lambda g, x, y: _max_grad(g, y, x), lambda g, x, y: _max_grad(g, x, y)
 )
 MAXIMUM.defjvp(lambda t, x, y: t * _max_weight(x, y), lambda t, x, y: t * _max_weight(y, x))
 MINIMUM.defjvp(lambda t, x, y: t * _max_weight(y, x), lambda t, x, y: t * _max_weight(x, y))
@@ -529,7 +551,10 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     if _dtype_of(condition) is not None and _dtype_of(condition).kind != "b":
         condition = ne(condition, 0)
     if _dtype_of(x) is None and _dtype_of(y) is None:
-        npd = _dt.result_type(x, y)
+        # a NumPy scalar here is a 0-d result inside a derivative rule: keep its dtype (float64
+        # must not become the default float32, as two Python numbers would)
+        npd = (np.result_type(x, y) if isinstance(x, np.generic) or isinstance(y, np.generic)
+               else _dt.result_type(x, y))
         x, y = np.asarray(x, dtype=npd), np.asarray(y, dtype=npd)
         if not isinstance(condition, Tensor):
             return np.where(condition, x, y)

@@ -275,7 +275,10 @@ def gather(x: Any, dim: int, index: Any) -> Any:
     """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (index may be smaller than x elsewhere)."""
     idx = _index_array(index, "gather")
     d = _check_gather(x, dim, idx, "gather")
-    idx = np.where(idx < 0, idx + _shape(x)[d], idx)
+    if isinstance(index, Tensor) and index._data is idx and not (idx < 0).any():
+        idx = index  # keep the Tensor: vmap batches index tensors (chainrule/func/batching.py)
+    else:
+        idx = np.where(idx < 0, idx + _shape(x)[d], idx)
     xs = _shape(x)
     if any(a != b for i, (a, b) in enumerate(zip(idx.shape, xs)) if i != d):
         x = getitem(x, tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape)))
@@ -318,8 +321,10 @@ def take_along_dim(x: Any, indices: Any, dim: int | None = None) -> Any:
     ishape[d] = 1
     b = np.broadcast_shapes(tuple(xs), tuple(ishape))
     xb = broadcast_to(x, b[:d] + (_shape(x)[d],) + b[d + 1 :])
-    ib = np.broadcast_to(idx, b[:d] + (idx.shape[d],) + b[d + 1 :])
-    return gather(xb, d, ib)
+    shape = b[:d] + (idx.shape[d],) + b[d + 1 :]
+    if isinstance(indices, Tensor) and indices._data is idx:  # keep the Tensor (vmap batches it)
+        return gather(xb, d, broadcast_to(indices, shape))
+    return gather(xb, d, np.broadcast_to(idx, shape))
 
 
 def take(x: Any, index: Any) -> Any:

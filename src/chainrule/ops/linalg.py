@@ -216,7 +216,8 @@ def _parse(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str
 
 
 def _einsum_forward(*operands: np.ndarray, equation: str) -> np.ndarray:
-    return np.einsum(equation, *operands, optimize=len(operands) > 2)
+    with np.errstate(all="ignore"):  # np.einsum is Python: its inf/NaN warnings would not be ours
+        return np.einsum(equation, *operands, optimize=len(operands) > 2)
 
 
 def _layout(sub: str, shape: tuple[int, ...]) -> list[tuple[str, Any]]:
@@ -261,10 +262,21 @@ def _einsum_vjp(g: Any, operands: tuple, equation: str) -> tuple:
         missing = [c for c in target if c != "..." and c not in present]
         if missing:  # summed only inside operand i: its gradient is broadcast along them
             terms.append(("".join(missing), np.ones(tuple(sizes[c] for c in missing), _dtype_of(g))))
+        if "..." not in target and any("..." in s for s, _ in terms):
+            terms = _spell_out_ellipsis(terms, spare)  # NumPy cannot sum a '...' away implicitly
         eq = ",".join(s for s, _ in terms) + "->" + "".join(target)
         gi = einsum(eq, *[o for _, o in terms])
         grads.append(sum_to(gi, shape) if _shape(gi) != shape else gi)
     return tuple(grads)
+
+
+def _spell_out_ellipsis(terms: list, spare: Any) -> list:
+    """Replace each '...' by letters (right-aligned, as broadcasting aligns them)."""
+    counts = [len(_shape(o)) - len(s.replace("...", "")) for s, o in terms]
+    n = max(k for (s, _), k in zip(terms, counts) if "..." in s)
+    letters = "".join(next(spare) for _ in range(n))
+    return [(s.replace("...", letters[n - k:]) if "..." in s else s, o)
+            for (s, o), k in zip(terms, counts)]
 
 
 def _dtype_of(a: Any) -> Any:

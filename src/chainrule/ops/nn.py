@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, wrap
+from ..autograd import _levels
 from ..random import default_generator
 from . import elementwise as ew
 from ._core import Primitive, apply, fail
@@ -30,13 +31,17 @@ def _shape(x: Any) -> tuple[int, ...]:
 
 # ==================================================================== softmax
 def _softmax_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
+    if x.size == 0:  # no max of an empty axis
+        return np.exp(x)
     e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
-    return e / np.sum(e, axis=dim, keepdims=True)
+    return e / np.add.reduce(e, axis=dim, keepdims=True)  # not np.sum: see reduce._float_reduce_note
 
 
 def _log_softmax_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
+    if x.size == 0:
+        return x.copy()
     shifted = x - np.amax(x, axis=dim, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))
 
 
 SOFTMAX = Primitive("Softmax", _softmax_forward)
@@ -76,7 +81,7 @@ def _ce_parts(x: np.ndarray, target: np.ndarray, ignore_index: int):
     valid = target != ignore_index
     safe_t = np.where(valid, target, 0)
     shifted = x - np.amax(x, axis=1, keepdims=True)
-    lse = np.log(np.sum(np.exp(shifted), axis=1))
+    lse = np.log(np.add.reduce(np.exp(shifted), axis=1))
     picked = np.take_along_axis(shifted, np.expand_dims(safe_t, 1), 1)[:, 0]
     return np.where(valid, lse - picked, 0).astype(x.dtype, copy=False), valid
 
@@ -85,7 +90,7 @@ def _ce_forward(x: np.ndarray, target: np.ndarray, *, reduction: str, ignore_ind
     losses, valid = _ce_parts(x, target, ignore_index)
     if reduction == "none":
         return losses
-    total = np.sum(losses)
+    total = np.add.reduce(losses, axis=None)
     if reduction == "sum":
         return total
     return (total / np.count_nonzero(valid)).astype(x.dtype)
@@ -93,7 +98,15 @@ def _ce_forward(x: np.ndarray, target: np.ndarray, *, reduction: str, ignore_ind
 
 def _ce_local(x: Any, target: Any, ignore_index: int) -> tuple[Any, np.ndarray]:
     """d(per-sample loss)/d(logits) = softmax - onehot (zero rows for ignored samples), and the mask."""
-    t = target._data if isinstance(target, Tensor) else target
+    if isinstance(target, Tensor):  # with ops: vmap batches per-example targets, forward mode too
+        from .compare import eq, ne
+        from .shape import unsqueeze
+
+        xs = _shape(x)
+        classes = np.arange(xs[1]).reshape((1, -1) + (1,) * (len(xs) - 2))
+        valid_t = ew.cast(ne(target, ignore_index), _dtype(x))
+        return (softmax(x, 1) - eq(unsqueeze(target, 1), classes)) * unsqueeze(valid_t, 1), valid_t
+    t = target
     valid = t != ignore_index
     onehot = np.zeros(_shape(x), dtype=bool)
     np.put_along_axis(onehot, np.expand_dims(np.where(valid, t, 0), 1), True, 1)
@@ -101,8 +114,12 @@ def _ce_local(x: Any, target: Any, ignore_index: int) -> tuple[Any, np.ndarray]:
     return (softmax(x, 1) - onehot) * mask, valid
 
 
-def _ce_scale(reduction: str, valid: np.ndarray) -> float:
-    return 1.0 / max(int(np.count_nonzero(valid)), 1) if reduction == "mean" else 1.0
+def _ce_scale(reduction: str, valid: Any) -> Any:
+    if reduction != "mean":
+        return 1.0
+    if isinstance(valid, Tensor):
+        return ew.reciprocal(ew.clamp(sum(valid), min=1.0))  # valid: 0/1 in x's dtype
+    return 1.0 / max(int(np.count_nonzero(valid)), 1)
 
 
 def _ce_vjp(g: Any, x: Any, target: Any, reduction: str, ignore_index: int) -> Any:
@@ -182,8 +199,11 @@ def cross_entropy(
             IndexError,
         )
     if weight is None and not label_smoothing:
-        return apply(CROSS_ENTROPY, (ew._to_float(input), t.astype(np.int64, copy=False)),
+        keep = isinstance(target, Tensor) and target._data is t and t.dtype == np.int64
+        return apply(CROSS_ENTROPY, (ew._to_float(input), target if keep else t.astype(np.int64)),
                      {"reduction": reduction, "ignore_index": int(ignore_index)})
+    if _batched(target, weight):
+        return _ce_ops(input, target, weight, ignore_index, reduction, float(label_smoothing))
     logp = log_softmax(input, 1)
     loss = nll_loss(logp, t, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
@@ -199,7 +219,7 @@ def cross_entropy(
             denom = float(max(int(valid.sum()), 1))
         else:
             w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
-            denom = float(w[np.where(valid, t, 0)][valid].sum())
+            denom = float(np.add.reduce(w[np.where(valid, t, 0)][valid], axis=None))
         smooth = sum(smooth) / denom
     return loss * (1 - eps) + smooth * (eps / c)
 
@@ -216,7 +236,7 @@ def _soft_cross_entropy(x: Any, target: Any, weight: Any, reduction: str, eps: f
         return per
     if reduction == "sum":
         return sum(per)
-    return sum(per) / float(math.prod(_shape(per)) or 1)
+    return sum(per) / float(math.prod(_shape(per)))  # an empty batch gives NaN, as in PyTorch
 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = None,  # noqa: A002
@@ -231,6 +251,8 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
                        None, reduction)
         return reshape(out, ()) if reduction == "none" else out
     t = _check_targets(input, target, "nll_loss")
+    if _batched(target, weight):
+        return _nll_ops(input, target, weight, ignore_index, reduction)
     valid = t != ignore_index
     safe = np.where(valid, t, 0).astype(np.int64)
     if (safe < 0).any() or (safe >= xs[1]).any():
@@ -248,7 +270,58 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
         return picked
     if reduction == "sum":
         return sum(picked)
-    return sum(picked) / float(w.sum())
+    return sum(picked) / float(np.add.reduce(w, axis=None))  # not w.sum(): NaN-safe, no warning
+
+
+def _batched(target: Any, weight: Any) -> bool:
+    """Targets (or class weights) that vmap batches: the NumPy paths would see one example only."""
+    return isinstance(target, Tensor) and (_levels.has_levels(target) or _levels.has_levels(weight))
+
+
+def _nll_ops(x: Any, target: Tensor, weight: Any, ignore_index: int, reduction: str) -> Any:
+    """nll_loss written with ops only, so that per-example targets stay per-example under vmap."""
+    from .compare import ne
+    from .index import gather, getitem
+    from .shape import squeeze, unsqueeze
+
+    counted = ne(target, ignore_index)
+    safe = ew.where(counted, target, 0)
+    w = ew.cast(counted, _dtype(x))
+    if weight is not None:
+        w = w * getitem(weight, safe)
+    picked = ew.neg(squeeze(gather(x, 1, unsqueeze(safe, 1)), 1)) * w
+    if reduction == "none":
+        return picked
+    if reduction == "sum":
+        return sum(picked)
+    return sum(picked) / sum(w)
+
+
+def _ce_ops(x: Any, target: Tensor, weight: Any, ignore_index: int, reduction: str,
+            eps: float) -> Any:
+    """cross_entropy with class weights or label smoothing, with ops only (see ``_nll_ops``)."""
+    from .compare import ne
+    from .index import getitem
+
+    c = _shape(x)[1]
+    logp = log_softmax(x, 1)
+    loss = _nll_ops(logp, target, weight, ignore_index, reduction)
+    if not eps:
+        return loss
+    counted = ne(target, ignore_index)
+    valid = ew.cast(counted, _dtype(x))
+    shape_w = (1, c) + (1,) * (len(_shape(x)) - 2)
+    per_class = logp if weight is None else logp * reshape(weight, shape_w)
+    smooth = ew.neg(sum(per_class, 1)) * valid
+    if reduction == "sum":
+        smooth = sum(smooth)
+    elif reduction == "mean":
+        if weight is None:
+            denom = ew.clamp(sum(valid), min=1.0)
+        else:
+            denom = sum(getitem(weight, ew.where(counted, target, 0)) * valid)
+        smooth = sum(smooth) / denom
+    return loss * (1 - eps) + smooth * (eps / c)
 
 
 # ==================================================================== pooling
@@ -257,6 +330,9 @@ def _pool_geometry(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation
     xs = _shape(x)
     if len(xs) not in (3, 4):
         raise fail(f"{op}(): expects a 3-d or 4-d input, got shape {xs}")
+    if min(xs[-3:]) < 1:
+        raise fail(f"{op}(): expects non-zero channels, height and width (only the batch may be "
+                   f"empty), got shape {xs}")
     k = _pair(kernel_size, "kernel_size")
     s = _pair(stride, "stride") if stride is not None and stride != [] else k
     p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
@@ -301,7 +377,21 @@ def _maxpool_indices(xp: np.ndarray, k, s, d, out_hw) -> np.ndarray:
             np.maximum(best, sl, out=best)
             arg[better] = len(offsets) - 1
     base = (np.arange(oh).reshape(-1, 1) * (s[0] * wp) + np.arange(ow) * s[1]).astype(np.int64)
-    return (np.take(np.asarray(offsets, dtype=np.int64), arg) + base).reshape(n, c, -1)
+    return (np.take(np.asarray(offsets, dtype=np.int64), arg) + base).reshape(n, c, oh * ow)
+
+
+def _maxpool_index_forward(x: np.ndarray, *, widths: tuple, k: tuple, s: tuple, d: tuple,
+                           out_hw: tuple) -> np.ndarray:
+    if any(widths):
+        x = np.pad(x, ((0, 0), (0, 0), (widths[2], widths[3]), (widths[0], widths[1])),
+                   constant_values=-np.inf)
+    return _maxpool_indices(x, k, s, d, out_hw)
+
+
+# The argmax of each window, as an op (not NumPy on x's data) so that transforms see it: vmap
+# batches it like any op.  No gradient: the values flow through the gather below.
+MAXPOOL_INDEX = Primitive("MaxPoolIndex", _maxpool_index_forward, public="max_pool2d",
+                          differentiable=False)
 
 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
@@ -316,19 +406,18 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     k, s, p, d, out_hw = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode,
                                          "max_pool2d")
     n, c, h, w = _shape(x)
-    xd = x._data if isinstance(x, Tensor) else np.asarray(x)
     # Pad with -inf: left/top by p, right/bottom enough for ceil_mode's partial windows.
     need = [(out_hw[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - ((h, w)[i] + p[i]) for i in range(2)]
     widths = [p[1], max(need[1], 0), p[0], max(need[0], 0)]
-    xpd = np.pad(xd, ((0, 0), (0, 0), (widths[2], widths[3]), (widths[0], widths[1])),
-                 constant_values=-np.inf) if any(widths) else xd
-    idx = _maxpool_indices(xpd, k, s, d, out_hw)
+    idx = apply(MAXPOOL_INDEX, (x,), {"widths": tuple(widths), "k": k, "s": s, "d": d,
+                                      "out_hw": out_hw})
     xp = pad(x, widths, value=-math.inf) if any(widths) else x
-    hp, wp = xpd.shape[2], xpd.shape[3]
+    hp, wp = h + widths[2] + widths[3], w + widths[0] + widths[1]
     out = reshape(gather(reshape(xp, (n, c, hp * wp)), 2, idx), (n, c) + out_hw)
     if unbatched:
         out = reshape(out, _shape(out)[1:])
     if return_indices:
+        idx = idx._data if isinstance(idx, Tensor) else idx
         rows, cols = np.divmod(idx, wp)
         orig = ((rows - widths[2]) * w + (cols - widths[0])).reshape((n, c) + out_hw)
         return out, wrap(orig[0] if unbatched else orig)

@@ -49,7 +49,15 @@ def _args(x: Any, dim: Any, axis: Any, keepdim: Any, keepdims: Any, op: str):
 
 # ========================================================================= sum
 def _sum_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
+    if x.dtype.kind == "f":  # see _float_reduce_note
+        return np.add.reduce(x, axis=dim, keepdims=keepdim)
     return np.sum(x, axis=dim, keepdims=keepdim)
+
+
+# _float_reduce_note: float reductions call the ufunc method (np.add.reduce) rather than
+# np.sum, whose Python wrapper would make NumPy's "invalid value" warning (inf - inf)
+# come from a NumPy module; from chainrule's own frame it is filtered (see __init__), so
+# NaN/Inf propagate silently as in PyTorch.
 
 
 SUM = Primitive("Sum", _sum_forward).defvjp(_unreduce)
@@ -96,6 +104,8 @@ def nansum(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
 
 # ======================================================================== prod
 def _prod_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
+    if x.dtype.kind == "f":  # see _float_reduce_note
+        return np.multiply.reduce(x, axis=dim, keepdims=keepdim)
     return np.prod(x, axis=dim, keepdims=keepdim)
 
 
@@ -107,6 +117,8 @@ def _prod_others(x: Any, dim: tuple[int, ...]) -> Any:
     copy (each element replaced by 1 in turn), which stays differentiable.
     """
     shape = _shape(x)
+    if 0 in shape:  # empty: no element, no gradient (avoids reshaping 0 elements with -1)
+        return ew.mul(x, 0.0)
     rest = [i for i in range(len(shape)) if i not in dim]
     order = rest + list(dim)
     n = math.prod(shape[d] for d in dim)
@@ -230,6 +242,10 @@ def _minmax(x: Any, dim: Any, keepdim: bool, which: str, other: Any, axis: Any, 
         return amax(x) if which == "max" else amin(x)
     n = len(_shape(x))
     dd = norm_dim(d, n, which)
+    if n == 0:  # a 0-d tensor: its one value, at index 0
+        idx = apply(ARGMAX, (x,), {"dim": None, "keepdim": False})
+        cls = return_types.max if which == "max" else return_types.min
+        return cls(amax(x) if which == "max" else amin(x), idx)
     _check_nonempty(x, (dd,), which)
     idx = (argmax if which == "max" else argmin)(x, dd, keepdim=True)
     from .index import gather
@@ -274,6 +290,8 @@ def _argreduce(op: Primitive, x: Any, dim: Any, keepdim: bool, axis: Any, keepdi
         out = apply(op, (x,), {"dim": None, "keepdim": False})
         return reshape(out, (1,) * len(_shape(x))) if keep else out
     dd = norm_dim(d, len(_shape(x)), op.public)
+    if not _shape(x):  # 0-d: dim 0/-1 names no axis
+        return apply(op, (x,), {"dim": None, "keepdim": False})
     _check_nonempty(x, (dd,), op.public)
     return apply(op, (x,), {"dim": dd, "keepdim": keep})
 
@@ -305,8 +323,9 @@ def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool | None = No
 
 def std(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool | None = None, *,
         correction: Any = None, axis: Any = None, keepdims: Any = None) -> Any:
-    return ew.sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
-                       keepdims=keepdims))
+    v = var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    zero = cmp.eq(v, 0)  # a zero std gets a zero gradient, not 0 * inf = NaN (as in PyTorch)
+    return ew.where(zero, 0.0, ew.sqrt(ew.where(zero, 1.0, v)))
 
 
 def var_mean(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
@@ -320,7 +339,7 @@ def std_mean(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = Fals
 
 
 def _norm2_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
-    return np.sqrt(np.sum(x * x, axis=dim, keepdims=keepdim))
+    return np.sqrt(np.add.reduce(x * x, axis=dim, keepdims=keepdim))
 
 
 def _norm2_weights(x: Any, ans: Any, dim: tuple[int, ...], keepdim: bool) -> Any:
@@ -361,10 +380,10 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
 # ==================================================================== logsumexp
 def _logsumexp_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
     if x.size == 0:
-        return np.log(np.sum(np.exp(x), axis=dim, keepdims=keepdim))
+        return np.log(np.add.reduce(np.exp(x), axis=dim, keepdims=keepdim))
     m = np.amax(x, axis=dim, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
+    out = np.log(np.add.reduce(np.exp(x - m), axis=dim, keepdims=True)) + m
     return out if keepdim else np.squeeze(out, axis=dim)
 
 
@@ -403,9 +422,10 @@ def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> A
     elif _dtype(x).kind in "biu":
         x = ew.cast(x, np.int64)
     n = len(_shape(x))
+    dd = norm_dim(d, n, "cumsum")
     if n == 0:
         return ew.add(x, 0)
-    return apply(CUMSUM, (x,), {"dim": norm_dim(d, n, "cumsum")})
+    return apply(CUMSUM, (x,), {"dim": dd})
 
 
 def cumprod(x: Any, dim: Any = None, *, axis: Any = None) -> Any:

@@ -70,6 +70,8 @@ def view(x: Any, *shape: Any) -> Any:
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     shape = _shape(x)
     if not shape:
+        norm_dim(start_dim, 0, "flatten")
+        norm_dim(end_dim, 0, "flatten")
         return reshape(x, (1,))
     s = norm_dim(start_dim, len(shape), "flatten")
     e = norm_dim(end_dim, len(shape), "flatten")
@@ -123,7 +125,7 @@ def permute(x: Any, *dims: Any) -> Any:
 def transpose(x: Any, dim0: int, dim1: int) -> Any:
     n = _ndim(x)
     if n == 0:
-        return x
+        return x if not isinstance(x, Tensor) else apply(RESHAPE, (x,), {"shape": ()})
     a, b = norm_dim(dim0, n, "transpose"), norm_dim(dim1, n, "transpose")
     order = list(range(n))
     order[a], order[b] = order[b], order[a]
@@ -158,7 +160,7 @@ def movedim(x: Any, source: Any, destination: Any) -> Any:
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return apply(PERMUTE, (x,), {"dims": tuple(order)})
+    return apply(PERMUTE, (x,), {"dims": tuple(order) if n else ()})  # 0-d: dims 0/-1 name no axis
 
 
 # =================================================================== broadcast
@@ -173,8 +175,8 @@ BROADCAST_TO.defjvp(lambda t, shape: broadcast_to(t, shape))
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
     shape = tuple(int(s) for s in shape)
-    if _shape(x) == shape:
-        return x
+    if _shape(x) == shape:  # a new view, never x itself (PyTorch; matters under no_grad)
+        return x if not isinstance(x, Tensor) else apply(RESHAPE, (x,), {"shape": shape})
     old = _shape(x)
     if len(old) > len(shape) or any(
         o != s and o != 1 for o, s in zip(old[::-1], shape[::-1])
@@ -359,11 +361,12 @@ def stack(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> A
 
 
 def hstack(tensors: Sequence[Any]) -> Any:
+    tensors = [reshape(t, (1,)) if _ndim(t) == 0 else t for t in tensors]  # atleast_1d
     return cat(tensors, 0 if _ndim(tensors[0]) == 1 else 1)
 
 
 def vstack(tensors: Sequence[Any]) -> Any:
-    return cat([reshape(t, (1, -1)) if _ndim(t) == 1 else t for t in tensors], 0)
+    return cat([reshape(t, (1, -1)) if _ndim(t) <= 1 else t for t in tensors], 0)
 
 
 def _slice_dim(x: Any, dim: int, start: int, stop: int) -> Any:
@@ -397,6 +400,8 @@ def chunk(x: Any, chunks: int, dim: int = 0) -> tuple:
     n = _shape(x)[norm_dim(dim, _ndim(x), "chunk")]
     if chunks <= 0:
         raise fail(f"chunk(): chunks must be positive, got {chunks}", ValueError)
+    if n == 0:  # like PyTorch: `chunks` empty pieces
+        return tuple(_slice_dim(x, norm_dim(dim, _ndim(x), "chunk"), 0, 0) for _ in range(chunks))
     return split(x, max(1, -(-n // chunks)), dim)
 
 
@@ -409,16 +414,20 @@ def unbind(x: Any, dim: int = 0) -> tuple:
 
 def narrow(x: Any, dim: int, start: int, length: int) -> Any:
     d = norm_dim(dim, _ndim(x), "narrow")
-    start = int(start) % _shape(x)[d] if start < 0 else int(start)
+    size = _shape(x)[d]
+    start = int(start) + size if start < 0 else int(start)
+    if not 0 <= start <= size or length < 0 or start + int(length) > size:
+        raise fail(f"narrow(): start {start} and length {length} exceed dimension {d} of size {size}",
+                   IndexError)
     return _slice_dim(x, d, start, start + int(length))
 
 
 # ======================================================================== flip
 def _flip_forward(x: np.ndarray, *, dims: tuple[int, ...]) -> np.ndarray:
-    return np.flip(x, dims)
+    return np.flip(x, dims).copy()  # a copy, as in PyTorch: writing to it must not change x
 
 
-FLIP = Primitive("Flip", _flip_forward, view=True)
+FLIP = Primitive("Flip", _flip_forward)
 FLIP.defvjp(lambda g, dims: flip(g, dims))
 FLIP.defjvp(lambda t, dims: flip(t, dims))
 
@@ -450,7 +459,7 @@ def roll(x: Any, shifts: Any, dims: Any = None) -> Any:
         s = int(s) % n
         if s:
             out = cat([_slice_dim(out, d, n - s, n), _slice_dim(out, d, 0, n - s)], d)
-    return out
+    return clone(out) if out is x else out  # a new tensor even for a zero shift, as in PyTorch
 
 
 # ========================================================================= pad
@@ -484,7 +493,11 @@ def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) 
         for i in range(len(pad) // 2):
             lo, hi = pad[2 * i], pad[2 * i + 1]
             d = n - 1 - i
-            crops[d] = slice(max(-lo, 0), _shape(x)[d] - max(-hi, 0))
+            size = _shape(x)[d]
+            if max(-lo, 0) + max(-hi, 0) > size or size + lo + hi < 0:
+                raise fail(f"pad(): padding ({lo}, {hi}) would crop dimension {d} of size {size} "
+                           "below zero", RuntimeError)
+            crops[d] = slice(max(-lo, 0), size - max(-hi, 0))
         from .index import getitem
 
         out = getitem(out, tuple(crops))
@@ -498,7 +511,7 @@ def pad_(x: Any, pad: Sequence[int], value: float) -> Any:
     for i in range(len(pad) // 2):
         widths[n - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if not any(lo or hi for lo, hi in widths):
-        return x
+        return clone(x) if isinstance(x, Tensor) else x  # a new tensor, as in PyTorch
     return apply(PAD, (x,), {"widths": tuple(widths), "value": value})
 
 
