@@ -2,7 +2,10 @@
 
     python -m benchmarks                 # everything, writes docs/benchmarks.md
     python -m benchmarks overhead        # a selection, printed only
+    python -m benchmarks memory_curves   # a report section (see workload.register_section)
     python -m benchmarks --one overhead chainrule   # internal: time one in this process
+
+Libraries that are not installed (JAX, HIPS autograd, even PyTorch) are skipped.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from .workload import REGISTRY
+from .workload import REGISTRY, SECTIONS
 
 THREADS = "2"
 _MODULES = ["benchmarks.core", "benchmarks.training", "benchmarks.transforms", "benchmarks.memory"]
@@ -42,6 +45,12 @@ def _time_one(workload: str, lib: str) -> dict:
 
         torch.set_num_threads(int(THREADS))
     step = w.libs[lib]()
+    if w.measure == "rss":  # one run in this fresh process; the peak includes imports
+        import resource
+
+        step()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        return {"median": peak, "min": peak, "repeats": 1}
     for _ in range(w.warmup):
         step()
     times = []
@@ -52,10 +61,33 @@ def _time_one(workload: str, lib: str) -> dict:
     return {"median": statistics.median(times), "min": min(times), "repeats": len(times)}
 
 
-def _child(workload: str, lib: str) -> dict | None:
-    # BLAS threads for NumPy; PyTorch gets torch.set_num_threads() in the child (setting
-    # OMP_NUM_THREADS as well doubles PyTorch's per-op overhead on small tensors here).
+_MODULE_OF = {"torch": "torch", "jax": "jax", "autograd": "autograd"}
+
+
+def _installed(lib: str) -> bool:
+    import importlib.util
+
+    mod = _MODULE_OF.get(lib)
+    return mod is None or importlib.util.find_spec(mod) is not None
+
+
+def _section(name: str) -> list[str] | None:
+    """Run one report section in a fresh process; its stdout's last line is the JSON result."""
     env = dict(os.environ, MKL_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--section", name],
+                          stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+    if proc.returncode != 0:
+        print(f"  section {name} failed", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _child(workload: str, lib: str) -> dict | None:
+    # BLAS threads for NumPy (OpenBLAS); PyTorch gets torch.set_num_threads() in the child.
+    # Setting OMP_NUM_THREADS or MKL_NUM_THREADS as well makes PyTorch's per-op overhead on
+    # small tensors 1.3-2x worse here, which would flatter chainrule.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--one", workload, lib],
                           capture_output=True, text=True, env=env, cwd=root)
@@ -84,12 +116,15 @@ def machine() -> dict:
     except Exception:  # noqa: BLE001 - older NumPy: keep "unknown"
         pass
     versions = {"python": platform.python_version(), "numpy": np.__version__}
-    try:
-        import torch
+    for lib in ("torch", "jax", "autograd"):  # the optional comparison libraries
+        if _installed(lib):
+            import importlib
+            import importlib.metadata
 
-        versions["torch"] = torch.__version__
-    except ImportError:
-        pass
+            try:
+                versions[lib] = importlib.metadata.version(lib)
+            except importlib.metadata.PackageNotFoundError:
+                versions[lib] = getattr(importlib.import_module(lib), "__version__", "?")
     import chainrule
 
     versions["chainrule"] = chainrule.__version__
@@ -100,13 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("workloads", nargs="*", help="names to run (default: all)")
     ap.add_argument("--one", nargs=2, metavar=("WORKLOAD", "LIB"), help=argparse.SUPPRESS)
+    ap.add_argument("--section", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help="markdown report (default docs/benchmarks.md when running all)")
     args = ap.parse_args(argv)
     _load()
     if args.one:
         print(json.dumps(_time_one(*args.one)))
         return 0
-    names = args.workloads or list(REGISTRY)
+    if args.section:
+        lines = SECTIONS[args.section]()
+        print(json.dumps(lines))
+        return 0
+    names = args.workloads or list(REGISTRY) + list(SECTIONS)
+    sections = [n for n in names if n in SECTIONS]
+    names = [n for n in names if n not in SECTIONS]
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         ap.error(f"unknown workloads {unknown}; known: {sorted(REGISTRY)}")
@@ -116,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {w.description}")
         results = {}
         for lib in w.libs:
+            if not _installed(lib):
+                print(f"  {lib:10s} not installed, skipped")
+                continue
             r = _child(name, lib)
             if r is not None:
                 results[lib] = w.report(r["median"])
@@ -124,22 +169,32 @@ def main(argv: list[str] | None = None) -> int:
         for lib, v in results.items():
             if ref and lib != "torch":
                 ratio = (ref / v) if w.rate else (v / ref)
-                print(f"  {lib} / torch time ratio: {ratio:.2f}x")
+                what = "memory" if w.measure == "rss" else "time"
+                print(f"  {lib} / torch {what} ratio: {ratio:.2f}x")
         rows.append((w, results))
+    extra: list[str] = []
+    for name in sections:
+        print(f"{name}:")
+        lines = _section(name)
+        if lines:
+            extra += lines
+            if args.workloads:
+                print("\n".join(lines))
     out = args.out or ("docs/benchmarks.md" if not args.workloads else None)
     if out:
-        _write(Path(out), rows)
+        _write(Path(out), rows, extra)
         print(f"wrote {out}")
     return 0
 
 
-def _write(path: Path, rows: list) -> None:
+def _write(path: Path, rows: list, extra: list[str] | None = None) -> None:
     m = machine()
     lines = [
         "# Benchmarks",
         "",
         "Produced by `python -m benchmarks` (fresh process per library, warm-up, median of repeats, "
-        f"{m['threads']} threads). Ratios are chainrule's time over PyTorch's (lower is better).",
+        f"{m['threads']} threads). Ratios are chainrule's time (or peak memory) over PyTorch's "
+        "(lower is better).",
         "",
         f"- CPU: {m['cpu']} ({m['cores']} cores visible)",
         f"- BLAS: {m['blas']}",
@@ -158,6 +213,8 @@ def _write(path: Path, rows: list) -> None:
         lines.append(f"| {w.name} | {w.unit} | {cr:.3g} | {th:.3g} | {other} | {ratio} | {w.target} |"
                      if cr and th else f"| {w.name} | {w.unit} | {cr} | {th} | {other} | | {w.target} |")
     lines += ["", "Workloads:", ""] + [f"- **{w.name}**: {w.description}" for w, _ in rows]
+    if extra:
+        lines += [""] + extra
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 

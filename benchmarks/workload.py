@@ -11,7 +11,9 @@ class Workload:
     """``libs[name]()`` builds the inputs and returns a zero-argument ``step`` to time.
 
     ``per`` divides the step time into the reported unit (e.g. ops per step for
-    µs/op); ``higher_is_better`` flips the unit into a rate (steps/s).
+    µs/op); ``higher_is_better`` flips the unit into a rate (steps/s).  With
+    ``measure="rss"`` the step runs once and the result is the process's peak
+    resident memory in MiB (each library runs in a fresh process).
     """
 
     name: str
@@ -24,8 +26,11 @@ class Workload:
     repeats: int = 30
     warmup: int = 5
     target: str = ""
+    measure: str = "time"
 
     def report(self, seconds: float) -> float:
+        if self.measure == "rss":
+            return seconds  # already MiB
         value = seconds / self.per
         return 1.0 / value if self.rate else value * self.scale
 
@@ -36,3 +41,11 @@ REGISTRY: dict[str, Workload] = {}
 def register(w: Workload) -> Workload:
     REGISTRY[w.name] = w
     return w
+
+
+SECTIONS: dict[str, Callable[[], list[str]]] = {}  # extra report sections (markdown lines)
+
+
+def register_section(name: str, fn: Callable[[], list[str]]) -> None:
+    """``fn()`` measures in its own fresh process and returns markdown lines for the report."""
+    SECTIONS[name] = fn
