@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import os
 import platform
 import subprocess
@@ -73,7 +74,7 @@ def _installed(lib: str) -> bool:
 
 def _section(name: str) -> list[str] | None:
     """Run one report section in a fresh process; its stdout's last line is the JSON result."""
-    env = dict(os.environ, MKL_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--section", name],
                           stdout=subprocess.PIPE, text=True, env=env, cwd=root)
@@ -137,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--one", nargs=2, metavar=("WORKLOAD", "LIB"), help=argparse.SUPPRESS)
     ap.add_argument("--section", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help="markdown report (default docs/benchmarks.md when running all)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="fresh processes per library, interleaved across libraries; the median is "
+                         "reported (default 3): this machine's speed drifts, so one run each misleads")
     args = ap.parse_args(argv)
     _load()
     if args.one:
@@ -156,15 +160,23 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         w = REGISTRY[name]
         print(f"{name}: {w.description}")
-        results = {}
+        libs = [lib for lib in w.libs if _installed(lib)]
         for lib in w.libs:
-            if not _installed(lib):
+            if lib not in libs:
                 print(f"  {lib:10s} not installed, skipped")
-                continue
-            r = _child(name, lib)
-            if r is not None:
-                results[lib] = w.report(r["median"])
-                print(f"  {lib:10s} {results[lib]:10.3f} {w.unit}")
+        runs: dict[str, list[float]] = {lib: [] for lib in libs}
+        for _ in range(max(1, args.rounds)):
+            for lib in libs:  # interleaved, so slow spells of the machine hit every library
+                r = _child(name, lib)
+                if r is not None:
+                    runs[lib].append(r["median"])
+        results = {}
+        for lib, times in runs.items():
+            if times:
+                results[lib] = w.report(statistics.median(times))
+                spread = sorted(w.report(t) for t in times)
+                print(f"  {lib:10s} {results[lib]:10.3f} {w.unit}   (runs: "
+                      + ", ".join(f"{v:.3g}" for v in spread) + ")")
         ref = results.get("torch")
         for lib, v in results.items():
             if ref and lib != "torch":
@@ -192,9 +204,10 @@ def _write(path: Path, rows: list, extra: list[str] | None = None) -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `python -m benchmarks` (fresh process per library, warm-up, median of repeats, "
-        f"{m['threads']} threads). Ratios are chainrule's time (or peak memory) over PyTorch's "
-        "(lower is better).",
+        "Produced by `python -m benchmarks`: each library runs in fresh processes (warm-up, then the "
+        "median of repeats), several rounds interleaved across libraries, and the median round is "
+        f"reported; {m['threads']} threads. Ratios are chainrule's time (or peak memory) over "
+        "PyTorch's (lower is better).",
         "",
         f"- CPU: {m['cpu']} ({m['cores']} cores visible)",
         f"- BLAS: {m['blas']}",

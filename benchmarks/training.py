@@ -42,7 +42,7 @@ def _mlp_torch():
 def _mlp_numpy():
     rng = np.random.default_rng(0)
     sizes = [784, 256, 256, 10]
-    Ws = [rng.uniform(-1, 1, (o, i)).astype(np.float32) / np.sqrt(i) for i, o in zip(sizes[:-1], sizes[1:])]
+    Ws = [(rng.uniform(-1, 1, (o, i)) / np.sqrt(i)).astype(np.float32) for i, o in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(o, np.float32) for o in sizes[1:]]
     X = rng.standard_normal((128, 784), dtype=np.float32)
     y = rng.integers(0, 10, 128)

