@@ -306,7 +306,8 @@ class Boom(Exception):
 
 
 def _graph():
-    """loss = sum(a * h) + sum(c), h = exp(b): a and c finish before h's node runs, b after."""
+    """loss = sum(a * h) + sum(c), h = exp(b): a's and c's gradients are complete before h's
+    node runs, b's only after it."""
     a, b, c = (cr.tensor([1.0, 2.0], requires_grad=True) for _ in range(3))
     for t in (a, b, c):
         t.grad = cr.tensor([10.0, 10.0])
@@ -315,11 +316,9 @@ def _graph():
 
 
 def _check_after_failure(a, b, c, h) -> None:
-    # leaves whose last consumer ran before the failure hold their complete new gradient
-    np.testing.assert_allclose(a.grad.numpy(), 10 + np.exp([1.0, 2.0]), rtol=1e-6)
-    np.testing.assert_allclose(c.grad.numpy(), [11.0, 11.0])
-    # the leaf behind the failing node is untouched
-    assert b.grad.tolist() == [10.0, 10.0]
+    # leaves are written only after every node ran: a failing node leaves all of them untouched
+    for t in (a, b, c):
+        assert t.grad.tolist() == [10.0, 10.0]
 
 
 def test_exception_in_a_hook_propagates_and_grads_are_as_documented() -> None:

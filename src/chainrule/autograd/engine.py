@@ -1,14 +1,17 @@
 """The backward engine: walk the graph from the outputs to the leaves, once per node.
 
-1. Count, for every node reachable from the roots, how many edges point at it
-   (iterative depth-first walk; no recursion, so 10^5-node chains are fine).
-2. Start from the roots with their seed gradients.  A node runs when every
-   consumer has sent its gradient (its count drops to zero); among ready
-   nodes the most recently created runs first, as in PyTorch.
-3. Running a node = sum of incoming gradients -> tensor hooks -> each input's
+1. Start from the roots with their seed gradients, in a max-heap keyed by each
+   node's creation number (``seq``).  An op's node is always created after the
+   nodes of its inputs, so running the largest ``seq`` first is a topological
+   order: when a node comes off the heap, every consumer that could send it a
+   gradient has already run.  No dependency-counting pass, no recursion (10^5-
+   node chains are fine), and each node runs once.
+2. Running a node = sum of incoming gradients -> tensor hooks -> each input's
    VJP rule -> cotangent summed back to the input's shape if the op broadcasts.
-4. Leaves accumulate into ``.grad`` (or, for ``autograd.grad``, are captured).
-5. Saved values are dropped after a node runs unless ``retain_graph``.
+   A node enters the heap when its first gradient arrives.
+3. When the heap is empty, each leaf's summed gradient goes through the leaf's
+   hooks into ``.grad`` (or, for ``autograd.grad``, is captured).
+4. Saved values are dropped after a node runs unless ``retain_graph``.
 
 With ``create_graph=False`` rules run on bare ndarrays in no-grad mode; with
 ``create_graph=True`` they run on Tensors with grad mode on, so the backward
@@ -17,11 +20,12 @@ pass is itself recorded and can be differentiated again.
 When a hook, a rule or a custom backward raises, the exception propagates out
 of ``backward()`` unchanged and the engine stops at once.  What was written
 before that point stays written, and nothing else is touched:
-  * a leaf's ``.grad`` is written exactly once per backward, in one step, when
-    *all* of its gradient has arrived (its last consumer ran).  Leaves finished
-    before the failing node hold their complete new ``.grad``; every other
-    leaf keeps its old ``.grad`` (None, or the previous value) untouched -- a
-    ``.grad`` is never left half-accumulated;
+  * leaves' ``.grad`` are written only after every node has run, each exactly
+    once and in one step; so when a node, a rule or a non-leaf hook fails, every
+    leaf keeps its old ``.grad`` (None, or the previous value).  If a *leaf* hook
+    fails, the leaves finished before it (in the order their first gradient
+    arrived) hold their complete new ``.grad`` and the others are untouched --
+    a ``.grad`` is never left half-accumulated;
   * nodes that already ran have freed their saved values (unless
     ``retain_graph``), so calling backward() again on the same graph raises the
     "second time" error; the failing node and the ones after it keep theirs;
@@ -35,7 +39,7 @@ they cost nothing per node when none is installed.
 from __future__ import annotations
 
 import heapq
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -157,23 +161,6 @@ def _run_hooks(hooks: list, g: Any, create_graph: bool, owner: str, shape: tuple
     return g
 
 
-def _count_dependencies(roots: Iterable[Node]) -> dict:
-    """Number of incoming edges for every node and leaf reachable from ``roots``."""
-    deps: dict = {}
-    stack = [r for r in roots]
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        for p in node.parents:
-            if p is None:
-                continue
-            deps[p] = deps.get(p, 0) + 1
-            if isinstance(p, Node) and p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return deps
-
-
 def _prune(roots: list[Node], targets: set) -> set:
     """Nodes from which some target is reachable: only they need to run."""
     order: list[Node] = []
@@ -225,7 +212,6 @@ def run_backward(
     captured: dict = {}
     shared: set = set()  # ids of arrays that must be copied before being stored in .grad
     pending: dict = {}
-    ready: list = []
     root_nodes: list[Node] = []
     for t, g in zip(roots, grads):
         shared.add(id(g))
@@ -233,15 +219,9 @@ def run_backward(
         pending[key] = g if key not in pending else pending[key] + g
         if t.grad_fn is not None and t.grad_fn not in root_nodes:
             root_nodes.append(t.grad_fn)
-    deps = _count_dependencies(root_nodes)
     needed = _prune(root_nodes, set(targets)) if inputs is not None else None
-    for key in list(pending):
-        if deps.get(key, 0) == 0:
-            if isinstance(key, Node):
-                heapq.heappush(ready, (-key.seq, id(key), key))
-    for key in list(pending):  # leaves given directly as roots
-        if not isinstance(key, Node) and deps.get(key, 0) == 0:
-            _finish_leaf(key, pending.pop(key), create_graph, targets, capture, captured, shared)
+    ready = [(-n.seq, id(n), n) for n in root_nodes]
+    heapq.heapify(ready)
 
     taps = _open_taps(observer) if _TAPS else None  # once per backward, not per node
     if taps is not None:
@@ -249,8 +229,10 @@ def run_backward(
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
-        _drain(ready, pending, deps, create_graph, retain_graph, needed, targets, capture,
-               captured, shared, observer)
+        _drain(ready, pending, create_graph, retain_graph, needed, targets, captured, shared, observer)
+        for leaf, g in list(pending.items()):  # only leaves are left: all their gradient is in
+            del pending[leaf]
+            _finish_leaf(leaf, g, create_graph, targets, capture, captured, shared)
     finally:
         _state.grad_enabled = prev_mode
         if taps is not None:
@@ -260,10 +242,9 @@ def run_backward(
     return ["graph-in-grad"] if "graph-in-grad" in shared else None
 
 
-def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_graph: bool,
-           needed: Any, targets: dict, capture: bool, captured: dict, shared: set,
-           observer: Any) -> None:
-    """The main loop: run ready nodes until none is left (the hot path of backward)."""
+def _drain(ready: list, pending: dict, create_graph: bool, retain_graph: bool, needed: Any,
+           targets: dict, captured: dict, shared: set, observer: Any) -> None:
+    """The main loop: run nodes, latest-created first, until none is left (the hot path)."""
     heappop, heappush = heapq.heappop, heapq.heappush
     saved_values = _core.saved_values
     check = getattr(observer, "check_grad", None) if observer is not None else None
@@ -312,9 +293,7 @@ def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_gr
                     gi = r.fn(g, vals[k[0]])
                 else:
                     gi = r.fn(g, *[vals[j] for j in k])
-            if gi is None:  # a zero gradient: the edge is done all the same
-                _release_edge(p, pending, deps, ready, create_graph, targets, capture, captured,
-                              shared)
+            if gi is None:  # a zero gradient: nothing to send
                 continue
             if gi is g:
                 shared.add(id(g))
@@ -330,42 +309,13 @@ def _drain(ready: list, pending: dict, deps: dict, create_graph: bool, retain_gr
                 pending[p] = pending[p] + gi
             else:
                 pending[p] = gi
-            left = deps[p] - 1
-            deps[p] = left
-            if left == 0:
-                if isinstance(p, Tensor):
-                    _finish_leaf(p, pending.pop(p), create_graph, targets, capture, captured, shared)
-                else:
+                if not isinstance(p, Tensor):  # a leaf waits in pending until the end
                     heappush(ready, (-p.seq, id(p), p))
         if seen is not None:
             observer(node, g, seen)
         if not retain_graph and op.frees:
             node.saved = None
             node.versions = None
-
-
-def _release_edge(p: Any, pending: dict, deps: dict, ready: list, create_graph: bool,
-                  targets: dict, capture: bool, captured: dict, shared: set) -> None:
-    """An edge that carried no gradient (a rule returned None) still counts as done.
-
-    Otherwise ``p`` would wait forever for it and lose the gradient it gets from
-    its other consumers.  A node that ends up with no gradient at all does not
-    run, but releases its own edges the same way (iteratively).
-    """
-    stack = [p]
-    while stack:
-        q = stack.pop()
-        left = deps[q] - 1
-        deps[q] = left
-        if left:
-            continue
-        if q in pending:
-            if isinstance(q, Tensor):
-                _finish_leaf(q, pending.pop(q), create_graph, targets, capture, captured, shared)
-            else:
-                heapq.heappush(ready, (-q.seq, id(q), q))
-        elif isinstance(q, Node):
-            stack.extend(r for r in q.parents if r is not None)
 
 
 def _sum_to(g: Any, shape: tuple) -> Any:

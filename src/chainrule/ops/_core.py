@@ -300,13 +300,15 @@ NO_GRAD_META: dict[str, Any] = {"no_grad": True}  # shared, never mutated (see T
 
 def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     arrays = []
-    tensors = rg = False
+    tensors = rg = marked = False
     for a in args:
         if isinstance(a, Tensor):
             arrays.append(a._data)
             tensors = True
-            if a._rg or a._meta is NO_GRAD_META:
+            if a._rg:
                 rg = True
+            elif a._meta is NO_GRAD_META:
+                marked = True
         else:
             arrays.append(a)
     try:
@@ -330,16 +332,11 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     if rg:
         if not _grad_state.grad_enabled:
             out._meta = NO_GRAD_META  # so backward() can say why there is no graph
-        elif op.differentiable and ans.dtype.kind == "f" and _any_rg(args):
+        elif op.differentiable and ans.dtype.kind == "f":
             _record(op, out, args, params, ans)
+    elif marked and not _grad_state.grad_enabled:
+        out._meta = NO_GRAD_META
     return out
-
-
-def _any_rg(args: tuple) -> bool:
-    for a in args:
-        if isinstance(a, Tensor) and a._rg:
-            return True
-    return False
 
 
 def _link_view(out: Tensor, x: Any) -> None:
