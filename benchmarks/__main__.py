@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("workloads", nargs="*", help="names to run (default: all)")
     ap.add_argument("--one", nargs=2, metavar=("WORKLOAD", "LIB"), help=argparse.SUPPRESS)
     ap.add_argument("--section", help=argparse.SUPPRESS)
-    ap.add_argument("--out", default=None, help="markdown report (default docs/benchmarks.md when running all)")
+    ap.add_argument("--out", default=None,
+                    help="markdown report (default docs/benchmarks.md when running all)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="fresh processes per library, interleaved across libraries; the median is "
                          "reported (default 3): this machine's speed drifts, so one run each misleads")

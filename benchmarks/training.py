@@ -115,7 +115,8 @@ def _lenet_torch():
 
 
 register(Workload(
-    "lenet_step", "LeNet-5 on 64x1x28x28 (conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 120-84-10), one SGD step",
+    "lenet_step",
+    "LeNet-5 on 64x1x28x28 (conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 120-84-10), one SGD step",
     "steps/s", {"chainrule": _lenet_chainrule, "torch": _lenet_torch},
     rate=True, repeats=30, warmup=5, target="chainrule >= 0.8x torch (steps/s)",
 ))

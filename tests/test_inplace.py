@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 import chainrule as cr
-from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 INPLACE = ["add_", "sub_", "mul_", "div_"]
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ops_table import CASES, A, Case, I, M
+from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 import chainrule as cr
 from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.ops import PRIMITIVES
 from chainrule.ops._core import add_apply_wrapper
-from ops_table import CASES, A, Case, I, M
-from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 IDS = [c.id for c in CASES]
 

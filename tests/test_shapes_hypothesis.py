@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 import chainrule as cr
 from chainrule.autograd import gradcheck
-from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 BINARY = {
     "add": lambda T, a, b: a + b,

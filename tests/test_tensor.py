@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 import chainrule as cr
-from reference import HAVE_TORCH, REQUIRE_TORCH, torch
 
 needs_torch = pytest.mark.skipif(not HAVE_TORCH and not REQUIRE_TORCH, reason="PyTorch not installed")
 

@@ -21,9 +21,7 @@ import chainrule as cr
 from chainrule.func import fallback_counts, grad, vmap
 
 B = 3
-# In-place ops write the out-of-place result's values into the tensor (chainrule/_inplace.py),
-# which does not move the batch along yet.
-INPLACE = {"setitem"}
+INPLACE: set[str] = set()  # in-place ops rebind a batched tensor to the result (chainrule/_inplace.py)
 
 
 def _is_data_dependent(case: Case, mode: str) -> bool:

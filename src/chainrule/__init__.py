@@ -6,7 +6,10 @@
 >>> y.backward()
 >>> x.grad
 tensor([ 0.,  4.,  8., 12.])
+
+This module only re-exports; everything lives in the submodules.
 """
+# ruff: noqa: E402, F401, F403, A001, I001  (the core must load before its applications)
 
 from __future__ import annotations
 
@@ -16,12 +19,12 @@ import warnings as _warnings
 # Only warnings raised from chainrule's own modules are silenced.
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule(\.|$)")
 
-from . import dtypes as _dtypes_module  # noqa: E402
-from ._tensor import Size, Tensor  # noqa: E402
-from . import _tensor_methods as _tensor_methods  # noqa: E402,F401  (attaches the ops)
-from ._creation import *  # noqa: E402,F401,F403
-from ._printing import set_printoptions  # noqa: E402,F401
-from .autograd.grad_mode import (  # noqa: E402,F401
+# The core: tensors, dtypes, the op table (attached to Tensor as methods), grad modes.
+from . import _tensor_methods
+from ._creation import *
+from ._printing import set_printoptions
+from ._tensor import Size, Tensor
+from .autograd.grad_mode import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
@@ -29,8 +32,8 @@ from .autograd.grad_mode import (  # noqa: E402,F401
     no_grad,
     set_grad_enabled,
 )
-from .backend import device  # noqa: E402,F401
-from .dtypes import (  # noqa: E402,F401
+from .backend import device
+from .dtypes import (
     bool,
     dtype,
     float16,
@@ -44,68 +47,31 @@ from .dtypes import (  # noqa: E402,F401
     set_default_dtype,
     uint8,
 )
-from .ops import *  # noqa: E402,F401,F403
-from .ops import (  # noqa: E402,F401
-    abs,
-    all,
-    any,
-    max,
-    min,
-    pow,
-    round,
-    sum,
-)
-from .ops.reduce import return_types  # noqa: E402,F401
-from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,F401
-from . import autograd  # noqa: E402,F401
-from . import linalg  # noqa: E402,F401
-from . import random  # noqa: E402,F401
-from . import nn  # noqa: E402,F401
-from . import distributions, optim, utils  # noqa: E402,F401
-from .serialization import load, save  # noqa: E402,F401
-from . import memory, profiler  # noqa: E402,F401
-from . import viz  # noqa: E402,F401  (graphviz is imported only when draw() runs)
-from . import func  # noqa: E402,F401
+from .ops import *
+from .ops import abs, all, any, max, min, pow, round, sum  # names `import *` would skip
+from .ops.reduce import return_types
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
-float = float32  # noqa: A001 - PyTorch's aliases
+# The applications of the engine, at PyTorch's module paths.
+from . import autograd, cuda, distributions, func, linalg, memory, nn, optim, profiler, random, utils
+from . import viz  # graphviz is imported only when a picture is drawn
+from .serialization import load, save
+
+# PyTorch's dtype aliases.
+float = float32
 double = float64
 half = float16
 long = int64
-int = int32  # noqa: A001
+int = int32
 short = int16
-uint8 = uint8
 
 __version__ = "0.1.0"
-
-from ._alias import install as _install_alias  # noqa: E402
-
-_install_alias()
-
-
-class _Cuda:
-    """``chainrule.cuda``: there is no GPU backend; these report that honestly."""
-
-    @staticmethod
-    def is_available() -> bool:
-        return False
-
-    @staticmethod
-    def device_count() -> int:
-        return 0
-
-    @staticmethod
-    def manual_seed(seed: object) -> None:
-        return None
-
-    manual_seed_all = manual_seed
-
-    @staticmethod
-    def synchronize(device: object = None) -> None:
-        return None
-
-
-cuda = _Cuda()
 
 
 def typename(t: object) -> str:
     return t.type() if isinstance(t, Tensor) else type(t).__name__  # type: ignore[union-attr]
+
+
+from ._alias import install as _install_alias
+
+_install_alias()  # `sys.modules['torch'] = chainrule` then finds chainrule's submodules

@@ -11,6 +11,11 @@ the tensor's storage, and the tensor's ``grad_fn`` moves to the new node
 the old values.  Tensors saved earlier see the version bump and refuse to be
 used in backward.  A tensor made by basic indexing (``x[0]``) rebases its base
 too: ``base = index_put(base, idx, new_view_values)``.
+
+Under a transform (a forward-mode ``dual_level`` or ``vmap``) a tensor carrying a
+tangent or a batch takes the out-of-place result whole: its data, history and
+transform payloads are rebound to the result's (its storage is not written, so
+views taken earlier keep the old values; transformed code is functional anyway).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._tensor import Tensor, wrap
+from .autograd import _levels
 from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import next_seq
 
@@ -77,9 +83,41 @@ def _alias(t: Tensor) -> Tensor:
     return a
 
 
+def _transformed(t: Tensor, args: tuple) -> bool:
+    """True when a transform level is active and ``t`` or an argument carries its payload."""
+    if not _levels.state.stack:
+        return False
+    return _levels.has_levels(t) or any(_levels.has_levels(a) for a in args if isinstance(a, Tensor))
+
+
+def _rebind(t: Tensor, name: str, compute: Callable[..., Any], args: tuple) -> Tensor:
+    """In-place under a transform: ``t`` becomes the out-of-place result (data, history, payloads)."""
+    alias = _alias(t)  # stands for the old value, in case the new node saved it
+    if t._meta and "tx" in t._meta:
+        alias._set_meta("tx", dict(t._meta["tx"]))
+    res = compute(alias, *args)
+    if tuple(res._data.shape) != tuple(t._data.shape):
+        raise RuntimeError(
+            f"{name}(): output with shape {tuple(t._data.shape)} doesn't match the broadcast "
+            f"shape {tuple(res._data.shape)}; in-place ops cannot change a tensor's shape"
+        )
+    t._data = res._data.astype(t._data.dtype, copy=False)
+    t.grad_fn = res.grad_fn
+    t._rg = res._rg
+    tx = res._meta.get("tx") if res._meta else None
+    if tx:
+        t._set_meta("tx", dict(tx))
+    elif t._meta and "tx" in t._meta:
+        del t._meta["tx"]
+    _bump(t)
+    return t
+
+
 def inplace(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Tensor:
     """Apply ``compute(t, *args)`` (an out-of-place op) to ``t`` in place; returns ``t``."""
     _check_leaf(t, name)
+    if _transformed(t, args):
+        return _rebind(t, name, compute, args)
     if not _records(t, args):
         from .autograd.grad_mode import no_grad
 
@@ -152,7 +190,8 @@ def inplace_ufunc(t: Tensor, name: str, ufunc: Any, other: Any, compute: Callabl
     """Arithmetic in place: a direct ``ufunc(t, other, out=t)`` when nothing is recorded."""
     if isinstance(other, np.generic):
         other = other.item()
-    if _grad_state.grad_enabled and (t._rg or (isinstance(other, Tensor) and other._rg)):
+    if (_grad_state.grad_enabled and (t._rg or (isinstance(other, Tensor) and other._rg))) or \
+            _transformed(t, (other,)):
         return inplace(t, name, compute, other)
     od = other._data if isinstance(other, Tensor) else other
     d = t._data
@@ -178,7 +217,7 @@ def setitem(t: Tensor, idx: Any, value: Any) -> None:
     """``t[idx] = value``, recorded as ``index_put`` when autograd is recording."""
     from .ops.index import index_put, normalize_index
 
-    if _records(t, (value,)):
+    if _records(t, (value,)) or _transformed(t, (value,)):
         inplace(t, "setitem", lambda a, v: index_put(a, idx, v), value)
         return
     _check_leaf(t, "setitem")

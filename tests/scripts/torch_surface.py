@@ -3,6 +3,7 @@
 Run by tests/test_torch_surface.py through ``chainrule run``, which makes
 ``import torch`` mean chainrule; nothing here mentions chainrule.
 """
+# ruff: noqa: E721, B007  (textbook style: type(m) == nn.Linear, unused loop variables)
 
 import torch
 from torch import nn

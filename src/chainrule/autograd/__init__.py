@@ -7,7 +7,7 @@ recorded by the ops (see ``engine``).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +50,8 @@ def _why_no_grad(t: Tensor, index: int, total: int) -> RuntimeError:
     which = "the tensor" if total == 1 else f"output {index}"
     meta = t._meta or {}
     if meta.get("detached"):
-        why = "it was detached from the graph (detach() or .data); backpropagate through the tensor before detaching"
+        why = ("it was detached from the graph (detach() or .data); backpropagate through the "
+               "tensor before detaching")
     elif meta.get("no_grad"):
         why = ("it was computed while grad mode was off (inside no_grad() or inference_mode()); "
                "compute it outside that block")
@@ -256,7 +257,7 @@ def grad(
 
 
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402,F401
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402,F401
 
 __all__ += ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 

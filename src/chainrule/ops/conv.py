@@ -261,7 +261,8 @@ def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     unbatched = len(_shape(input)) == 2
     if unbatched:
         input = unsqueeze(input, 0)
-    pad_ = padding if isinstance(padding, str) else (0, int(padding[0] if isinstance(padding, (tuple, list)) else padding))
+    first = (lambda v: int(v[0] if isinstance(v, (tuple, list)) else v))  # noqa: E731
+    pad_ = padding if isinstance(padding, str) else (0, first(padding))
     out = conv2d(unsqueeze(input, 2), unsqueeze(weight, 2), bias,
                  (1, int(stride[0] if isinstance(stride, (tuple, list)) else stride)), pad_,
                  (1, int(dilation[0] if isinstance(dilation, (tuple, list)) else dilation)), groups)

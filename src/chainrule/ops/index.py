@@ -222,7 +222,8 @@ def _flat_index(index: np.ndarray, dim: int, shape: tuple) -> np.ndarray:
     flat = index * strides[dim]
     for i, size in enumerate(index.shape):
         if i != dim and size > 1:
-            flat = flat + (np.arange(size) * strides[i]).reshape([size if j == i else 1 for j in range(index.ndim)])
+            along = [size if j == i else 1 for j in range(index.ndim)]
+            flat = flat + (np.arange(size) * strides[i]).reshape(along)
     return flat
 
 

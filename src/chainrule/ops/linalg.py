@@ -108,7 +108,8 @@ def _check_matmul(x: Any, y: Any, op: str) -> None:
     try:
         np.broadcast_shapes(bx, by)
     except ValueError:
-        raise fail(f"{op}(): batch dimensions {bx} and {by} of shapes {xs} and {ys} are not broadcastable") from None
+        raise fail(f"{op}(): batch dimensions {bx} and {by} of shapes {xs} and {ys} are not "
+                   "broadcastable") from None
 
 
 def matmul(x: Any, y: Any) -> Any:

@@ -20,7 +20,7 @@ from ..random import default_generator
 from . import elementwise as ew
 from ._core import Primitive, apply, fail
 from ._dims import norm_dim
-from .conv import _conv, _conv_forward, _pair, _windows
+from .conv import _conv, _conv_forward, _pair
 from .reduce import mean, sum
 from .shape import pad, reshape
 
@@ -173,7 +173,8 @@ def cross_entropy(
 ) -> Any:
     """Softmax cross-entropy of logits (classes on dim 1) against class indices or probabilities."""
     if reduction not in ("mean", "sum", "none"):
-        raise fail(f"cross_entropy(): reduction must be 'mean', 'sum' or 'none', got {reduction!r}", ValueError)
+        raise fail(f"cross_entropy(): reduction must be 'mean', 'sum' or 'none', got {reduction!r}",
+                   ValueError)
     xs = _shape(input)
     tgt = target._data if isinstance(target, Tensor) else np.asarray(target)
     if tgt.dtype.kind == "f":

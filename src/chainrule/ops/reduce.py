@@ -431,7 +431,7 @@ def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> A
 def cumprod(x: Any, dim: Any = None, *, axis: Any = None) -> Any:
     """Cumulative product, composed from log-free prefix products (exact with zeros)."""
     d = norm_dim(pick(dim, axis), len(_shape(x)), "cumprod")
-    from .shape import unbind, stack
+    from .shape import stack, unbind
 
     parts = unbind(x, d)
     out = [parts[0]] if parts else []

@@ -155,8 +155,11 @@ def mT(x: Any) -> Any:
 
 def movedim(x: Any, source: Any, destination: Any) -> Any:
     n = _ndim(x)
-    src = [norm_dim(s, n, "movedim") for s in (source if isinstance(source, (list, tuple)) else [source])]
-    dst = [norm_dim(s, n, "movedim") for s in (destination if isinstance(destination, (list, tuple)) else [destination])]
+    def listed(v: Any) -> list:
+        return list(v) if isinstance(v, (list, tuple)) else [v]
+
+    src = [norm_dim(s, n, "movedim") for s in listed(source)]
+    dst = [norm_dim(s, n, "movedim") for s in listed(destination)]
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -194,7 +197,8 @@ def expand(x: Any, *sizes: Any) -> Any:
     old = _shape(x)
     lead = len(sizes) - len(old)
     if lead < 0:
-        raise fail(f"expand(): the number of sizes {len(sizes)} is less than the tensor's {len(old)} dimensions")
+        raise fail(f"expand(): the number of sizes {len(sizes)} is less than the tensor's "
+                   f"{len(old)} dimensions")
     shape = tuple(old[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -330,8 +334,8 @@ def cat(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Any
                 f"{ref} and tensor {i} has shape {s}"
             )
     if len(keep) > 1:
-        from .elementwise import cast
         from .. import dtypes as _dt
+        from .elementwise import cast
 
         dts = {np.dtype(t._data.dtype if isinstance(t, Tensor) else np.asarray(t).dtype) for t in keep}
         if len(dts) > 1:
