@@ -30,6 +30,20 @@ def _buffer(value: float, shape: tuple[int, ...], dtype: Any) -> Tensor:
     return wrap(np.full(shape, value, dtype=npd))
 
 
+
+def _affine_params(module: Module, shape: tuple, enabled: bool, bias: bool, dtype: Any) -> None:
+    """The learnable scale (``weight``) and shift (``bias``) of a norm layer, or None for each."""
+    module.register_parameter("weight", _empty_param(shape, dtype) if enabled else None)
+    module.register_parameter("bias", _empty_param(shape, dtype) if enabled and bias else None)
+
+
+def _reset_affine(module: Module) -> None:
+    """Scale 1, shift 0: the layer starts as a pure normalisation."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
 class _BatchNorm(Module):
     _ndims: tuple[int, ...] = (2, 3)
 
@@ -42,15 +56,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = _empty_param((num_features,), dtype)
-            if bias:
-                self.bias = _empty_param((num_features,), dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", _buffer(0.0, (num_features,), dtype))
             self.register_buffer("running_var", _buffer(1.0, (num_features,), dtype))
@@ -69,10 +75,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002
         F._need_tensor(input, type(self).__name__)
@@ -189,22 +192,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = _empty_param(self.normalized_shape, dtype)
-            if bias:
-                self.bias = _empty_param(self.normalized_shape, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -227,22 +219,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = _empty_param((num_channels,), dtype)
-            if bias:
-                self.bias = _empty_param((num_channels,), dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, (num_channels,), affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
