@@ -68,7 +68,7 @@ def op_tangent(op: Any, args: tuple, params: dict, out: Tensor, ts: Sequence[Any
         return None
     if op.jvp_all is not None:
         r = op.jvp_all
-        tan = r.fn(tuple(ts), *_resolve(op, r, args, params, out))
+        tan = r.fn(tuple(ts), *op.resolve(r, args, params, out))
     elif op.jvps is not None:
         tan = None
         rules = op.jvps
@@ -76,7 +76,7 @@ def op_tangent(op: Any, args: tuple, params: dict, out: Tensor, ts: Sequence[Any
             if t is None or i >= len(rules) or rules[i] is None:
                 continue
             r = rules[i]
-            c = r.fn(t, *_resolve(op, r, args, params, out))
+            c = r.fn(t, *op.resolve(r, args, params, out))
             if c is None:
                 continue
             tan = c if tan is None else tan + c
@@ -99,28 +99,6 @@ def op_tangent(op: Any, args: tuple, params: dict, out: Tensor, ts: Sequence[Any
 
         tan = cast(tan, out._data.dtype)
     return tan
-
-
-_SOURCES: dict = {}  # Rule -> where each of its argument names comes from
-_IN, _ANS, _PARAM = 0, 5, 6  # the kinds of ops._core that are read here without op.resolve()
-
-
-def _resolve(op: Any, rule: Any, args: tuple, params: dict, out: Any) -> list:
-    """The values a rule's parameter names ask for, read at forward time."""
-    src = _SOURCES.get(rule)
-    if src is None:
-        src = _SOURCES[rule] = [op._source(n) + (n,) for n in rule.names]
-    vals = []
-    for kind, key, name in src:
-        if kind == _IN:
-            vals.append(args[key])
-        elif kind == _PARAM:
-            vals.append(params.get(key, op.param_defaults[key]))
-        elif kind == _ANS:
-            vals.append(out)
-        else:  # shapes, dtypes, all inputs
-            vals.append(op.resolve((name,), args, params, out)[0])
-    return vals
 
 
 def _read_only(t: Tensor) -> None:

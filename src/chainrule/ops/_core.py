@@ -46,14 +46,19 @@ _next_seq = _sequence.__next__
 
 
 class Rule:
-    """A derivative rule and the names of the values it reads (resolved to saved slots)."""
+    """A derivative rule and the names of the values it reads.
 
-    __slots__ = ("fn", "names", "slots")
+    ``sources`` says where each name comes from (input, output, shape, param...);
+    ``slots`` indexes a VJP rule's names into the node's saved tuple.
+    """
+
+    __slots__ = ("fn", "names", "slots", "sources")
 
     def __init__(self, fn: Callable, names: tuple[str, ...]) -> None:
         self.fn = fn
         self.names = names
         self.slots: tuple[int, ...] = ()
+        self.sources: tuple[tuple[int, Any], ...] = ()
 
 
 def _rule(fn: Callable | None, skip: int = 1) -> Rule | None:
@@ -161,13 +166,18 @@ class Primitive:
 
     def defjvp(self, *rules: Callable | None) -> Primitive:
         """One JVP per input: ``rule(t, ...)`` is input i's contribution to the output tangent."""
-        self.jvps = tuple(_rule(r) for r in rules)
+        self.jvps = tuple(self._sourced(_rule(r)) for r in rules)
         return self
 
     def defjvp_all(self, rule: Callable) -> Primitive:
         """One JVP taking every input's tangent (None for zero) as a tuple: ``rule(ts, ...)``."""
-        self.jvp_all = _rule(rule)
+        self.jvp_all = self._sourced(_rule(rule))
         return self
+
+    def _sourced(self, rule: Rule | None) -> Rule | None:
+        if rule is not None:
+            rule.sources = tuple(self._source(n) for n in rule.names)
+        return rule
 
     def _source(self, name: str) -> tuple[int, Any]:
         if name == "ans":
@@ -197,31 +207,32 @@ class Primitive:
         self.save_sources = tuple(self._source(n) for n in names)
         for r in rules:
             r.slots = tuple(names.index(n) for n in r.names)
+            self._sourced(r)
         kinds = [k for k, _ in self.save_sources]
         self.ans_slot = kinds.index(_ANS) if _ANS in kinds else None
         self.tensor_slots = tuple(i for i, k in enumerate(kinds) if k in (_IN, _INS))
         self.frees = bool(self.tensor_slots) or self.ans_slot is not None
 
-    def resolve(self, names: tuple[str, ...], args: tuple, params: dict, ans: Any) -> list:
-        """Values for a rule's parameter names at forward time (used by forward mode)."""
-        out = []
-        for n in names:
-            kind, key = self._source(n)
-            if kind == _IN:
-                out.append(args[key])
-            elif kind == _INS:
-                out.append(tuple(args))
-            elif kind == _SHAPE:
-                out.append(np.shape(_data(args[key])))
-            elif kind == _SHAPES:
-                out.append(tuple(np.shape(_data(a)) for a in args))
-            elif kind == _DTYPE:
-                out.append(_data(args[key]).dtype)
-            elif kind == _ANS:
-                out.append(ans)
-            else:
-                out.append(params.get(key, self.param_defaults[key]))
-        return out
+    def resolve(self, rule: Rule, args: tuple, params: dict, ans: Any) -> list:
+        """The values a rule's parameter names ask for, read at forward time (forward mode)."""
+        return [_fetch(self, kind, key, args, params, ans) for kind, key in rule.sources]
+
+
+def _fetch(op: Primitive, kind: int, key: Any, args: tuple, params: dict, ans: Any) -> Any:
+    """One named value from an op call: an input, all inputs, a shape, a dtype, the output or a param."""
+    if kind == _IN:
+        return args[key]
+    if kind == _PARAM:
+        return params.get(key, op.param_defaults[key])
+    if kind == _ANS:
+        return ans
+    if kind == _SHAPE:
+        return _shape_of(args[key])
+    if kind == _DTYPE:
+        return _data(args[key]).dtype
+    if kind == _INS:
+        return tuple(args)
+    return tuple(_shape_of(a) for a in args)  # _SHAPES
 
 
 def elementwise(name: str, forward: Callable, deriv: Callable, **kw: Any) -> Primitive:
@@ -235,8 +246,7 @@ def elementwise(name: str, forward: Callable, deriv: Callable, **kw: Any) -> Pri
     assert r is not None
     d = r.fn
     op.defvjp(Rule(lambda g, *v: g * d(*v), r.names))
-    op.defjvp(Rule(lambda t, *v: t * d(*v), r.names))
-    return op
+    return op.defjvp(Rule(lambda t, *v: t * d(*v), r.names))
 
 
 def _data(a: Any) -> Any:
@@ -264,7 +274,7 @@ def _translate(op: Primitive, args: tuple, exc: Exception) -> Exception:
         return exc
     text = str(exc)
     arrays = [a for a in args if isinstance(a, (Tensor, np.ndarray))]
-    if "could not be broadcast" in text or "broadcast" in text and "shape" in text:
+    if "could not be broadcast" in text or ("broadcast" in text and "shape" in text):
         shapes = " and ".join(str(tuple(_data(a).shape)) for a in arrays)
         msg = (
             f"{op.public}(): shapes {shapes} cannot be broadcast together (sizes must be equal "
@@ -289,7 +299,7 @@ def apply(op: Primitive, args: tuple, params: dict = _NO_PARAMS) -> Any:
     Tensor the forward runs on the raw values and its array is returned.
     """
     if _WRAPPERS:
-        return _wrapped(op, args, params)
+        return _chain[0](op, args, params)
     return _apply(op, args, params)
 
 
@@ -426,17 +436,12 @@ def _save(node: Any, op: Primitive, args: tuple, params: dict, out: Tensor) -> N
             if versions is None:
                 versions = []
             versions.append((out._vc, out._vc[0], None))
-        elif kind == _SHAPE:
-            v = _shape_of(args[key])
-        elif kind == _DTYPE:
-            v = _data(args[key]).dtype
-        elif kind == _INS:
-            v = tuple(args)
-            if versions is None:
-                versions = []
-            versions.extend((a._vc, a._vc[0], a) for a in args if isinstance(a, Tensor))
-        else:  # _SHAPES
-            v = tuple(_shape_of(a) for a in args)
+        else:  # shapes, dtypes, all inputs
+            v = _fetch(op, kind, key, args, params, None)
+            if kind == _INS:
+                if versions is None:
+                    versions = []
+                versions.extend((a._vc, a._vc[0], a) for a in args if isinstance(a, Tensor))
         saved.append(v)
     node.saved = tuple(saved)
     node.versions = None if not versions else tuple(versions)
@@ -469,10 +474,6 @@ def saved_values(node: Any, create_graph: bool) -> Any:
         elif isinstance(v, tuple):
             vals[i] = tuple(_data(a) for a in v)
     return vals
-
-
-def _wrapped(op: Primitive, args: tuple, params: dict) -> Any:
-    return _chain[0](op, args, params)
 
 
 _chain: list[Callable] = [_apply]  # _apply inside every wrapper; rebuilt when the list changes
