@@ -123,9 +123,8 @@ def backward(
         for t in only:
             if not t._rg:
                 raise RuntimeError("backward(): every tensor in inputs= must require grad")
-    leaves = _leaves(outs) if create_graph else ()
-    cycles = run_backward(outs, seeds, bool(retain_graph), bool(create_graph), inputs=only)
-    if cycles and any(_in_cycle(leaf) for leaf in leaves):
+    with_graph = run_backward(outs, seeds, bool(retain_graph), bool(create_graph), inputs=only)
+    if any(_in_cycle(leaf) for leaf in with_graph):
         import warnings
 
         warnings.warn(
@@ -136,23 +135,6 @@ def backward(
             UserWarning,
             stacklevel=3 if not isinstance(tensors, Tensor) else 4,
         )
-
-
-def _leaves(roots: list) -> list:
-    """The leaf tensors that require grad in the graphs of ``roots`` (iterative walk)."""
-    out, seen = [], set()
-    stack = [t.grad_fn if t.grad_fn is not None else t for t in roots]
-    while stack:
-        n = stack.pop()
-        if n is None or id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, Tensor):
-            if n._rg:
-                out.append(n)
-        else:
-            stack.extend(n.parents)
-    return out
 
 
 def _in_cycle(leaf: Tensor) -> bool:

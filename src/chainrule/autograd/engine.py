@@ -163,24 +163,14 @@ def _run_hooks(hooks: list, g: Any, create_graph: bool, owner: str, shape: tuple
 
 def _prune(roots: list[Node], targets: set) -> set:
     """Nodes from which some target is reachable: only they need to run."""
-    order: list[Node] = []
-    seen = set(roots)
-    stack = [(r, 0) for r in roots]
-    while stack:  # iterative post-order: parents before the node
-        node, i = stack.pop()
-        parents = node.parents
-        while i < len(parents):
-            p = parents[i]
-            i += 1
-            if isinstance(p, Node) and p not in seen:
-                seen.add(p)
-                stack.append((node, i))
-                stack.append((p, 0))
-                break
-        else:
-            order.append(node)
+    reach, stack = set(roots), list(roots)
+    while stack:
+        for p in stack.pop().parents:
+            if isinstance(p, Node) and p not in reach:
+                reach.add(p)
+                stack.append(p)
     needed: set = set()
-    for node in order:
+    for node in sorted(reach, key=lambda n: n.seq):  # a node's inputs' nodes come first
         if node in targets or any(p in needed or (p is not None and p in targets) for p in node.parents):
             needed.add(node)
     return needed
@@ -200,8 +190,8 @@ def run_backward(
     ``inputs``: restrict the work to gradients for these tensors.  ``capture``:
     return their gradients (``autograd.grad``) instead of accumulating into
     ``.grad``.  Gradients are ndarrays, or Tensors when ``create_graph``.
-    Without ``capture``, returns a non-empty list when some leaf's new ``.grad``
-    carries a graph (which references the leaf: a reference cycle).
+    Without ``capture``, returns the leaves whose new ``.grad`` carries a graph
+    (``create_graph``), which ``backward()`` checks for reference cycles.
     ``observer(node, grad_in, [(parent, grad_out), ...])`` is called after each
     node runs, in execution order (used to step through backward).
     """
@@ -230,16 +220,18 @@ def run_backward(
     _state.grad_enabled = create_graph
     try:
         _drain(ready, pending, create_graph, retain_graph, needed, targets, captured, shared, observer)
+        with_graph = []
         for leaf, g in list(pending.items()):  # only leaves are left: all their gradient is in
             del pending[leaf]
-            _finish_leaf(leaf, g, create_graph, targets, capture, captured, shared)
+            if _finish_leaf(leaf, g, create_graph, targets, capture, captured, shared):
+                with_graph.append(leaf)
     finally:
         _state.grad_enabled = prev_mode
         if taps is not None:
             taps.close()
     if capture:
         return [captured.get(t.grad_fn if t.grad_fn is not None else t) for t in inputs or []]
-    return ["graph-in-grad"] if "graph-in-grad" in shared else None
+    return with_graph
 
 
 def _drain(ready: list, pending: dict, create_graph: bool, retain_graph: bool, needed: Any,
@@ -325,18 +317,21 @@ def _sum_to(g: Any, shape: tuple) -> Any:
 
 
 def _finish_leaf(leaf: Tensor, g: Any, create_graph: bool, targets: dict, capture: bool,
-                 captured: dict, shared: set) -> None:
-    """All gradient for this leaf has arrived: run its hooks, then capture or accumulate."""
+                 captured: dict, shared: set) -> bool:
+    """All gradient for this leaf has arrived: run its hooks, then capture or accumulate.
+
+    True when the leaf's new ``.grad`` carries a graph."""
     meta = leaf._meta
     if meta and meta.get("hooks"):
         g = _run_hooks(meta["hooks"], g, create_graph, "a leaf tensor", leaf._data.shape, leaf._data.dtype)
     if capture:
         if leaf in targets:
             captured[leaf] = g
-        return
+        return False
     if targets and leaf not in targets:
-        return
+        return False
     _accumulate(leaf, g, create_graph, shared)
+    return create_graph and leaf._grad._rg
 
 
 def _accumulate(leaf: Tensor, g: Any, create_graph: bool, shared: set) -> None:
@@ -351,8 +346,6 @@ def _accumulate(leaf: Tensor, g: Any, create_graph: bool, shared: set) -> None:
             leaf._grad = gt if id(g) not in shared else gt.clone()
         else:
             leaf._grad = leaf._grad + gt
-        if leaf._grad._rg:
-            shared.add("graph-in-grad")  # reported to backward(): leaf -> .grad -> graph -> leaf
         return
     if isinstance(g, Tensor):
         g = g._data
