@@ -53,15 +53,19 @@ def _bump(t: Tensor) -> None:
     t._vc[0] += 1
 
 
+def _shape_error(name: str, t: Tensor, shape: tuple) -> RuntimeError:
+    return RuntimeError(
+        f"{name}(): output with shape {tuple(t._data.shape)} doesn't match the broadcast "
+        f"shape {tuple(shape)}; in-place ops cannot change a tensor's shape"
+    )
+
+
 def _write(t: Tensor, values: np.ndarray, name: str) -> None:
     if values.shape != t._data.shape:
         try:
             values = np.broadcast_to(values, t._data.shape)
         except ValueError:
-            raise RuntimeError(
-                f"{name}(): output with shape {tuple(t._data.shape)} doesn't match the broadcast "
-                f"shape {tuple(values.shape)}; in-place ops cannot change a tensor's shape"
-            ) from None
+            raise _shape_error(name, t, values.shape) from None
     if values.dtype != t._data.dtype and not np.can_cast(values.dtype, t._data.dtype, "same_kind"):
         raise RuntimeError(
             f"{name}(): result type {values.dtype} can't be cast to the tensor's dtype "
@@ -96,11 +100,8 @@ def _rebind(t: Tensor, name: str, compute: Callable[..., Any], args: tuple) -> T
     if t._meta and "tx" in t._meta:
         alias._set_meta("tx", dict(t._meta["tx"]))
     res = compute(alias, *args)
-    if tuple(res._data.shape) != tuple(t._data.shape):
-        raise RuntimeError(
-            f"{name}(): output with shape {tuple(t._data.shape)} doesn't match the broadcast "
-            f"shape {tuple(res._data.shape)}; in-place ops cannot change a tensor's shape"
-        )
+    if res._data.shape != t._data.shape:
+        raise _shape_error(name, t, res._data.shape)
     t._data = res._data.astype(t._data.dtype, copy=False)
     t.grad_fn = res.grad_fn
     t._rg = res._rg
@@ -190,8 +191,7 @@ def inplace_ufunc(t: Tensor, name: str, ufunc: Any, other: Any, compute: Callabl
     """Arithmetic in place: a direct ``ufunc(t, other, out=t)`` when nothing is recorded."""
     if isinstance(other, np.generic):
         other = other.item()
-    if (_grad_state.grad_enabled and (t._rg or (isinstance(other, Tensor) and other._rg))) or \
-            _transformed(t, (other,)):
+    if _records(t, (other,)) or _transformed(t, (other,)):
         return inplace(t, name, compute, other)
     od = other._data if isinstance(other, Tensor) else other
     d = t._data
