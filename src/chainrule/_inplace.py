@@ -29,7 +29,7 @@ from .autograd import _levels
 from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import next_seq
 
-__all__ = ["inplace", "inplace_ufunc", "setitem"]
+__all__ = ["inplace", "inplace_ufunc", "setitem", "tracked"]
 
 
 def _check_leaf(t: Tensor, name: str) -> None:
@@ -114,6 +114,13 @@ def _rebind(t: Tensor, name: str, compute: Callable[..., Any], args: tuple) -> T
     return t
 
 
+def tracked(t: Tensor, args: tuple) -> bool:
+    """Must an in-place op on ``t`` with ``args`` go through ``inplace`` (graph or transform)?
+
+    False means it may write straight into the array (the optimizer-step fast path)."""
+    return _records(t, args) or _transformed(t, args)
+
+
 def inplace(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Tensor:
     """Apply ``compute(t, *args)`` (an out-of-place op) to ``t`` in place; returns ``t``."""
     _check_leaf(t, name)
@@ -191,7 +198,7 @@ def inplace_ufunc(t: Tensor, name: str, ufunc: Any, other: Any, compute: Callabl
     """Arithmetic in place: a direct ``ufunc(t, other, out=t)`` when nothing is recorded."""
     if isinstance(other, np.generic):
         other = other.item()
-    if _records(t, (other,)) or _transformed(t, (other,)):
+    if tracked(t, (other,)):
         return inplace(t, name, compute, other)
     od = other._data if isinstance(other, Tensor) else other
     d = t._data
@@ -217,7 +224,7 @@ def setitem(t: Tensor, idx: Any, value: Any) -> None:
     """``t[idx] = value``, recorded as ``index_put`` when autograd is recording."""
     from .ops.index import index_put, normalize_index
 
-    if _records(t, (value,)) or _transformed(t, (value,)):
+    if tracked(t, (value,)):
         inplace(t, "setitem", lambda a, v: index_put(a, idx, v), value)
         return
     _check_leaf(t, "setitem")

@@ -13,7 +13,7 @@ import numpy as np
 from . import dtypes as _dt
 from . import ops
 from . import random as _random
-from ._inplace import inplace, inplace_ufunc, setitem
+from ._inplace import inplace, inplace_ufunc, setitem, tracked
 from ._tensor import Tensor, wrap
 from .backend import device as _device
 from .ops import elementwise as ew
@@ -225,22 +225,21 @@ for _name in ["exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh", "si
 
 def zero_(self: Tensor) -> Tensor:
     """Set every element to 0 in place (used on ``.grad`` between steps)."""
-    return inplace(self, "zero_", lambda t: wrap(np.zeros_like(t._data))) if _needs_graph(self) \
-        else _fill_direct(self, 0)
+    return fill_(self, 0)
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
-    if isinstance(value, Tensor) and (value._rg or _needs_graph(self)):
-        return inplace(self, "fill_", lambda t, v: ops.add(ops.mul(t, 0), v), value)
-    if _needs_graph(self):
-        return inplace(self, "fill_", lambda t: wrap(np.full_like(t._data, value)))
+    args = (value,) if isinstance(value, Tensor) else ()
+    if tracked(self, args):
+        return inplace(self, "fill_", lambda t, *v: _overwrite(t, v[0] if v else value), *args)
     return _fill_direct(self, value.item() if isinstance(value, Tensor) else value)
 
 
-def _needs_graph(t: Tensor) -> bool:
-    from .autograd.grad_mode import state
+def _overwrite(t: Tensor, value: Any) -> Tensor:
+    """``value`` broadcast to ``t``'s shape, still recorded as a function of ``t`` (gradient 0).
 
-    return state.grad_enabled and t._rg
+    A ``where`` rather than ``t * 0 + value``: an inf or NaN in ``t`` must not leak through."""
+    return ops.where(np.ones(t._data.shape, dtype=bool), value, t)
 
 
 def _fill_direct(t: Tensor, value: Any) -> Tensor:
@@ -254,8 +253,8 @@ def _fill_direct(t: Tensor, value: Any) -> Tensor:
 
 def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """Copy ``src``'s values (broadcast to this shape) into this tensor; gradient flows to ``src``."""
-    if isinstance(src, Tensor) and (src._rg or _needs_graph(self)):
-        return inplace(self, "copy_", lambda t, s: ops.add(ops.mul(t, 0), ew.cast(s, t._data.dtype)), src)
+    if isinstance(src, Tensor) and tracked(self, (src,)):
+        return inplace(self, "copy_", lambda t, s: _overwrite(t, ew.cast(s, t._data.dtype)), src)
     from ._inplace import _check_leaf
 
     _check_leaf(self, "copy_")
