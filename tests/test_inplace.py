@@ -154,3 +154,24 @@ def test_data_alias_is_writable_and_untracked() -> None:
     (g * 2).sum().backward()
     g.grad.data.zero_()
     assert g.grad.tolist() == [0.0, 0.0]
+
+
+def test_fill_and_copy_on_graph_tensors_give_zero_gradient_even_through_inf() -> None:
+    x = cr.tensor([1.0, float("inf"), -2.0], dtype=cr.float64, requires_grad=True)
+    y = x * 1
+    y.fill_(2.0)
+    z = x * 1
+    z.copy_(cr.tensor([5.0, 6.0, 7.0], dtype=cr.float64))
+    (y * 3 + z).sum().backward()
+    assert y.tolist() == [2.0, 2.0, 2.0] and z.tolist() == [5.0, 6.0, 7.0]
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_zero_on_a_dual_tensor_updates_its_tangent() -> None:
+    from chainrule.autograd import forward_ad as fwAD
+
+    with fwAD.dual_level():
+        d = fwAD.make_dual(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0]))
+        y = d * 2
+        y.zero_()
+        assert fwAD.unpack_dual(y).tangent.tolist() == [0.0, 0.0]
