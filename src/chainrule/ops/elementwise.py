@@ -234,9 +234,13 @@ def pow(x: Any, y: Any) -> Any:  # noqa: A001 - PyTorch's name
 
 
 def remainder(x: Any, y: Any) -> Any:
-    """Python-style modulo (sign of the divisor); gradient 1 w.r.t. x like PyTorch."""
-    return sub(x, mul(floor(div(x, y)), y)) if _dtype_of(x) is not None and \
-        _dtype_of(x).kind == "f" else apply(MOD, promote(x, y))
+    """Python-style modulo (sign of the divisor); for floats x - floor(x / y) * y, so the
+    gradient is 1 w.r.t. x and -floor(x / y) w.r.t. y, as in PyTorch."""
+    x, y = promote(x, y)
+    d = _dtype_of(x) if _dtype_of(x) is not None else _dtype_of(y)
+    if d is not None and d.kind == "f":
+        return sub(x, mul(floor(div(x, y)), y))
+    return apply(MOD, (x, y))
 
 
 MOD = Primitive("Remainder", lambda x, y: np.mod(x, y), differentiable=False)

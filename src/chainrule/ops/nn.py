@@ -259,14 +259,10 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
     if (safe < 0).any() or (safe >= xs[1]).any():
         raise fail(f"nll_loss(): target out of bounds for {xs[1]} classes", IndexError)
     picked = ew.neg(squeeze(gather(input, 1, np.expand_dims(safe, 1)), 1))
-    w = valid.astype(_dtype(input))
+    w = valid.astype(_dtype(input))  # per-sample weight: 0 where ignored, else the class weight
     if weight is not None:
-        wd = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
-        w = w * wd[safe]
-        picked = picked * (weight[wrap(safe)] if isinstance(weight, Tensor) else wd[safe])
-        picked = picked * valid.astype(_dtype(input))
-    else:
-        picked = picked * w
+        w = w * (weight._data if isinstance(weight, Tensor) else np.asarray(weight))[safe]
+    picked = picked * w
     if reduction == "none":
         return picked
     if reduction == "sum":
