@@ -222,3 +222,10 @@ def test_gradcheck_reports_worst_element() -> None:
     del PRIMITIVES["WrongSquare"]
     assert cr.autograd.gradcheck(lambda t: (t * t).sum(), (x,))
     assert cr.autograd.gradgradcheck(lambda t: (t * t * t).sum(), (x,))
+
+
+def test_gradcheck_perturbs_non_contiguous_inputs() -> None:
+    """Finite differences must move the input itself, whatever its memory layout."""
+    x = cr.tensor(np.asfortranarray(np.arange(6.0).reshape(2, 3)), requires_grad=True)
+    assert not x.is_contiguous()
+    assert cr.autograd.gradcheck(lambda t: (t * t).sum(0), (x,))

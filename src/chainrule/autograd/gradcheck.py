@@ -37,29 +37,25 @@ def _diff_inputs(inputs: Sequence[Any]) -> list[int]:
 
 def numerical_jacobian(f: Callable, inputs: Sequence[Any], eps: float = 1e-6) -> list[list[np.ndarray]]:
     """``J[i][j]``: d(output j, flattened) / d(input i, flattened) by central differences."""
+    def evaluate() -> list[np.ndarray]:
+        return [o._data.astype(np.float64).reshape(-1) for o in _outputs(f, inputs)]
+
     jac = []
     with no_grad():
+        sizes = [o.size for o in evaluate()]
         for i in _diff_inputs(inputs):
-            x = inputs[i]
-            flat = x._data.reshape(-1)  # a view: writes perturb the input in place
-            cols: list[list[np.ndarray]] = []
-            for k in range(flat.size):
+            n = inputs[i]._data.size
+            flat = inputs[i]._data.flat  # writes perturb the input in place, whatever its layout
+            cols = np.zeros((sum(sizes), n))
+            for k in range(n):
                 orig = flat[k].item()
                 flat[k] = orig + eps
-                plus = [o._data.astype(np.float64).reshape(-1).copy() for o in _outputs(f, inputs)]
+                plus = np.concatenate(evaluate() or [np.zeros(0)])
                 flat[k] = orig - eps
-                minus = [o._data.astype(np.float64).reshape(-1).copy() for o in _outputs(f, inputs)]
+                minus = np.concatenate(evaluate() or [np.zeros(0)])
                 flat[k] = orig
-                cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
-            n_out = len(_outputs(f, inputs))
-            per_output = []
-            for j in range(n_out):
-                if cols:
-                    per_output.append(np.stack([c[j] for c in cols], axis=1))
-                else:
-                    size = _outputs(f, inputs)[j]._data.size
-                    per_output.append(np.zeros((size, 0)))
-            jac.append(per_output)
+                cols[:, k] = (plus - minus) / (2 * eps)
+            jac.append(np.split(cols, np.cumsum(sizes)[:-1], axis=0) if sizes else [])
     return jac
 
 
