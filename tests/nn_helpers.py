@@ -67,6 +67,17 @@ class Ints:
 
 
 @dataclass
+class Normal:
+    """Normal inputs times ``scale`` (wide enough to reach every piece of a clamped activation)."""
+
+    shape: tuple
+    scale: float
+
+    def make(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.standard_normal(self.shape) * self.scale
+
+
+@dataclass
 class Case:
     id: str
     make: Callable[[Any], Any]  # T -> module
@@ -101,7 +112,7 @@ def run(case: Case, T: Any, arrays: list[np.ndarray], dtype: str, src: Any = Non
     for step in range(case.steps):
         xs = [make(T, a.astype(dtype) if a.dtype.kind == "f" else a, case.input_grad) for a in arrays]
         out = case.call(m, *xs) if case.call else m(*xs)
-        outs = [o for o in flat(out)]
+        outs = flat(out)
         res["outs"].extend(np_of(o) for o in outs)
         rng = np.random.default_rng(100 + step)
         total = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_helpers import Case, Ints, compare, need_torch, np_of
+from nn_helpers import Case, Ints, Normal, compare, need_torch, np_of
 from reference import torch
 
 import chainrule as cr
@@ -94,7 +94,7 @@ CASES = [
     C("Flatten-range", lambda T: T.nn.Flatten(0, 2), (2, 3, 4, 5)),
     C("Unflatten", lambda T: T.nn.Unflatten(1, (3, 4)), (2, 12)),
     C("ReLU", lambda T: T.nn.ReLU(), (4, 5)),
-    C("ReLU6", lambda T: T.nn.ReLU6(), ((4, 5))),
+    C("ReLU6", lambda T: T.nn.ReLU6(), Normal((4, 5), 5.0)),
     C("LeakyReLU", lambda T: T.nn.LeakyReLU(0.2), (4, 5)),
     C("PReLU", lambda T: T.nn.PReLU(), (4, 5)),
     C("PReLU-channels", lambda T: T.nn.PReLU(3, init=0.1), (2, 3, 4)),
@@ -108,8 +108,8 @@ CASES = [
     C("Sigmoid", lambda T: T.nn.Sigmoid(), (4, 5)),
     C("Tanh", lambda T: T.nn.Tanh(), (4, 5)),
     C("Hardtanh", lambda T: T.nn.Hardtanh(-0.5, 0.5), (4, 5)),
-    C("Hardsigmoid", lambda T: T.nn.Hardsigmoid(), (4, 5)),
-    C("Hardswish", lambda T: T.nn.Hardswish(), (4, 5)),
+    C("Hardsigmoid", lambda T: T.nn.Hardsigmoid(), Normal((4, 5), 4.0)),
+    C("Hardswish", lambda T: T.nn.Hardswish(), Normal((4, 5), 4.0)),
     C("Softplus", lambda T: T.nn.Softplus(beta=2.0, threshold=1.0), (4, 5)),
     C("Softsign", lambda T: T.nn.Softsign(), (4, 5)),
     C("Softmax", lambda T: T.nn.Softmax(dim=1), (4, 5)),

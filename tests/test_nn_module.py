@@ -122,7 +122,9 @@ def test_parameter_list_and_dict_reprs() -> None:
         if T is cr:
             ours = text
     assert ours == text.replace("torch.", "chainrule.")
-    assert len(pl) == 2 and [n for n, _ in cr.nn.ParameterList([cr.ones(1)]).named_parameters()] == ["0"]
+    pl = cr.nn.ParameterList([cr.ones(2, 3), cr.nn.Parameter(cr.ones(4))])
+    assert len(pl) == 2 and all(type(p) is cr.nn.Parameter for p in pl)
+    assert [n for n, _ in cr.nn.ParameterList([cr.ones(1)]).named_parameters()] == ["0"]
 
 
 def test_registration_by_attribute_and_plain_tensors_are_not_registered() -> None:
@@ -381,6 +383,21 @@ def test_lazy_conv_and_batchnorm_and_shared_lazy_layer() -> None:
     assert fresh[0].weight.shape == (4, 3)
     fresh(cr.randn(1, 3))
     assert type(fresh[0]) is nn.Linear and fresh[0].in_features == 3
+
+
+def test_lazy_conv1d_and_conv_transpose_infer_in_channels_like_torch() -> None:
+    """The in_channels, weight shape and groups read from the first input agree with PyTorch's."""
+    need_torch()
+    res = {}
+    for T in (cr, torch):
+        c1 = T.nn.LazyConv1d(4, 3, groups=2, bias=False)
+        ct = T.nn.LazyConvTranspose2d(4, 3, stride=2, groups=2)
+        outs = (c1(T.ones(2, 6, 9)), ct(T.ones(1, 6, 5, 5)))
+        res[T] = ([type(m).__name__ for m in (c1, ct)], [repr(m) for m in (c1, ct)],
+                  [tuple(m.weight.shape) for m in (c1, ct)], [tuple(o.shape) for o in outs],
+                  ct.bias is not None and tuple(ct.bias.shape), c1.bias)
+    assert res[cr] == res[torch]
+    assert res[cr][0] == ["Conv1d", "ConvTranspose2d"] and res[cr][2] == [(4, 3, 3), (6, 2, 3, 3)]
 
 
 def test_parameter() -> None:

@@ -24,11 +24,16 @@ from .._tensor import Tensor
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
 
-def _stats(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
-    """(x - mean) / sqrt(var + eps) with mean and biased var over ``dims`` (kept for broadcasting)."""
+def _moments(x: Tensor, dims: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """mean, x - mean and the biased variance over ``dims`` (kept for broadcasting)."""
     mean = ops.mean(x, dims, keepdim=True)
     xc = x - mean
-    var = ops.mean(xc * xc, dims, keepdim=True)
+    return mean, xc, ops.mean(xc * xc, dims, keepdim=True)
+
+
+def _stats(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over ``dims``."""
+    _, xc, var = _moments(x, dims)
     return xc * ops.rsqrt(var + eps)
 
 
@@ -63,9 +68,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {input.shape}")
-        mean = ops.mean(input, dims, keepdim=True)
-        xc = input - mean
-        var = ops.mean(xc * xc, dims, keepdim=True)
+        mean, xc, var = _moments(input, dims)
         if running_mean is not None:
             _update(running_mean, mean._data.reshape(c), momentum)
         if running_var is not None:

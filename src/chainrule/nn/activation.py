@@ -10,6 +10,7 @@ from typing import Any
 
 from .._tensor import Tensor
 from . import functional as F
+from . import init as _init
 from .linear import _empty_param
 from .module import Module
 
@@ -109,7 +110,7 @@ class PReLU(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        self.weight._data[...] = self.init
+        _init.constant_(self.weight, self.init)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.prelu(input, self.weight)

@@ -20,6 +20,11 @@ from .parameter import Parameter
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
+def _renumber(container: Module, modules: Iterable[Module]) -> None:
+    """Register ``modules`` as the children "0", "1", ... (after a deletion or an insertion)."""
+    container.__dict__["_modules"] = {str(i): m for i, m in enumerate(modules)}
+
+
 def _abs_index(idx: Any, size: int, what: str) -> int:
     idx = operator.index(idx)
     if not -size <= idx < size:
@@ -63,7 +68,7 @@ class Sequential(Module):
         doomed = keys[idx] if isinstance(idx, slice) else [keys[_abs_index(idx, len(keys), "Sequential")]]
         for key in doomed:
             delattr(self, key)
-        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(self._modules.values())}
+        _renumber(self, self._modules.values())
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -99,7 +104,7 @@ class Sequential(Module):
             index += n
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(mods)}
+        _renumber(self, mods)
         return self
 
     def extend(self, sequential: Iterable[Module]) -> Sequential:
@@ -135,7 +140,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, str(_abs_index(idx, len(self._modules), "ModuleList")))
-        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(self._modules.values())}
+        _renumber(self, self._modules.values())
 
     def __len__(self) -> int:
         return len(self._modules)

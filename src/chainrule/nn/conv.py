@@ -76,14 +76,21 @@ class _ConvNd(Module):
         else:
             self.padding = _ntuple(padding, n, "padding")
             self._reversed_padding_repeated_twice = [p for p in reversed(self.padding) for _ in (0, 1)]
-        wshape = ((in_channels, out_channels // groups) if self.transposed
-                  else (out_channels, in_channels // groups)) + self.kernel_size
-        self.weight = _empty_param(wshape, dtype)
+        self.weight = _empty_param(self._weight_shape(), dtype)
         if bias:
             self.bias = _empty_param((out_channels,), dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _weight_shape(self) -> tuple[int, ...]:
+        i, o, g = self.in_channels, self.out_channels, self.groups
+        return ((i, o // g) if self.transposed else (o, i // g)) + self.kernel_size
+
+    def _weight_in_channels(self) -> int:
+        """The input channels the current weight expects (it may have been loaded or replaced)."""
+        w = self.weight._data.shape
+        return w[0] if self.transposed else w[1] * self.groups
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -116,8 +123,7 @@ class _ConvNd(Module):
                 f"{self!r}: expected a {self._dims + 2}-d batched input (N, C, ...) or a "
                 f"{self._dims + 1}-d unbatched one, got shape {tuple(input._data.shape)}")
         c = input._data.shape[0 if nd == self._dims + 1 else 1]
-        expected = self.weight._data.shape[0] if self.transposed else \
-            self.weight._data.shape[1] * self.groups
+        expected = self._weight_in_channels()
         if c != expected:
             raise RuntimeError(
                 f"{self!r}: expected input with {expected} channels (in_channels), got {c} "
@@ -132,10 +138,10 @@ class _ConvNd(Module):
         return F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
 
-class Conv1d(_ConvNd):
-    """1-d convolution: (N, C_in, L) -> (N, C_out, L_out)."""
+class _Conv(_ConvNd):
+    """Conv1d / Conv2d: PyTorch's signature and the forward pass (``_conv`` is F.conv1d or F.conv2d)."""
 
-    _dims = 1
+    _conv: Any = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
@@ -146,10 +152,17 @@ class Conv1d(_ConvNd):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input(input)
         x, padding = self._pad_input(input)
-        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        return self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class Conv1d(_Conv):
+    """1-d convolution: (N, C_in, L) -> (N, C_out, L_out)."""
+
+    _dims = 1
+    _conv = staticmethod(F.conv1d)
+
+
+class Conv2d(_Conv):
     """2-d convolution (cross-correlation): (N, C_in, H, W) -> (N, C_out, H_out, W_out).
 
     >>> conv = nn.Conv2d(1, 6, kernel_size=5, padding=2)
@@ -157,20 +170,28 @@ class Conv2d(_ConvNd):
     chainrule.Size([64, 6, 28, 28])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, 0, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        self._check_input(input)
-        x, padding = self._pad_input(input)
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    _conv = staticmethod(F.conv2d)
 
 
 class _ConvTransposeNd(_ConvNd):
+    """ConvTranspose1d / 2d: PyTorch's signature, ``output_size`` and the forward pass."""
+
     _transposed = True
+    _conv: Any = None
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
+                 dtype: Any = None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, padding_mode, output_padding, device, dtype)
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        self._check_input(input)
+        return self._conv(input, self.weight, self.bias, self.stride, self.padding,
+                          self._output_padding(input, output_size), self.groups, self.dilation)
 
     def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:  # noqa: A002
         """The output_padding that makes the result ``output_size`` (PyTorch's rule)."""
@@ -198,47 +219,21 @@ class ConvTranspose1d(_ConvTransposeNd):
     """1-d transposed convolution (the gradient of Conv1d): (N, C_in, L) -> (N, C_out, L_out)."""
 
     _dims = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
-        if padding_mode != "zeros":
-            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, output_padding, device, dtype)
-
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
-        self._check_input(input)
-        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+    _conv = staticmethod(F.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution ("deconvolution"): upsamples (N, C_in, H, W) -> (N, C_out, H', W')."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
-        if padding_mode != "zeros":
-            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, output_padding, device, dtype)
-
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
-        self._check_input(input)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+    _conv = staticmethod(F.conv_transpose2d)
 
 
 class _LazyConvMixin(LazyModuleMixin):
     """``in_channels`` comes from the first input: dim 1 (batched) or dim 0 (unbatched)."""
 
-    def _lazy_init(self, out_channels: int, bias: bool, dtype: Any) -> None:
+    def _lazy_init(self, out_channels: int, groups: int, bias: bool, dtype: Any) -> None:
         self.out_channels = out_channels  # type: ignore[misc]
+        self.groups = groups  # type: ignore[misc]
         self.weight = UninitializedParameter(dtype=dtype)  # type: ignore[misc]
         if bias:
             self.bias = UninitializedParameter(dtype=dtype)  # type: ignore[misc]
@@ -248,11 +243,10 @@ class _LazyConvMixin(LazyModuleMixin):
             super().reset_parameters()  # type: ignore[misc]
 
     def initialize_parameters(self, input: Tensor, *args: Any, **kwargs: Any) -> None:  # noqa: A002
-        n = self._dims  # type: ignore[attr-defined]
-        if not self.has_uninitialized_params():
-            w = self.weight._data.shape  # type: ignore[attr-defined]
-            self.in_channels = w[0] if self.transposed else w[1] * self.groups  # type: ignore[attr-defined]
+        if not self.has_uninitialized_params():  # materialised by load_state_dict
+            self.in_channels = self._weight_in_channels()  # type: ignore[attr-defined]
             return
+        n = self._dims  # type: ignore[attr-defined]
         nd = input._data.ndim
         if nd not in (n + 1, n + 2):
             raise RuntimeError(f"{type(self).__name__}: expected a {n + 2}-d batched or "
@@ -261,39 +255,32 @@ class _LazyConvMixin(LazyModuleMixin):
         g = self.groups  # type: ignore[attr-defined]
         if self.in_channels % g:
             raise ValueError(f"in_channels ({self.in_channels}) must be divisible by groups ({g})")
-        ks = self.kernel_size  # type: ignore[attr-defined]
-        wshape = ((self.in_channels, self.out_channels // g) if self.transposed  # type: ignore[attr-defined]
-                  else (self.out_channels, self.in_channels // g)) + ks
-        self.weight.materialize(wshape)  # type: ignore[attr-defined]
+        self.weight.materialize(self._weight_shape())  # type: ignore[attr-defined]
         if self.bias is not None:  # type: ignore[attr-defined]
             self.bias.materialize((self.out_channels,))  # type: ignore[attr-defined]
         self.reset_parameters()
 
 
-class LazyConv1d(_LazyConvMixin, Conv1d):
+class _LazyConv(_LazyConvMixin):
+    """LazyConv1d / LazyConv2d: the Conv signature without ``in_channels``."""
+
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, 1, False, padding_mode)
+        self._lazy_init(out_channels, groups, bias, dtype)
+
+
+class LazyConv1d(_LazyConv, Conv1d):
     """A ``Conv1d`` whose ``in_channels`` is read from the first input."""
 
     cls_to_become = Conv1d
 
-    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, 1, False, padding_mode)
-        self.groups = groups
-        self._lazy_init(out_channels, bias, dtype)
 
-
-class LazyConv2d(_LazyConvMixin, Conv2d):
+class LazyConv2d(_LazyConv, Conv2d):
     """A ``Conv2d`` whose ``in_channels`` is read from the first input."""
 
     cls_to_become = Conv2d
-
-    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, 1, False, padding_mode)
-        self.groups = groups
-        self._lazy_init(out_channels, bias, dtype)
 
 
 class LazyConvTranspose2d(_LazyConvMixin, ConvTranspose2d):
@@ -306,5 +293,4 @@ class LazyConvTranspose2d(_LazyConvMixin, ConvTranspose2d):
                  padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, output_padding, 1, False, dilation,
                          padding_mode)
-        self.groups = groups
-        self._lazy_init(out_channels, bias, dtype)
+        self._lazy_init(out_channels, groups, bias, dtype)

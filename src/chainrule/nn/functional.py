@@ -110,17 +110,21 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
     """x clamped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError(f"hardtanh(): min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    return _maybe_inplace(input, inplace, "hardtanh", lambda t: ops.clamp(t, min_val, max_val))
+    return _maybe_inplace(input, inplace, "hardtanh", lambda t: ops.hardtanh(t, min_val, max_val))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6: a piecewise-linear sigmoid."""
-    return _maybe_inplace(input, inplace, "hardsigmoid", lambda t: ops.clamp(t / 6 + 0.5, 0.0, 1.0))
+    return _maybe_inplace(input, inplace, "hardsigmoid", _hardsigmoid)
+
+
+def _hardsigmoid(x: Tensor) -> Tensor:
+    return ops.clamp(x / 6 + 0.5, 0.0, 1.0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * relu6(x + 3) / 6."""
-    return _maybe_inplace(input, inplace, "hardswish", lambda t: t * ops.clamp(t / 6 + 0.5, 0.0, 1.0))
+    return _maybe_inplace(input, inplace, "hardswish", lambda t: t * _hardsigmoid(t))
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
@@ -190,9 +194,21 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # 
 # ======================================================================= linear
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias``: input (*, in_features), weight (out_features, in_features)."""
+    return _checked_linear(input, weight, bias)
+
+
+def _checked_linear(input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+                    layer: Any = None) -> Tensor:
+    """``linear`` after its checks; ``nn.Linear`` passes itself as ``layer`` to be named in errors."""
     _need_tensor(input, "linear")
     xs, ws = input._data.shape, weight._data.shape
     if len(ws) != 2 or not xs or xs[-1] != ws[1]:
+        if layer is not None:
+            raise RuntimeError(
+                f"{layer!r}: expected input with {ws[-1]} features in its last dimension "
+                f"(in_features), got input of shape {tuple(xs)}; flatten the input "
+                "(nn.Flatten()) or set in_features to match (nn.LazyLinear infers it)"
+            )
         got = xs[-1] if xs else "no"
         raise RuntimeError(
             f"linear(): input of shape {tuple(xs)} has {got} features in its last dimension, "
@@ -244,12 +260,16 @@ def _one(v: Any) -> int:
 
 
 # ====================================================================== pooling
+def _stride_1d(stride: Any) -> tuple[int, int] | None:
+    """A 1-d pooling stride as the 2-d one over a height of 1 (None: the kernel size)."""
+    return None if stride is None or stride == [] else (1, _one(stride))
+
+
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max over windows of the last dimension: input (N, C, L) or (C, L)."""
-    s = None if stride is None or stride == [] else (1, _one(stride))
-    out = ops.max_pool2d(ops.unsqueeze(input, -2), (1, _one(kernel_size)), s, (0, _one(padding)),
-                         (1, _one(dilation)), ceil_mode, return_indices)
+    out = ops.max_pool2d(ops.unsqueeze(input, -2), (1, _one(kernel_size)), _stride_1d(stride),
+                         (0, _one(padding)), (1, _one(dilation)), ceil_mode, return_indices)
     if return_indices:
         return ops.squeeze(out[0], -2), ops.squeeze(out[1], -2)
     return ops.squeeze(out, -2)
@@ -257,9 +277,8 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
                ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
-    s = None if stride is None or stride == [] else (1, _one(stride))
-    out = ops.avg_pool2d(ops.unsqueeze(input, -2), (1, _one(kernel_size)), s, (0, _one(padding)),
-                         ceil_mode, count_include_pad)
+    out = ops.avg_pool2d(ops.unsqueeze(input, -2), (1, _one(kernel_size)), _stride_1d(stride),
+                         (0, _one(padding)), ceil_mode, count_include_pad)
     return ops.squeeze(out, -2)
 
 

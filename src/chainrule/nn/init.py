@@ -33,14 +33,15 @@ __all__ = [
 
 def _write(tensor: Tensor, values: Any) -> Tensor:
     """Store ``values`` into ``tensor`` in place (no graph), bumping its version like an in-place op."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"nn.init expects a chainrule Tensor, got {type(tensor).__name__}")
+    _shape(tensor)  # a clear TypeError for anything but a Tensor
     tensor._data[...] = values
     tensor._vc[0] += 1
     return tensor
 
 
 def _shape(tensor: Tensor) -> tuple[int, ...]:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init expects a chainrule Tensor, got {type(tensor).__name__}")
     return tensor._data.shape
 
 
@@ -154,19 +155,20 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     return _write(tensor, values)
 
 
+def _xavier_std(tensor: Tensor, gain: float) -> float:
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
+
+
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    a = math.sqrt(3.0) * std
+    a = math.sqrt(3.0) * _xavier_std(tensor, gain)
     return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std, generator)
+    return normal_(tensor, 0.0, _xavier_std(tensor, gain), generator)
 
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float | None:

@@ -11,6 +11,7 @@ identity, so optimizers and shared layers keep working.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from ..autograd.grad_mode import no_grad
@@ -31,7 +32,7 @@ class LazyModuleMixin:
 
     def has_uninitialized_params(self) -> bool:
         """True while any parameter or buffer is still a placeholder."""
-        tensors = list(self._parameters.values()) + list(self._buffers.values())  # type: ignore[attr-defined]
+        tensors = chain(self._parameters.values(), self._buffers.values())  # type: ignore[attr-defined]
         return any(is_lazy(t) for t in tensors)
 
     def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes as _dt
-from .._tensor import Tensor, wrap
+from .._creation import empty
+from .._tensor import Tensor
 from . import functional as F
 from . import init
 from .lazy import LazyModuleMixin
@@ -24,8 +24,7 @@ __all__ = ["Identity", "Linear", "LazyLinear", "Bilinear"]
 
 def _empty_param(shape: tuple[int, ...], dtype: Any = None) -> Parameter:
     """An uninitialised Parameter of ``shape`` (filled by the layer's reset_parameters)."""
-    npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
-    return Parameter(wrap(np.empty(shape, dtype=npd)))
+    return Parameter(empty(shape, dtype=dtype))
 
 
 def _check_size(layer: str, **sizes: Any) -> None:
@@ -76,14 +75,7 @@ class Linear(Module):
         _init_bias(self.bias, self.weight._data.shape[1])
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        w = self.weight
-        if isinstance(input, Tensor) and input._data.shape[-1:] != w._data.shape[1:]:
-            raise RuntimeError(
-                f"{self!r}: expected input with {w._data.shape[1]} features in its last dimension "
-                f"(in_features), got input of shape {tuple(input._data.shape)}; flatten the input "
-                "(nn.Flatten()) or set in_features to match (nn.LazyLinear infers it)"
-            )
-        return F.linear(input, w, self.bias)
+        return F._checked_linear(input, self.weight, self.bias, self)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

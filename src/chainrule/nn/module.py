@@ -15,6 +15,7 @@ lookup failed) finds them there.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping
 
@@ -42,12 +43,7 @@ def _addindent(text: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
 
 
-_next_hook_id = [0]
-
-
-def _hook_id() -> int:
-    _next_hook_id[0] += 1
-    return _next_hook_id[0]
+_hook_ids = itertools.count(1)  # one sequence for all modules: a handle's key is unique
 
 
 class Module:
@@ -137,7 +133,7 @@ class Module:
 
     @staticmethod
     def _add_hook(hooks: dict, entry: tuple, prepend: bool) -> RemovableHandle:
-        key = _hook_id()
+        key = next(_hook_ids)
         if prepend:
             rest = dict(hooks)
             hooks.clear()
@@ -491,7 +487,10 @@ class Module:
                    keep_vars: bool = False) -> OrderedDict:
         """Every parameter and persistent buffer by dotted name (tensors share storage, no graph)."""
         if args:  # PyTorch's deprecated positional form: (destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
+            given = dict(zip(("destination", "prefix", "keep_vars"), args))
+            destination = given.get("destination", destination)
+            prefix = given.get("prefix", prefix)
+            keep_vars = given.get("keep_vars", keep_vars)
         if destination is None:
             destination = OrderedDict()
         self._save_to_state_dict(destination, prefix, keep_vars)

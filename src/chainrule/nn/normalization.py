@@ -12,8 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import dtypes as _dt
-from .._tensor import Tensor, wrap
+from .._creation import ones, tensor, zeros
+from .._tensor import Tensor
 from . import functional as F
 from . import init
 from .lazy import LazyModuleMixin
@@ -23,12 +23,6 @@ from .parameter import UninitializedBuffer, UninitializedParameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
            "LazyBatchNorm3d", "LayerNorm", "GroupNorm"]
-
-
-def _buffer(value: float, shape: tuple[int, ...], dtype: Any) -> Tensor:
-    npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
-    return wrap(np.full(shape, value, dtype=npd))
-
 
 
 def _affine_params(module: Module, shape: tuple, enabled: bool, bias: bool, dtype: Any) -> None:
@@ -44,6 +38,7 @@ def _reset_affine(module: Module) -> None:
     if module.bias is not None:
         init.zeros_(module.bias)
 
+
 class _BatchNorm(Module):
     _ndims: tuple[int, ...] = (2, 3)
 
@@ -58,9 +53,9 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         _affine_params(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
-            self.register_buffer("running_mean", _buffer(0.0, (num_features,), dtype))
-            self.register_buffer("running_var", _buffer(1.0, (num_features,), dtype))
-            self.register_buffer("num_batches_tracked", wrap(np.array(0, dtype=np.int64)))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -92,11 +87,12 @@ class _BatchNorm(Module):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked._data += 1
-            self.num_batches_tracked._vc[0] += 1
-            factor = 1.0 / float(self.num_batches_tracked._data) if self.momentum is None \
-                else self.momentum
+        count = self.num_batches_tracked
+        if self.training and self.track_running_stats and count is not None:
+            count._data += 1
+            count._vc[0] += 1
+            if self.momentum is None:  # a cumulative average over the batches seen
+                factor = 1.0 / float(count._data)
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if keep else None,
@@ -150,7 +146,7 @@ class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):
         if track_running_stats:
             self.running_mean = UninitializedBuffer(dtype=dtype)
             self.running_var = UninitializedBuffer(dtype=dtype)
-            self.num_batches_tracked = wrap(np.array(0, dtype=np.int64))
+            self.num_batches_tracked = tensor(0)
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.num_features != 0:

@@ -22,6 +22,11 @@ from .._tensor import Tensor, _init
 __all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
 
 
+def _no_data(dtype: Any = None) -> np.ndarray:
+    """The 0-element storage of a placeholder (``dtype`` or the default float dtype)."""
+    return np.empty((0,), dtype=_dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np)
+
+
 class Parameter(Tensor):
     """A learnable tensor: ``nn.Parameter(torch.randn(3, 2))`` shares the data, requires grad.
 
@@ -34,7 +39,7 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
-            data = Tensor(np.empty((0,), dtype=_dt.get_default_dtype().np))
+            data = Tensor(_no_data())
         if not isinstance(data, Tensor):
             raise TypeError(
                 f"Parameter() expects a Tensor, got {type(data).__name__}; wrap the values first, "
@@ -109,9 +114,8 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
 
     def __new__(cls, requires_grad: bool = True, device: Any = None,
                 dtype: Any = None) -> UninitializedParameter:
-        npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
         p = object.__new__(cls)
-        _init(p, np.empty((0,), dtype=npd))
+        _init(p, _no_data(dtype))
         p._rg = bool(requires_grad)
         return p
 
@@ -126,8 +130,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
     cls_to_become = Tensor
 
     def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:
-        npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
-        _init(self, np.empty((0,), dtype=npd))
+        _init(self, _no_data(dtype))
         self._rg = bool(requires_grad)
 
 
