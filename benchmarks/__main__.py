@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .workload import REGISTRY, SECTIONS
 
@@ -38,8 +39,6 @@ def _load() -> None:
 
 
 def _time_one(workload: str, lib: str) -> dict:
-    import statistics
-
     w = REGISTRY[workload]
     if lib == "torch":
         import torch
@@ -72,28 +71,18 @@ def _installed(lib: str) -> bool:
     return mod is None or importlib.util.find_spec(mod) is not None
 
 
-def _section(name: str) -> list[str] | None:
-    """Run one report section in a fresh process; its stdout's last line is the JSON result."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--section", name],
-                          stdout=subprocess.PIPE, text=True, env=env, cwd=root)
-    if proc.returncode != 0:
-        print(f"  section {name} failed", file=sys.stderr)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _child(workload: str, lib: str) -> dict | None:
+def _fresh(*args: str, label: str) -> Any:
+    """Run ``python -m benchmarks ARGS`` in a fresh process; its stdout's last line is the JSON
+    result (None if it failed: then its stderr is shown)."""
     # BLAS threads for NumPy (OpenBLAS); PyTorch gets torch.set_num_threads() in the child.
     # Setting OMP_NUM_THREADS or MKL_NUM_THREADS as well makes PyTorch's per-op overhead on
     # small tensors 1.3-2x worse here, which would flatter chainrule.
     env = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--one", workload, lib],
-                          capture_output=True, text=True, env=env, cwd=root)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", *args], capture_output=True, text=True,
+                          env=env, cwd=root)
     if proc.returncode != 0:
-        print(f"  {workload}/{lib} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        print(f"  {label} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
         return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -168,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[float]] = {lib: [] for lib in libs}
         for _ in range(max(1, args.rounds)):
             for lib in libs:  # interleaved, so slow spells of the machine hit every library
-                r = _child(name, lib)
+                r = _fresh("--one", name, lib, label=f"{name}/{lib}")
                 if r is not None:
                     runs[lib].append(r["median"])
         results = {}
@@ -188,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     extra: list[str] = []
     for name in sections:
         print(f"{name}:")
-        lines = _section(name)
+        lines = _fresh("--section", name, label=f"section {name}")
         if lines:
             extra += lines
             if args.workloads:

@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .workload import Workload, register
+from .workload import Workload, chainrule_and_torch, register
 
 CHAIN = 100  # y = tanh(y * 1.01 + 0.01), 3 ops per link
 
 
-def _overhead_chainrule():
-    import chainrule as cr
-
-    x = cr.ones(16).requires_grad_()
+def _overhead(T):
+    x = T.ones(16).requires_grad_()
 
     def step():
         y = x
         for _ in range(CHAIN):
-            y = cr.tanh(y * 1.01 + 0.01)
-        y.sum().backward()
-
-    return step
-
-
-def _overhead_torch():
-    import torch
-
-    x = torch.ones(16).requires_grad_()
-
-    def step():
-        y = x
-        for _ in range(CHAIN):
-            y = torch.tanh(y * 1.01 + 0.01)
+            y = T.tanh(y * 1.01 + 0.01)
         y.sum().backward()
 
     return step
@@ -56,7 +40,7 @@ def _overhead_numpy():
 
 register(Workload(
     "overhead", "100 x (y = tanh(y * 1.01 + 0.01)) on 16 float32 values, then y.sum().backward()",
-    "µs/op", {"chainrule": _overhead_chainrule, "torch": _overhead_torch, "numpy": _overhead_numpy},
+    "µs/op", {**chainrule_and_torch(_overhead), "numpy": _overhead_numpy},
     per=3 * CHAIN, scale=1e6, repeats=60, warmup=10, target="chainrule <= 1.0x torch",
 ))
 
@@ -102,21 +86,9 @@ def _scalar_graph(lib):
     return step
 
 
-def _scalar_chainrule():
-    import chainrule as cr
-
-    return _scalar_graph(cr)
-
-
-def _scalar_torch():
-    import torch
-
-    return _scalar_graph(torch)
-
-
 register(Workload(
     "scalar_graph", "2-16-16-1 MLP on 0-d tensors over 20 points (~13k ops), forward+backward",
-    "ms", {"chainrule": _scalar_chainrule, "torch": _scalar_torch},
+    "ms", chainrule_and_torch(_scalar_graph),
     scale=1e3, repeats=7, warmup=2, target="chainrule <= 1.0x torch",
 ))
 
@@ -128,26 +100,8 @@ def _mats():
     return rng.standard_normal((N, N), dtype=np.float32), rng.standard_normal((N, N), dtype=np.float32)
 
 
-def _matmul_chainrule():
-    import chainrule as cr
-
-    a, b = _mats()
-    A = cr.from_numpy(a).requires_grad_()
-    B = cr.from_numpy(b).requires_grad_()
-
-    def step():
-        A.grad = B.grad = None
-        (A @ B).sum().backward()
-
-    return step
-
-
-def _matmul_torch():
-    import torch
-
-    a, b = _mats()
-    A = torch.from_numpy(a).requires_grad_()
-    B = torch.from_numpy(b).requires_grad_()
+def _matmul(T):
+    A, B = (T.from_numpy(m).requires_grad_() for m in _mats())
 
     def step():
         A.grad = B.grad = None
@@ -170,6 +124,6 @@ def _matmul_numpy():
 
 register(Workload(
     "matmul", f"(A @ B).sum().backward() for {N}x{N} float32 (three matmuls)", "ms",
-    {"chainrule": _matmul_chainrule, "torch": _matmul_torch, "numpy": _matmul_numpy},
+    {**chainrule_and_torch(_matmul), "numpy": _matmul_numpy},
     scale=1e3, repeats=15, warmup=3, target="chainrule <= 1.05x numpy",
 ))

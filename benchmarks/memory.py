@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .workload import Workload, register, register_section
+from .workload import Workload, chainrule_and_torch, register, register_section
 
 N, D, BATCH, EVERY = 100, 512, 4096, 10
 CURVE_NS = (25, 50, 100, 200)
@@ -32,41 +32,16 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------ one step per library
-def _chainrule(ckpt: bool):
-    import chainrule as cr
-    from chainrule.utils.checkpoint import checkpoint_sequential
-
+def _chain(T, ckpt: bool):
     W0, x0 = _data()
-    W, x = cr.from_numpy(W0).requires_grad_(), cr.from_numpy(x0)
+    W, x = T.from_numpy(W0).requires_grad_(), T.from_numpy(x0)
 
     def layer(y):
-        return cr.tanh(y @ W)
+        return T.tanh(y @ W)
 
     def step():
         if ckpt:
-            y = checkpoint_sequential([layer] * N, N // EVERY, x)
-        else:
-            y = x
-            for _ in range(N):
-                y = layer(y)
-        y.sum().backward()
-
-    return step
-
-
-def _torch(ckpt: bool):
-    import torch
-    from torch.utils.checkpoint import checkpoint_sequential
-
-    W0, x0 = _data()
-    W, x = torch.from_numpy(W0).requires_grad_(), torch.from_numpy(x0)
-
-    def layer(y):
-        return torch.tanh(y @ W)
-
-    def step():
-        if ckpt:
-            y = checkpoint_sequential([layer] * N, N // EVERY, x, use_reentrant=False)
+            y = T.utils.checkpoint.checkpoint_sequential([layer] * N, N // EVERY, x, use_reentrant=False)
         else:
             y = x
             for _ in range(N):
@@ -148,15 +123,14 @@ def _autograd():
 register(Workload(
     "memory_chain", f"peak RSS, fresh process: {N} x (y = tanh(y @ W)), W {D}x{D}, batch {BATCH}, "
     "float32, one forward + backward", "MiB",
-    {"chainrule": lambda: _chainrule(False), "torch": lambda: _torch(False), "numpy": _numpy,
-     "jax": lambda: _jax(False), "autograd": _autograd},
+    {**chainrule_and_torch(lambda T: _chain(T, False)), "numpy": _numpy, "jax": lambda: _jax(False),
+     "autograd": _autograd},
     measure="rss", target="chainrule <= torch (PyTorch ~2,016 MiB on the issue's machine)",
 ))
 register(Workload(
     "memory_chain_ckpt", f"the same with checkpoint_sequential over {N // EVERY} segments "
     f"(every {EVERY} layers)", "MiB",
-    {"chainrule": lambda: _chainrule(True), "torch": lambda: _torch(True),
-     "jax": lambda: _jax(True)},
+    {**chainrule_and_torch(lambda T: _chain(T, True)), "jax": lambda: _jax(True)},
     measure="rss", target="chainrule <= torch (PyTorch ~1,225 MiB on the issue's machine)",
 ))
 

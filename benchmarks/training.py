@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .workload import Workload, register
+from .workload import Workload, chainrule_and_torch, register
+
+
+def _sgd_step(T, model, x_shape):
+    """One SGD step of ``model`` (cross-entropy over 10 classes) on a fixed random batch."""
+    opt = T.optim.SGD(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    X = T.from_numpy(rng.standard_normal(x_shape, dtype=np.float32))
+    y = T.from_numpy(rng.integers(0, 10, x_shape[0]))
+    loss_fn = T.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(X), y).backward()
+        opt.step()
+
+    return step
 
 
 def _mlp(T):
@@ -12,31 +28,7 @@ def _mlp(T):
     T.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                           nn.Linear(256, 10))
-    opt = T.optim.SGD(model.parameters(), lr=0.01)
-    rng = np.random.default_rng(0)
-    X = T.from_numpy(rng.standard_normal((128, 784), dtype=np.float32))
-    y = T.from_numpy(rng.integers(0, 10, 128))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-def _mlp_chainrule():
-    import chainrule
-
-    return _mlp(chainrule)
-
-
-def _mlp_torch():
-    import torch
-
-    return _mlp(torch)
+    return _sgd_step(T, model, (128, 784))
 
 
 def _mlp_numpy():
@@ -75,7 +67,7 @@ def _mlp_numpy():
 
 register(Workload(
     "mlp_step", "MLP 784-256-256-10, ReLU, cross-entropy, batch 128, one SGD step", "steps/s",
-    {"chainrule": _mlp_chainrule, "torch": _mlp_torch, "numpy": _mlp_numpy},
+    {**chainrule_and_torch(_mlp), "numpy": _mlp_numpy},
     rate=True, repeats=60, warmup=10, target="chainrule >= 1.0x torch (steps/s)",
 ))
 
@@ -88,35 +80,12 @@ def _lenet(T):
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
     )
-    opt = T.optim.SGD(model.parameters(), lr=0.01)
-    rng = np.random.default_rng(0)
-    X = T.from_numpy(rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
-    y = T.from_numpy(rng.integers(0, 10, 64))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(X), y).backward()
-        opt.step()
-
-    return step
-
-
-def _lenet_chainrule():
-    import chainrule
-
-    return _lenet(chainrule)
-
-
-def _lenet_torch():
-    import torch
-
-    return _lenet(torch)
+    return _sgd_step(T, model, (64, 1, 28, 28))
 
 
 register(Workload(
     "lenet_step",
     "LeNet-5 on 64x1x28x28 (conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 120-84-10), one SGD step",
-    "steps/s", {"chainrule": _lenet_chainrule, "torch": _lenet_torch},
+    "steps/s", chainrule_and_torch(_lenet),
     rate=True, repeats=30, warmup=5, target="chainrule >= 0.8x torch (steps/s)",
 ))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 
 @dataclass
@@ -11,7 +12,7 @@ class Workload:
     """``libs[name]()`` builds the inputs and returns a zero-argument ``step`` to time.
 
     ``per`` divides the step time into the reported unit (e.g. ops per step for
-    µs/op); ``higher_is_better`` flips the unit into a rate (steps/s).  With
+    µs/op); ``rate`` flips the unit into a rate (steps/s).  With
     ``measure="rss"`` the step runs once and the result is the process's peak
     resident memory in MiB (each library runs in a fresh process).
     """
@@ -33,6 +34,12 @@ class Workload:
             return seconds  # already MiB
         value = seconds / self.per
         return 1.0 / value if self.rate else value * self.scale
+
+
+def chainrule_and_torch(build: Callable[[Any], Callable[[], object]]) -> dict:
+    """``libs`` entries for a setup written once against the common API: ``build(T)`` with
+    ``T = chainrule`` and ``T = torch`` (each imported only in its own process)."""
+    return {lib: (lambda lib=lib: build(importlib.import_module(lib))) for lib in ("chainrule", "torch")}
 
 
 REGISTRY: dict[str, Workload] = {}

@@ -83,7 +83,7 @@ def test_hooks_are_thread_local() -> None:
     other = []
 
     def work():
-        other.append(cr.exp(x).grad_fn.saved_values["ans"] is not None)
+        other.append(isinstance(cr.exp(x).grad_fn.saved_values["ans"], np.ndarray))  # not packed
 
     with saved_tensors_hooks(lambda t: seen.append(1) or t, lambda t: t):
         th = threading.Thread(target=work)
@@ -224,14 +224,27 @@ def test_without_preserved_rng_the_recomputed_mask_differs() -> None:
 
 def test_checkpoint_sequential_list_and_module() -> None:
     W, x = _params()
-    fns = [lambda y: cr.tanh(y @ W)] * 7
+    calls: list[int] = []
+
+    def layer(i):
+        def f(y):
+            calls.append(i)
+            return cr.tanh(y @ W)
+
+        return f
+
+    fns = [layer(i) for i in range(7)]
     y = x
     for fn in fns:
         y = fn(y)
     y.sum().backward()
     ref = _grads(W, x)
-    for segments in (1, 2, 3, 7, 20):
+    # segments -> how many leading layers are checkpointed (run again in backward), as in PyTorch:
+    # 7 // segments layers per segment, the last segment takes the rest and is not checkpointed
+    for segments, rerun in ((1, 0), (2, 3), (3, 4), (4, 3), (7, 6), (20, 6)):
+        calls.clear()
         checkpoint_sequential(fns, segments, x).sum().backward()
+        assert sorted(calls) == sorted(list(range(7)) + list(range(rerun))), segments
         for a, b in zip(_grads(W, x), ref):
             np.testing.assert_allclose(a, b, rtol=1e-12)
     cr.manual_seed(0)

@@ -25,9 +25,11 @@ def test_vocabulary_comes_from_the_op_table() -> None:
 def test_random_programs_match_torch_and_finite_differences() -> None:
     before = dict(fuzz.STATS)
     fuzz.fuzz_test(max_examples=800, derandomize=True)()
-    ran = fuzz.STATS["programs"] - before.get("programs", 0)
-    fd = fuzz.STATS["fd_checked"] - before.get("fd_checked", 0)
-    assert ran >= 800 and fd >= 80, dict(fuzz.STATS)
+    ran, compared, fd = (fuzz.STATS[k] - before.get(k, 0) for k in ("programs", "torch_checked",
+                                                                     "fd_checked"))
+    # most programs run to the end in both libraries (the rest are refused by both, or by one
+    # for a documented reason) and are compared value by value
+    assert ran >= 800 and compared >= 0.75 * ran and fd >= 80, dict(fuzz.STATS)
 
 
 # ---------------------------------------------------------------- found by the fuzzer

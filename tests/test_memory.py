@@ -27,7 +27,7 @@ def tracking():
     mem.disable()  # the rest of the test suite runs without the wrapper
 
 
-def _chain(n: int, mode: str, W: cr.Tensor, counter: list | None = None) -> int:
+def _chain(n: int, mode: str, W: cr.Tensor) -> int:
     """Peak bytes above what was held before, for one forward (+ backward) of n layers."""
     x = cr.tensor(np.random.default_rng(n).standard_normal((B, D)).astype(np.float32))
     fns = [lambda y: cr.tanh(y @ W)] * n

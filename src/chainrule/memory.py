@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -65,11 +65,20 @@ _stats: _Stats | None = None  # None: tracking is off
 
 def _owner(a: np.ndarray) -> np.ndarray:
     """The array that owns the memory ``a`` looks at (views keep their owner alive)."""
-    b = a.base
-    while type(b) is _ndarray or isinstance(b, _ndarray):
-        a = b
-        b = a.base
+    while isinstance(a.base, _ndarray):
+        a = a.base
     return a
+
+
+def _arrays(v: Any) -> Iterator[np.ndarray]:
+    """The arrays in a value a node saves: a Tensor's data, an array, or tuples of them."""
+    if isinstance(v, Tensor):
+        yield v._data
+    elif isinstance(v, _ndarray):
+        yield v
+    elif isinstance(v, tuple):
+        for x in v:
+            yield from _arrays(x)
 
 
 def _track(a: Any) -> None:
@@ -103,15 +112,8 @@ def _freed_callback(s: _Stats, k: int) -> Any:
 
 
 def _track_value(v: Any) -> None:
-    if isinstance(v, Tensor):
-        _track(v._data)
-        if v._grad is not None:
-            _track(v._grad._data)
-    elif isinstance(v, _ndarray):
-        _track(v)
-    elif isinstance(v, tuple):
-        for x in v:
-            _track_value(x)
+    for a in _arrays(v):
+        _track(a)
 
 
 def _wrapper(op: Any, args: tuple, params: dict, inner: Any) -> Any:
@@ -128,31 +130,26 @@ def _wrapper(op: Any, args: tuple, params: dict, inner: Any) -> Any:
     return out
 
 
-class _BackwardObserver:
-    """Registers the gradients of one backward as the engine produces them."""
-
-    def __call__(self, node: Any, g: Any, seen: list) -> None:
-        _track_value(g)
-        for p, gi in seen:
-            _track_value(gi)
-            if isinstance(p, Tensor) and p._grad is not None:
-                _track(p._grad._data)
+def _observe(node: Any, g: Any, seen: list) -> None:
+    """The backward tap's observer: registers the gradients the engine produces."""
+    _track_value(g)
+    for p, gi in seen:
+        _track_value(gi)
+        if isinstance(p, Tensor) and p._grad is not None:
+            _track(p._grad._data)
 
 
 def _tap() -> Any:
-    return _BackwardObserver() if _stats is not None else None
+    return _observe if _stats is not None else None
 
 
-def _scan(s: _Stats) -> None:
-    """Register what is alive now: every tensor's data and grad, every node's saved arrays."""
+def _scan() -> None:
+    """Register what is alive now: every tensor's data, every node's saved arrays."""
     for obj in gc.get_objects():
         if isinstance(obj, Tensor):
             _track(obj._data)
         elif isinstance(obj, Node):
-            saved = obj.saved
-            if saved:
-                for v in saved:
-                    _track_value(v)
+            _track_value(obj.saved)
 
 
 class enable:
@@ -175,16 +172,15 @@ class enable:
             disable()
 
 
-def _start() -> None:
+def _start() -> _Stats:
     global _stats
     from .autograd.engine import add_backward_tap
     from .ops._core import add_apply_wrapper
 
-    s = _Stats()
-    _stats = s
-    _scan(s)
-    s.peak = s.current
+    s = _stats = _Stats()
+    _scan()  # the peak follows the count up
     s.removers = [add_apply_wrapper(_wrapper), add_backward_tap(_tap)]
+    return s
 
 
 def disable() -> None:
@@ -204,10 +200,7 @@ def is_enabled() -> bool:
 
 
 def _on() -> _Stats:
-    if _stats is None:
-        _start()
-    assert _stats is not None
-    return _stats
+    return _stats if _stats is not None else _start()
 
 
 def memory_allocated(device: Any = None) -> int:
@@ -228,7 +221,7 @@ def reset_peak_memory_stats(device: Any = None) -> None:
     measurement started here counts its inputs as already held.
     """
     s = _on()
-    _scan(s)
+    _scan()
     s.peak = s.current
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._tensor import Tensor
+from .memory import _arrays, _owner
 
 __all__ = ["profile", "record_function", "EventAverage"]
 
@@ -77,23 +78,8 @@ _SORT_KEYS = {
 
 def _saved_nbytes(node: Any) -> int:
     """Bytes of the arrays a node keeps for backward (each buffer once)."""
-    seen: set = set()
-    total = 0
-    stack = list(node.saved or ())
-    while stack:
-        v = stack.pop()
-        if isinstance(v, Tensor):
-            v = v._data
-        if isinstance(v, np.ndarray):
-            owner = v
-            while isinstance(owner.base, np.ndarray):
-                owner = owner.base
-            if id(owner) not in seen:
-                seen.add(id(owner))
-                total += owner.nbytes
-        elif isinstance(v, tuple):
-            stack.extend(v)
-    return total
+    owners = {id(o): o.nbytes for o in map(_owner, _arrays(node.saved))}
+    return sum(owners.values())
 
 
 class profile:
@@ -151,7 +137,8 @@ class profile:
         key = _SORT_KEYS.get(sort_by)
         if key is None:
             raise ValueError(f"table(): unknown sort_by {sort_by!r}; choose one of {sorted(_SORT_KEYS)}")
-        rows = sorted(self.key_averages(), key=key, reverse=True)
+        averages = self.key_averages()
+        rows = sorted(averages, key=key, reverse=True)
         if row_limit is not None and row_limit >= 0:
             rows = rows[:row_limit]
         head = ("Name", "Calls", "Forward total", "Forward avg", "Bwd calls", "Backward total",
@@ -161,8 +148,8 @@ class profile:
              str(r.backward_count), _us(r.backward_us), _us(r.cpu_time_total), _bytes(r.saved_bytes))
             for r in rows
         ]
-        fwd = sum(r.forward_us for r in self.key_averages())
-        bwd = sum(r.backward_us for r in self.key_averages())
+        fwd = sum(r.forward_us for r in averages)
+        bwd = sum(r.backward_us for r in averages)
         widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
         line = "-" * (sum(widths) + 2 * (len(widths) - 1))
 
@@ -281,8 +268,11 @@ def _us(v: float) -> str:
 
 
 def _bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    if abs(n) < 1024:
+        return f"{n} B"
+    v = n / 1024
+    for unit in ("KiB", "MiB"):
+        if abs(v) < 1024:
+            return f"{v:.2f} {unit}"
+        v /= 1024
+    return f"{v:.2f} GiB"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import linecache
+import math
 import os
 import sys
 import threading
@@ -140,7 +141,7 @@ def _finite(a: Any) -> bool:
     if isinstance(a, np.ndarray):
         return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
     if isinstance(a, float):
-        return a == a and abs(a) != float("inf")
+        return math.isfinite(a)
     return True
 
 
@@ -151,25 +152,27 @@ def _wrapper(op: Any, args: tuple, params: dict, inner: Any) -> Any:
     node = getattr(out, "grad_fn", None)
     if node is None or node.op is not op:
         return out
-    if node.meta is None:
-        node.meta = {}
-    if "trace" not in node.meta:
-        node.meta["trace"] = _user_frames()
-        if state.anomaly_check_nan and not _finite(out) and all(_finite(a) for a in args):
-            node.meta["nonfinite_origin"] = True
+    meta = node.meta
+    if meta is None:
+        meta = node.meta = {}
+    elif "trace" in meta:  # recorded already, by a nested apply of the same op
+        return out
+    meta["trace"] = _user_frames()
+    if state.anomaly_check_nan and not _finite(out) and all(_finite(a) for a in args):
+        meta["nonfinite_origin"] = True
     return out
 
 
 # ------------------------------------------------------------------ backward
 def _tap() -> Any:
-    return _Checker() if state.anomaly and state.anomaly_check_nan else None
+    return _checker if state.anomaly and state.anomaly_check_nan else None
 
 
 class _Checker:
-    """Checks every gradient a node produces before it is passed on."""
+    """Checks every gradient a node produces before it is passed on (stateless: one for all)."""
 
     def __call__(self, node: Any, g: Any, seen: list) -> None:
-        pass
+        pass  # the engine calls every observer after each node; all the work is in check_grad
 
     def check_grad(self, node: Any, i: int, parent: Any, gi: Any) -> None:
         if _finite(gi):
@@ -198,6 +201,9 @@ class _Checker:
             )
             lines += _format(ofr)
         raise AnomalyError("\n".join(lines), node, i, frames, origin)
+
+
+_checker = _Checker()
 
 
 def _origin(node: Any) -> Any:

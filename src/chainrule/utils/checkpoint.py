@@ -71,17 +71,16 @@ def checkpoint_sequential(
         return input
     segments = min(segments, len(fns))
     size = len(fns) // segments
-    end = -1
-    for start in range(0, size * (segments - 1), size):
-        end = start + size - 1
-        input = checkpoint(_run(fns, start, end), input, use_reentrant=use_reentrant, **kwargs)
-    return _run(fns, end + 1, len(fns) - 1)(input)
+    last = size * (segments - 1)  # the last segment also takes the remainder
+    for start in range(0, last, size):
+        input = checkpoint(_run(fns[start:start + size]), input, use_reentrant=use_reentrant, **kwargs)
+    return _run(fns[last:])(input)
 
 
-def _run(fns: list, start: int, end: int) -> Callable[[Any], Any]:
+def _run(fns: list) -> Callable[[Any], Any]:
     def forward(x: Any) -> Any:
-        for j in range(start, end + 1):
-            x = fns[j](x)
+        for f in fns:
+            x = f(x)
         return x
 
     return forward
@@ -126,17 +125,13 @@ class _Frame:
         return self.recomputed.pop(i)  # dropped as soon as backward has used it
 
     def _recompute(self) -> None:
-        captured: dict[int, Any] = {}
-
-        def capture(t: Tensor) -> None:
-            captured[len(captured)] = t
-
+        captured: list[Tensor] = []
         gen = default_generator
         outer = gen.get_state() if self.rng is not None else None
         try:
             if self.rng is not None:
                 gen.set_state(self.rng)
-            with enable_grad(), saved_tensors_hooks(capture, _no_unpack):
+            with enable_grad(), saved_tensors_hooks(captured.append, _no_unpack):
                 self.function(*[_fresh(a) for a in self.args], **self.kwargs)
         finally:
             if outer is not None:
@@ -147,12 +142,12 @@ class _Frame:
                 f"but the first run saved {len(self.meta)}; a checkpointed function must run the "
                 "same ops each time (no data-dependent branches on values that change)"
             )
-        for i, (shape, dtype) in enumerate(self.meta):
-            got = captured[i]._data
+        for i, ((shape, dtype), t) in enumerate(zip(self.meta, captured)):
+            got = t._data
             if got.shape != shape or got.dtype != dtype:
                 raise RuntimeError(
                     f"checkpoint: saved tensor {i} was {tuple(shape)} {dtype} in the first run but "
                     f"{tuple(got.shape)} {got.dtype} when recomputed; the function must be "
                     "deterministic"
                 )
-        self.recomputed = captured
+        self.recomputed = dict(enumerate(captured))
