@@ -135,6 +135,8 @@ def test_textbook_multinomial_die_rolls():
     cum = counts.cumsum(dim=0)
     estimates = cum / cum.sum(dim=1, keepdims=True)
     assert estimates.shape == (500, 6)
+    np.testing.assert_allclose(estimates.sum(1).numpy(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(estimates[-1].numpy(), 1 / 6, atol=0.02)  # 5000 rolls
 
 
 def test_sample_statistics_with_fixed_seed():

@@ -7,47 +7,10 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from viz_dot import by_label, structure
+from viz_dot import by_label, mlp, structure, textbook_dot, textbook_least_squares
 
 import chainrule as cr
 from chainrule.viz import GraphvizNotFound, draw, trace_backward
-
-
-def textbook_dot():
-    cr.manual_seed(0)
-    x, y = cr.randn(5, dtype=cr.float64), cr.randn((), dtype=cr.float64)
-    w = cr.randn(5, dtype=cr.float64, requires_grad=True)
-    a = cr.dot(x, w)
-    b = a - y
-    z = b**2
-    return z, dict(x=x, w=w, y=y, a=a, b=b, z=z)
-
-
-def textbook_least_squares():
-    cr.manual_seed(0)
-    X, y = cr.randn(4, 5, dtype=cr.float64), cr.randn(4, dtype=cr.float64)
-    w = cr.randn(5, dtype=cr.float64, requires_grad=True)
-    a = X @ w - y
-    b = a**2
-    z = b.sum()
-    return z, dict(X=X, w=w, y=y, a=a, b=b, z=z)
-
-
-def mlp(depth=2, width=3):
-    """An MLP from raw tensors: x @ W.T + b, relu, ..., mean squared error."""
-    cr.manual_seed(0)
-    x, target = cr.randn(6, 4), cr.randn(6, 1)
-    params, h, fan_in = {}, x, 4
-    for i in range(depth):
-        fan_out = 1 if i == depth - 1 else width
-        W = cr.randn(fan_out, fan_in, requires_grad=True)
-        b = cr.randn(fan_out, requires_grad=True)
-        params[f"layers.{i}.weight"], params[f"layers.{i}.bias"] = W, b
-        h = h @ W.T + b
-        if i < depth - 1:
-            h = cr.relu(h)
-        fan_in = fan_out
-    return ((h - target) ** 2).mean(), params
 
 
 def first_lines(nodes):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from viz_dot import textbook_dot
 
 import chainrule as cr
 from chainrule.autograd.graph import Node
@@ -11,13 +12,9 @@ from chainrule.viz import trace_backward
 
 
 def test_order_and_gradients_of_the_textbook_example():
-    cr.manual_seed(0)
-    x, y = cr.randn(4, dtype=cr.float64), cr.randn((), dtype=cr.float64)
-    w = cr.randn(4, dtype=cr.float64, requires_grad=True)
-    a = cr.dot(x, w)
-    b = a - y
-    z = b**2
-    steps = trace_backward(z, names=dict(w=w, a=a, b=b, z=z))
+    z, names = textbook_dot()
+    x, w, a, b = (names[k] for k in "xwab")
+    steps = trace_backward(z, names=names)
     assert steps.order() == ["PowBackward0", "SubBackward0", "DotBackward0"]
     assert [s.node for s in steps] == [z.grad_fn, b.grad_fn, a.grad_fn]
     bv = float(b)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 import zipfile
 from collections import OrderedDict
 from typing import IO, Any, Union
@@ -65,9 +64,10 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int 
         np.savez(fh, allow_pickle=False, **arrays)
 
 
-def _parameter_type() -> Any:
-    nn = sys.modules.get("chainrule.nn")
-    return getattr(nn, "Parameter", None)
+def _parameter_type() -> type:
+    from .nn import Parameter  # lazily: nn builds on the core, not the other way round
+
+    return Parameter
 
 
 def _array_node(arr: np.ndarray, arrays: dict, where: str) -> dict:
@@ -87,9 +87,8 @@ def _encode(obj: Any, arrays: dict, memo: dict, where: str) -> dict:
             return {"type": "ref", "key": memo[id(obj)]}
         node = _array_node(obj._data, arrays, where)
         memo[id(obj)] = node["key"]
-        param = _parameter_type()
         node.update(type="tensor", requires_grad=bool(obj._rg),
-                    parameter=param is not None and isinstance(obj, param))
+                    parameter=isinstance(obj, _parameter_type()))
         return node
     if isinstance(obj, np.ndarray):
         return {"type": "ndarray", **_array_node(obj, arrays, where)}
@@ -320,18 +319,8 @@ class _Decoder:
         rg = bool(node.get("requires_grad")) and arr.dtype.kind in "fc"
         t: Tensor = wrap(np.array(arr))  # own, writeable memory
         if node.get("parameter"):
-            param = _load_parameter_type()
-            if param is not None:
-                t = param(t, requires_grad=rg)
+            t = _parameter_type()(t, requires_grad=rg)
         if rg and not t._rg:
             t.requires_grad_(True)
         self.tensors[node["key"]] = t
         return t
-
-
-def _load_parameter_type() -> Any:
-    try:
-        from .nn import Parameter  # lazily: nn builds on the core, not the other way round
-    except ImportError:
-        return None
-    return Parameter

@@ -9,7 +9,7 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..ops import softplus
 from ..random import rng
-from .distribution import Distribution, broadcast_all
+from .distribution import NOT_NAN, _ProbsOrLogits
 
 __all__ = ["Bernoulli", "probs_to_logits", "clamp_probs"]
 
@@ -26,7 +26,7 @@ def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
     return p.log() - (-p).log1p() if is_binary else p.log()
 
 
-class Bernoulli(Distribution):
+class Bernoulli(_ProbsOrLogits):
     """``Bernoulli(probs=None, logits=None)``: give exactly one of them.
 
     Samples are float tensors of 0s and 1s, like PyTorch's.
@@ -34,33 +34,20 @@ class Bernoulli(Distribution):
 
     arg_constraints = {
         "probs": (lambda a: (a >= 0) & (a <= 1), "probabilities in [0, 1]"),
-        "logits": (lambda a: ~np.isnan(a), "real numbers (not NaN)"),
+        "logits": NOT_NAN,
     }
 
     def __init__(self, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both (Bernoulli(probs=p) "
-                "or Bernoulli(logits=l))"
-            )
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param = self.logits
+        given, self._param = self._given(probs, logits)
+        setattr(self, given, self._param)
         super().__init__(self._param.shape, (), validate_args)
 
-    def __getattr__(self, name: str) -> Any:
-        # the parameter that was not given is computed on first use (and kept)
-        if name == "probs":
-            self.probs = self.__dict__["logits"].sigmoid()
-            return self.probs
-        if name == "logits":
-            self.logits = probs_to_logits(self.__dict__["probs"], is_binary=True)
-            return self.logits
-        raise AttributeError(name)
+    def _probs_from(self, logits: Tensor) -> Tensor:
+        return logits.sigmoid()
+
+    def _logits_from(self, probs: Tensor) -> Tensor:
+        return probs_to_logits(probs, is_binary=True)
 
     @property
     def mean(self) -> Tensor:

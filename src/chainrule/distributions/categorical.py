@@ -9,7 +9,7 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..random import rng
 from .bernoulli import probs_to_logits
-from .distribution import Distribution, broadcast_all
+from .distribution import NOT_NAN, _ProbsOrLogits
 
 __all__ = ["Categorical"]
 
@@ -18,7 +18,7 @@ def _nonnegative(a: np.ndarray) -> Any:
     return (a >= 0) & np.isfinite(a)
 
 
-class Categorical(Distribution):
+class Categorical(_ProbsOrLogits):
     """``Categorical(probs=None, logits=None)``: the last dimension indexes the categories.
 
     ``probs`` need not sum to 1 (they are normalised); ``logits`` are unnormalised
@@ -28,52 +28,32 @@ class Categorical(Distribution):
 
     arg_constraints = {
         "probs": (_nonnegative, "non-negative finite numbers (normalised along the last dim)"),
-        "logits": (lambda a: ~np.isnan(a), "real numbers (not NaN)"),
+        "logits": NOT_NAN,
     }
 
     def __init__(self, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError(
-                f"Either `probs` or `logits` must be specified, but not both "
-                f"({type(self).__name__}(probs=p) or {type(self).__name__}(logits=l))"
-            )
-        given = "probs" if probs is not None else "logits"
-        (param,) = broadcast_all(probs if probs is not None else logits)
+        given, param = self._given(probs, logits)
         if param.ndim < 1:
             raise ValueError(
                 f"`{given}` parameter must be at least one-dimensional (the last dimension "
                 f"indexes the categories), got a 0-d tensor; use e.g. {given}=tensor([0.3, 0.7])"
             )
-        if probs is not None:
+        if given == "probs":
             self.probs = param / param.sum(-1, keepdim=True)
         else:
             self.logits = param - param.logsumexp(-1, keepdim=True)
         self._param = param
         self._num_events = param.shape[-1]
-        self._validate_raw(given, param, validate_args)
+        if self._validating(validate_args):
+            self._check_arg(given, param)  # as given: normalisation would hide negative entries
         super().__init__(param.shape[:-1], (), validate_args)
 
-    def _validate_raw(self, name: str, param: Tensor, validate_args: bool | None) -> None:
-        """Check the parameter as given (before normalisation hides negative entries)."""
-        if validate_args is False or (validate_args is None and not self._validate_default):
-            return
-        check, what = Categorical.arg_constraints[name]
-        if not np.all(check(param._data)):
-            raise ValueError(
-                f"Expected parameter {name} (Tensor of shape {tuple(param.shape)}) of distribution "
-                f"{type(self).__name__} to be {what}, but found invalid values: "
-                f"{param._data[~check(param._data)].reshape(-1)[:5].tolist()}"
-            )
+    def _probs_from(self, logits: Tensor) -> Tensor:
+        return logits.softmax(-1)
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "probs":
-            self.probs = self.__dict__["logits"].softmax(-1)
-            return self.probs
-        if name == "logits":
-            self.logits = probs_to_logits(self.__dict__["probs"])
-            return self.logits
-        raise AttributeError(name)
+    def _logits_from(self, probs: Tensor) -> Tensor:
+        return probs_to_logits(probs)
 
     @property
     def param_shape(self) -> Any:

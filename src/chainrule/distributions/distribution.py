@@ -24,6 +24,8 @@ from ..ops import broadcast_tensors
 
 __all__ = ["Distribution", "broadcast_all"]
 
+NOT_NAN = (lambda a: ~np.isnan(a), "real numbers (not NaN)")  # the constraint on logits
+
 
 def _as_tensor(value: Any, like: Tensor | None) -> Tensor:
     if isinstance(value, Tensor):
@@ -57,20 +59,27 @@ class Distribution:
                  validate_args: bool | None = None) -> None:
         self._batch_shape = Size(batch_shape)
         self._event_shape = Size(event_shape)
-        self._validate_args = self._validate_default if validate_args is None else validate_args
+        self._validate_args = self._validating(validate_args)
         if self._validate_args:
-            for name, (check, what) in self.arg_constraints.items():
-                if name not in self.__dict__:
-                    continue  # e.g. probs when the distribution was given logits
-                value = getattr(self, name)
-                ok = check(value._data)
-                if not np.all(ok):
-                    bad = value._data[~np.broadcast_to(np.asarray(ok), value._data.shape)]
-                    raise ValueError(
-                        f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of "
-                        f"distribution {type(self).__name__} to be {what}, but found invalid "
-                        f"values: {bad.reshape(-1)[:5].tolist()}"
-                    )
+            for name in self.arg_constraints:
+                if name in self.__dict__:  # not e.g. probs when the distribution was given logits
+                    self._check_arg(name, self.__dict__[name])
+
+    @classmethod
+    def _validating(cls, validate_args: bool | None) -> bool:
+        return cls._validate_default if validate_args is None else validate_args
+
+    def _check_arg(self, name: str, value: Tensor) -> None:
+        """Raise if ``value`` breaks the constraint ``arg_constraints[name]``, showing bad entries."""
+        check, what = self.arg_constraints[name]
+        ok = check(value._data)
+        if not np.all(ok):
+            bad = value._data[~np.broadcast_to(np.asarray(ok), value._data.shape)]
+            raise ValueError(
+                f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of "
+                f"distribution {type(self).__name__} to be {what}, but found invalid "
+                f"values: {bad.reshape(-1)[:5].tolist()}"
+            )
 
     @classmethod
     def set_default_validate_args(cls, value: bool) -> None:
@@ -173,3 +182,35 @@ class Distribution:
                 v = self.__dict__[name]
                 parts.append(f"{name}: {v.detach() if v.numel() == 1 else v.shape}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class _ProbsOrLogits(Distribution):
+    """Given by exactly one of ``probs`` and ``logits``; the other is computed on first use."""
+
+    def _given(self, probs: Any, logits: Any) -> tuple[str, Tensor]:
+        """Which parameter was given, and its value as a tensor."""
+        if (probs is None) == (logits is None):
+            name = type(self).__name__
+            raise ValueError(
+                f"Either `probs` or `logits` must be specified, but not both "
+                f"({name}(probs=p) or {name}(logits=l))"
+            )
+        if probs is not None:
+            return "probs", broadcast_all(probs)[0]
+        return "logits", broadcast_all(logits)[0]
+
+    def _probs_from(self, logits: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _logits_from(self, probs: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for attributes not set: the parameter that was not given (then kept)
+        if name == "probs":
+            self.probs = self._probs_from(self.__dict__["logits"])
+            return self.probs
+        if name == "logits":
+            self.logits = self._logits_from(self.__dict__["probs"])
+            return self.logits
+        raise AttributeError(name)

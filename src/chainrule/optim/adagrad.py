@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, _state_tensor, _step_tensor
+from .._tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    _check_nonnegative,
+    _count_step,
+    _grad_with_decay,
+    _state_tensor,
+    _step_tensor,
+)
 
 __all__ = ["Adagrad"]
 
@@ -37,14 +45,13 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        _check(lr >= 0.0, f"Invalid learning rate: {lr} (must be >= 0)")
-        _check(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay} (must be >= 0)")
-        _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay} (must be >= 0)")
-        _check(
-            initial_accumulator_value >= 0.0,
-            f"Invalid initial_accumulator_value value: {initial_accumulator_value} (must be >= 0)",
+        _check_nonnegative(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
         )
-        _check(eps >= 0.0, f"Invalid epsilon value: {eps} (must be >= 0)")
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
@@ -60,9 +67,14 @@ class Adagrad(Optimizer):
         # Like PyTorch, the state exists from the start (so it can be shared or inspected).
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = _step_tensor()
-                state["sum"] = _state_tensor(p._data, group["initial_accumulator_value"])
+                self._state(p, group)
+
+    def _state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        state = self.state[p]
+        if not state:  # at construction, or for a group added later
+            state["step"] = _step_tensor()
+            state["sum"] = _state_tensor(p._data, group["initial_accumulator_value"])
+        return state
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr = float(group["lr"])
@@ -72,17 +84,9 @@ class Adagrad(Optimizer):
         maximize = group["maximize"]
         for p, g in self._params_with_grad(group):
             d = p._data
-            state = self.state[p]
-            if not state:  # a group added after construction
-                state["step"] = _step_tensor()
-                state["sum"] = _state_tensor(d, group["initial_accumulator_value"])
-            step_t = state["step"]._data
-            step_t += 1
-            step = float(step_t)
-            if maximize:
-                g = np.negative(g)
-            if wd != 0:
-                g = g + wd * d
+            state = self._state(p, group)
+            step = _count_step(state)
+            g = _grad_with_decay(g, d, maximize, wd)
             clr = lr / (1 + (step - 1) * lr_decay)
             s = state["sum"]._data
             tmp = np.multiply(g, g, out=np.empty_like(d))

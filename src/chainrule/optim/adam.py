@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, _state_tensor, _step_tensor
+from .optimizer import (
+    Optimizer,
+    _check,
+    _check_nonnegative,
+    _count_step,
+    _grad_with_decay,
+    _state_tensor,
+    _step_tensor,
+)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -43,8 +51,7 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        _check(lr >= 0.0, f"Invalid learning rate: {lr} (must be >= 0)")
-        _check(eps >= 0.0, f"Invalid epsilon value: {eps} (must be >= 0)")
+        _check_nonnegative(lr=lr, eps=eps)
         _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}")
         _check(
             0.0 <= betas[0] < 1.0,
@@ -54,7 +61,7 @@ class Adam(Optimizer):
             0.0 <= betas[1] < 1.0,
             f"Invalid beta parameter at index 1: {betas[1]} (need 0 <= beta2 < 1)",
         )
-        _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay} (must be >= 0)")
+        _check_nonnegative(weight_decay=weight_decay)
         defaults = dict(
             lr=lr,
             betas=(float(betas[0]), float(betas[1])),
@@ -87,16 +94,10 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = _state_tensor(d)
                 if amsgrad:
                     state["max_exp_avg_sq"] = _state_tensor(d)
-            step_t = state["step"]._data
-            step_t += 1
-            step = float(step_t)
-            if maximize:
-                g = np.negative(g)
-            if wd != 0:
-                if decoupled:
-                    d *= 1 - lr * wd
-                else:
-                    g = g + wd * d
+            step = _count_step(state)
+            if decoupled and wd != 0:
+                d *= 1 - lr * wd
+            g = _grad_with_decay(g, d, maximize, 0 if decoupled else wd)
             m = state["exp_avg"]._data
             v = state["exp_avg_sq"]._data
             tmp = np.subtract(g, m, out=np.empty_like(m))  # lerp(m, g, w) = m + w * (g - m)

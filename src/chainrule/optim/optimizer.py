@@ -283,9 +283,8 @@ def _cast_state(param: Tensor, key: str, value: Any) -> Any:
     """A private copy of a loaded state value, cast to the parameter's dtype (not ``step``)."""
     if isinstance(value, Tensor):
         data = value._data
-        if key != "step" and param._data.dtype.kind == "f" and data.dtype.kind == "f":
-            data = data.astype(param._data.dtype)
-        return wrap(np.array(data, copy=True))
+        cast = key != "step" and param._data.dtype.kind == "f" and data.dtype.kind == "f"
+        return wrap(np.array(data, dtype=param._data.dtype if cast else data.dtype))  # a copy
     return deepcopy(value)
 
 
@@ -297,6 +296,40 @@ def _state_tensor(like: np.ndarray, fill: float = 0.0) -> Tensor:
 def _step_tensor() -> Tensor:
     """The per-parameter step count: a 0-d float32 tensor, like PyTorch's ``state['step']``."""
     return wrap(np.zeros((), dtype=np.float32))
+
+
+def _count_step(state: dict[str, Any]) -> float:
+    """Add one to ``state['step']`` (in place, as PyTorch does) and return the new count."""
+    step = state["step"]._data
+    step += 1
+    return float(step)
+
+
+def _grad_with_decay(g: np.ndarray, d: np.ndarray, maximize: bool, weight_decay: float) -> np.ndarray:
+    """``g`` negated if ``maximize``, plus the L2 term ``weight_decay * p``.
+
+    A new array only when it differs from ``g``, so the caller may update it in
+    place exactly when ``result is not g``; the gradient itself is never changed.
+    """
+    if weight_decay == 0:
+        return np.negative(g) if maximize else g
+    out = np.multiply(d, weight_decay, dtype=np.result_type(g, d))
+    if maximize:
+        out -= g
+    else:
+        out += g
+    return out
+
+
+_CHECKED_NAMES = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _check_nonnegative(**values: float) -> None:
+    """``ValueError`` naming the first hyper-parameter below 0 (PyTorch's messages)."""
+    for name, value in values.items():
+        if not value >= 0.0:
+            what = _CHECKED_NAMES.get(name, f"{name} value")
+            raise ValueError(f"Invalid {what}: {value} (must be >= 0)")
 
 
 def _check(condition: bool, message: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, _state_tensor, _step_tensor
+from .optimizer import Optimizer, _check_nonnegative, _grad_with_decay, _state_tensor, _step_tensor
 
 __all__ = ["RMSprop"]
 
@@ -39,11 +39,7 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        _check(lr >= 0.0, f"Invalid learning rate: {lr} (must be >= 0)")
-        _check(eps >= 0.0, f"Invalid epsilon value: {eps} (must be >= 0)")
-        _check(momentum >= 0.0, f"Invalid momentum value: {momentum} (must be >= 0)")
-        _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay} (must be >= 0)")
-        _check(alpha >= 0.0, f"Invalid alpha value: {alpha} (must be >= 0)")
+        _check_nonnegative(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -77,10 +73,7 @@ class RMSprop(Optimizer):
                 if centered:
                     state["grad_avg"] = _state_tensor(d)
             state["step"]._data += 1
-            if maximize:
-                g = np.negative(g)
-            if wd != 0:
-                g = g + wd * d
+            g = _grad_with_decay(g, d, maximize, wd)
             s = state["square_avg"]._data
             s *= alpha
             avg = np.multiply(g, 1 - alpha, out=np.empty_like(d))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import wrap
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check_nonnegative, _grad_with_decay
 
 __all__ = ["SGD"]
 
@@ -42,9 +42,7 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        _check(lr >= 0.0, f"Invalid learning rate: {lr} (must be >= 0)")
-        _check(momentum >= 0.0, f"Invalid momentum value: {momentum} (must be >= 0)")
-        _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay} (must be >= 0)")
+        _check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 f"Nesterov momentum requires a momentum and zero dampening, got momentum="
@@ -70,25 +68,15 @@ class SGD(Optimizer):
         wd = group["weight_decay"]
         nesterov = group["nesterov"]
         maximize = group["maximize"]
-        for p, g in self._params_with_grad(group):
+        for p, grad in self._params_with_grad(group):
             d = p._data
-            owned = False  # True once g is a temporary we may overwrite
-            if maximize:
-                g = np.negative(g, out=np.empty_like(d))
-                owned = True
-            if wd != 0:
-                if owned:
-                    g += wd * d
-                else:
-                    g = np.multiply(d, wd, out=np.empty_like(d))
-                    g += p._grad._data
-                    owned = True
+            g = _grad_with_decay(grad, d, maximize, wd)
+            owned = g is not grad  # a temporary we may overwrite
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = wrap(np.array(g, copy=True))
-                    state["momentum_buffer"] = buf
+                if buf is None:  # the buffer starts as g: a temporary is kept, not copied
+                    buf = state["momentum_buffer"] = wrap(g if owned else np.array(g, copy=True))
                 else:
                     b = buf._data
                     b *= momentum
@@ -97,14 +85,11 @@ class SGD(Optimizer):
                     else:
                         b += (1 - dampening) * g
                 if nesterov:
-                    if owned:
-                        g += momentum * buf._data
-                    else:
-                        g = np.add(g, momentum * buf._data, out=np.empty_like(d))
-                        owned = True
+                    ahead = np.multiply(buf._data, momentum, out=np.empty_like(d))
+                    ahead += g
+                    g, owned = ahead, True
                 else:
-                    g = buf._data
-                    owned = False
+                    g, owned = buf._data, False
             if owned:
                 g *= lr
                 d -= g

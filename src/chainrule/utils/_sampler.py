@@ -106,6 +106,22 @@ class SubsetRandomSampler(Sampler[int]):
 _ORDERED = (SequentialSampler, RandomSampler)  # samplers whose whole order is one array
 
 
+def _batched(items: Iterable, size: int, drop_last: bool) -> Iterator[list]:
+    """Lists of ``size`` consecutive items; the last may be shorter (or dropped)."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch and not drop_last:
+        yield batch
+
+
+def _num_batches(n: int, size: int, drop_last: bool) -> int:
+    return n // size if drop_last else -(-n // size)
+
+
 class BatchSampler(Sampler[list]):
     """Groups a sampler's indices into lists of ``batch_size`` (the last may be shorter)."""
 
@@ -125,20 +141,12 @@ class BatchSampler(Sampler[list]):
         if type(self) is not BatchSampler or type(self.sampler) not in _ORDERED:
             return None
         order = self.sampler._order()  # type: ignore[union-attr]
-        bs, n = self.batch_size, len(order)
-        stop = n - n % bs if self.drop_last else n
-        return (order[i : i + bs] for i in range(0, stop, bs))
+        bs = self.batch_size
+        count = _num_batches(len(order), bs, self.drop_last)
+        return (order[k * bs : (k + 1) * bs] for k in range(count))
 
     def __iter__(self) -> Iterator[list[int]]:
-        batch: list[int] = []
-        for idx in self.sampler:
-            batch.append(idx)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch and not self.drop_last:
-            yield batch
+        return _batched(self.sampler, self.batch_size, self.drop_last)
 
     def __len__(self) -> int:
-        n = len(self.sampler)  # type: ignore[arg-type]
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return _num_batches(len(self.sampler), self.batch_size, self.drop_last)  # type: ignore[arg-type]

@@ -32,6 +32,8 @@ from ._sampler import (
     Sampler,
     SequentialSampler,
     SubsetRandomSampler,
+    _batched,
+    _num_batches,
 )
 
 __all__ = [
@@ -437,9 +439,7 @@ class DataLoader(Generic[T_co]):
     def __len__(self) -> int:
         if self._iterable:
             n = len(self.dataset)  # type: ignore[arg-type]  (TypeError if the stream has no length)
-            if self.batch_size is None:
-                return n
-            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n if self.batch_size is None else _num_batches(n, self.batch_size, self.drop_last)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)  # type: ignore[arg-type]
         return len(self.sampler)  # type: ignore[arg-type]
@@ -470,15 +470,7 @@ class DataLoader(Generic[T_co]):
             yield [wrap(a.take(idx, axis=0)) for a in arrays]
 
     def _iter_stream(self) -> Iterator[Any]:
-        if self.batch_size is None:
-            for sample in self.dataset:  # type: ignore[attr-defined]
-                yield self.collate_fn(sample)
-            return
-        batch: list = []
-        for sample in self.dataset:  # type: ignore[attr-defined]
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+        samples: Iterable = self.dataset  # type: ignore[assignment]
+        if self.batch_size is not None:
+            samples = _batched(samples, self.batch_size, self.drop_last)
+        yield from map(self.collate_fn, samples)

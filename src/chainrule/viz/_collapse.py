@@ -35,9 +35,8 @@ class Run:
     """``repeats`` consecutive copies of a block; ``shown`` holds the vertices drawn for it."""
 
     repeats: int
-    shown: list[int]
+    shown: list[int]  # the copy nearest the inputs: the one drawn
     first_block: list[int]  # the copy nearest the outputs (for labels)
-    last_block: list[int]  # the copy nearest the inputs (the one drawn)
 
 
 @dataclass
@@ -162,4 +161,4 @@ def _fold(out: Plan, members: list[list[int]], a: int, p: int, r: int) -> None:
                 out.block[u] = (run_id, q)
                 if q != keep:
                     out.rep[u] = twin[t]
-    out.runs.append(Run(r, shown, first, shown))
+    out.runs.append(Run(r, shown, first))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any, Callable
 
 import numpy as np
@@ -21,8 +22,8 @@ def values(a: np.ndarray, width: int = 48) -> str:
 
 
 def shape1(shape: tuple) -> str:
-    n = int(np.prod(shape)) if shape else 1
-    return f"(1, {n})"
+    """The shape of a gradient with respect to something of ``shape``: a row."""
+    return f"(1, {prod(shape)})"
 
 
 def _cells(ex: Any) -> list[list[list[str]]]:
@@ -41,18 +42,23 @@ def _cells(ex: Any) -> list[list[list[str]]]:
 
 
 def _chain(g: Any, z: str) -> list[str]:
+    """The products of local Jacobians, then the formulas that were checked against autograd."""
     lines = []
     for k, path in enumerate(g.paths):
         head = f"d{z}/d{g.name} = " if k == 0 else "   + "
         labels = " · ".join(f.label for f in path)
         shapes = "".join(str(f.shape) for f in path)
-        result = f"(1, {int(np.prod(g.shape)) if g.shape else 1})"
         formulas = "".join(f"({f.text})" if f.known else f"[{f.label}]" for f in path)
         lines.append(f"{head}{labels}")
-        lines.append(f"      = {formulas}      shapes {shapes} → {result}")
+        lines.append(f"      = {formulas}      shapes {shapes} → {shape1(g.shape)}")
     if not lines:
         lines.append(f"d{z}/d{g.name}: {g.name} does not reach {z} through a recorded op")
+    lines += [f"      = {form}" for form in dict.fromkeys(f for f in (g.formula, g.closed_form) if f)]
     return lines
+
+
+def _mark(g: Any) -> str:
+    return OK if g.ok else f"{BAD} MISMATCH"
 
 
 def text(ex: Any) -> str:
@@ -70,12 +76,9 @@ def text(ex: Any) -> str:
     for g in ex.gradients:
         lines.append("")
         lines += ["  " + s for s in _chain(g, z)]
-        for form in dict.fromkeys(f for f in (g.formula, g.closed_form) if f):
-            lines.append(f"        = {form}")
         lines.append(f"    autograd            {values(g.autograd, 70)}")
         lines.append(f"    finite differences  {values(g.numeric, 70)}")
-        mark = OK if g.ok else f"{BAD} MISMATCH"
-        lines.append(f"    max |difference|    {g.max_error:.2g}  {mark}")
+        lines.append(f"    max |difference|    {g.max_error:.2g}  {_mark(g)}")
     problems = ex.mismatches
     if problems:
         lines.append("")
@@ -96,13 +99,9 @@ def html_table(ex: Any, esc: Callable[[str], str]) -> str:
              "finite differences)</p>",
              f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"]
     for g in ex.gradients:
-        chain = _chain(g, z)
-        for form in dict.fromkeys(f for f in (g.formula, g.closed_form) if f):
-            chain.append(f"      = {form}")
-        mark = OK if g.ok else f"{BAD} MISMATCH"
-        chain += [f"autograd:           {values(g.autograd, 70)}",
-                  f"finite differences: {values(g.numeric, 70)}",
-                  f"max |difference|:   {g.max_error:.2g} {mark}"]
+        chain = _chain(g, z) + [f"autograd:           {values(g.autograd, 70)}",
+                                f"finite differences: {values(g.numeric, 70)}",
+                                f"max |difference|:   {g.max_error:.2g} {_mark(g)}"]
         parts.append("<pre>" + esc("\n".join(chain)) + "</pre>")
     if ex.mismatches:
         items = "".join(f"<li>{esc(p)}</li>" for p in ex.mismatches)

@@ -11,6 +11,7 @@ Shapes decide the form: a scalar derivative multiplies, a vector one becomes
 
 from __future__ import annotations
 
+from math import prod
 from typing import Callable
 
 from . import _sym as s
@@ -28,13 +29,6 @@ _ELEMENTWISE: dict[str, tuple[str | None, Callable[[S], S]]] = {
     "Sqrt": ("sqrt", lambda x: s.S(s.DIV, s.ONE, s.mul(s.num(2), s.fn("sqrt", x)))),
     "Abs": ("abs", lambda x: s.fn("sign", x)),
 }
-
-
-def _size(shape: tuple) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _scale(g: S, d: S, shape: tuple) -> S:
@@ -101,7 +95,7 @@ def _vjp(op: str, i: int, g: S, xs: list[S], shapes: list[tuple], out: tuple) ->
         return None
     if op in ("Add", "Sub", "Clone", "To", "Neg"):
         sign = -1 if (op == "Sub" and i == 1) or op == "Neg" else 1
-        gi = s.mul(g, s.S(s.ONES_COL, _size(out))) if broadcast else g
+        gi = s.mul(g, s.S(s.ONES_COL, prod(out))) if broadcast else g
         return s.neg(gi) if sign < 0 else gi
     if op == "Mul":
         other, oshape = xs[1 - i], shapes[1 - i]

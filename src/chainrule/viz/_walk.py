@@ -11,7 +11,7 @@ so they never appear.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -38,6 +38,24 @@ class Vertex:
 class Walk:
     vertices: list[Vertex]
     roots: list[tuple[Tensor, int | None]]  # each output tensor and its vertex (None: no graph)
+
+
+def names_by_id(names: Any) -> tuple[dict[int, str], dict[int, str]]:
+    """``{id(leaf): name}`` and ``{id(grad_fn): name}`` from ``{name: tensor}`` (or name/tensor pairs).
+
+    A result is known by its ``grad_fn``, which is what the graph holds; the
+    first name given to a tensor wins.
+    """
+    leaves: dict[int, str] = {}
+    nodes: dict[int, str] = {}
+    items = names.items() if isinstance(names, Mapping) else names or ()
+    for name, t in items:
+        if isinstance(t, Tensor):
+            if t.grad_fn is not None:
+                nodes.setdefault(id(t.grad_fn), str(name))
+            else:
+                leaves.setdefault(id(t), str(name))
+    return leaves, nodes
 
 
 def shape_of(value: Any) -> tuple | None:

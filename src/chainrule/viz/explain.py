@@ -276,7 +276,6 @@ class _Builder:
             k = id(out)
             if k not in self.name and (not named_any or consumers.get(k, 0) != 1):
                 self.name[k] = next(fresh)
-        self.consumers = consumers
 
     def _sym_of(self, a: Any) -> S:
         if isinstance(a, Tensor):

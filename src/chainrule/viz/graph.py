@@ -22,7 +22,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from . import _collapse
-from ._walk import CONST, LEAF, OP, Vertex, walk
+from ._walk import CONST, LEAF, OP, Vertex, names_by_id, walk
 
 __all__ = ["draw", "GraphvizNotFound", "INSTALL_HINT"]
 
@@ -104,26 +104,7 @@ def _fmt_value(v: Any) -> str:
         return f"{tuple(v.shape)} {v.dtype}"
     if isinstance(v, float):
         return f"{v:.4g}"
-    if isinstance(v, np.dtype):
-        return str(v)
     return str(v)
-
-
-def _names(params: Any) -> tuple[dict[int, str], dict[int, str]]:
-    """``{id(leaf): name}`` and ``{id(grad_fn): name}`` from a ``{name: tensor}`` mapping."""
-    leaves: dict[int, str] = {}
-    nodes: dict[int, str] = {}
-    if params is None:
-        return leaves, nodes
-    items = params.items() if isinstance(params, Mapping) else params
-    for name, t in items:
-        if not isinstance(t, Tensor):
-            continue
-        if t.grad_fn is not None:
-            nodes.setdefault(id(t.grad_fn), str(name))
-        else:
-            leaves.setdefault(id(t), str(name))
-    return leaves, nodes
 
 
 def _step_numbers(steps: Any) -> dict[int, int]:
@@ -186,7 +167,7 @@ def draw(
     if len(vs) > LARGE and not collapse:
         warnings.warn(f"draw(): the graph has {len(vs)} nodes and may take Graphviz a long time "
                       "to lay out; pass collapse=True to fold repeated structure", stacklevel=2)
-    leaf_names, node_names = _names(params)
+    leaf_names, node_names = names_by_id(params)
     step_of = _step_numbers(steps)
     last_step = max(step_of.values(), default=0)
     fold = _plan(vs, w.roots) if collapse else _collapse.Plan()
@@ -305,7 +286,7 @@ def _block_name(block: list[int], vs: list[Vertex], leaf_names: dict, node_names
 
 def _run_label(run: _collapse.Run, vs: list[Vertex], leaf_names: dict, node_names: dict) -> str:
     ops = sum(1 for i in run.shown if vs[i].kind == OP)
-    first = _block_name(run.last_block, vs, leaf_names, node_names)
+    first = _block_name(run.shown, vs, leaf_names, node_names)  # the copy nearest the inputs
     last = _block_name(run.first_block, vs, leaf_names, node_names)
     where = f"{first} … {last}: " if first and last and first != last else ""
     return f"{where}block of {ops} op{'s' if ops != 1 else ''} repeated ×{run.repeats}"

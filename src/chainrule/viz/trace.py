@@ -18,6 +18,7 @@ from .._tensor import Tensor, wrap
 from ..autograd import _seed, _why_no_grad
 from ..autograd.engine import run_backward
 from ..autograd.graph import Node
+from ._walk import names_by_id
 
 __all__ = ["Step", "BackwardTrace", "trace_backward"]
 
@@ -58,7 +59,7 @@ class Step:
     def describe(self, names: Mapping[str, Tensor] | None = None) -> str:
         """Readable lines; ``names`` (``{name: tensor}``, default: those given to
         ``trace_backward``) labels leaves and results."""
-        leaf, node = _lookup(names if names is not None else self.names)
+        leaf, node = names_by_id(names if names is not None else self.names)
         who = node.get(id(self.node))
         head = f"step {self.index}: {self.name}{f' ({who})' if who else ''}"
         lines = [f"{head}  in {tuple(self.grad_in.shape)}: {_short(self.grad_in)}"]
@@ -72,18 +73,6 @@ class Step:
 
     def __str__(self) -> str:
         return self.describe()
-
-
-def _lookup(names: Mapping[str, Tensor] | None) -> tuple[dict[int, str], dict[int, str]]:
-    leaf: dict[int, str] = {}
-    node: dict[int, str] = {}
-    for k, t in (names or {}).items():
-        if isinstance(t, Tensor):
-            if t.grad_fn is not None:
-                node.setdefault(id(t.grad_fn), k)
-            else:
-                leaf.setdefault(id(t), k)
-    return leaf, node
 
 
 class BackwardTrace(list):
