@@ -2,9 +2,9 @@
 
     python -m benchmarks hvp per_sample_grads
 
-hvp: f(x) = sum(tanh(A @ x)), A 2000x2000 float32; H v by chainrule.func.hvp (forward-over-
-reverse), by PyTorch's double backward, by torch.func.jvp(grad(f)), and in closed form with
-NumPy (H v = Aᵀ diag(f''(Ax)) A v).
+hvp: f(x) = sum(tanh(A @ x)), A 2000x2000 float32; H v by chainrule.func.hvp (reverse-over-
+forward), by PyTorch's double backward, by torch.func.jvp(grad(f)) (forward-over-reverse), and
+in closed form with NumPy (H v = Aᵀ diag(f''(Ax)) A v).
 
 per_sample_grads: the gradients of a 784-128-10 MLP's cross-entropy loss for each of 64
 examples, by vmap(grad(loss), in_dims=(None, 0, 0)) with functional_call, by torch.func's

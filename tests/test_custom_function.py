@@ -15,17 +15,24 @@ from chainrule.autograd import Function, GradcheckError, gradcheck, gradgradchec
 from chainrule.func import grad, hessian, jacfwd, jvp, vmap
 
 
-class Cube(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
+def _cube(base: type) -> type:
+    """x³ and its backward as a custom Function of ``base``: chainrule's, or PyTorch's."""
 
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * 3 * x**2
+    class Cube(base):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
 
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x**2
+
+    return Cube
+
+
+class Cube(_cube(Function)):
     @staticmethod
     def jvp(ctx, t):
         (x,) = ctx.saved_tensors
@@ -286,17 +293,7 @@ def test_same_results_as_a_torch_custom_function() -> None:
     if not HAVE_TORCH:
         pytest.skip("PyTorch not installed")
 
-    class TCube(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x**3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * 3 * x**2
-
+    TCube = _cube(torch.autograd.Function)
     a = np.random.default_rng(0).standard_normal(4)
     x, xt = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     (g,) = cr.autograd.grad(Cube.apply(x).sin().sum(), x, create_graph=True)

@@ -212,6 +212,9 @@ def test_grad_argnums_has_aux_and_pytrees() -> None:
     np.testing.assert_allclose(g[0]["b"][0].numpy(), 2 * y.numpy())
     np.testing.assert_allclose(g[1].numpy(), x.numpy())
     assert set(aux) == {"note"}
+    want = (x * y).sum() + (y**2).sum()
+    assert aux["note"].item() == pytest.approx(2 * want.item())
+    assert not aux["note"].requires_grad
     (gd, (value, aux2)) = grad_and_value(f, has_aux=True)(d, y)
     value2, gd2 = value_and_grad(lambda d, y: f(d, y)[0])(d, y)
     assert value.item() == pytest.approx(value2.item())
@@ -245,7 +248,9 @@ def test_vjp_jvp_linearize_and_pytree_outputs() -> None:
     np.testing.assert_allclose(tan["s"].numpy(), np.cos(x.numpy()) * v.numpy(), rtol=1e-12)
     assert tan["p"].item() == pytest.approx(2 * float(x.numpy() @ v.numpy()))
     out, jfn = linearize(lambda x: x.exp() * 2, x)
+    np.testing.assert_allclose(out.numpy(), 2 * np.exp(x.numpy()), rtol=1e-12)
     np.testing.assert_allclose(jfn(v).numpy(), 2 * np.exp(x.numpy()) * v.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(jfn(v * 3).numpy(), 3 * jfn(v).numpy(), rtol=1e-12)  # linear
 
 
 def test_hvp_and_jacobian_functional_api() -> None:
@@ -257,8 +262,10 @@ def test_hvp_and_jacobian_functional_api() -> None:
     np.testing.assert_allclose(hv.numpy(), h @ v.numpy(), rtol=1e-12)
     assert value.item() == pytest.approx(f(x).item())
     j = jacobian(lambda x, y: (x * y, x.sum()), (x, v))
+    np.testing.assert_allclose(j[0][0].numpy(), np.diag(v.numpy()))
     np.testing.assert_allclose(j[0][1].numpy(), np.diag(x.numpy()))
-    assert j[1][0].shape == (3,)
+    np.testing.assert_array_equal(j[1][0].numpy(), np.ones(3))
+    np.testing.assert_array_equal(j[1][1].numpy(), np.zeros(3))
     jf = jacobian(lambda x: x.exp(), x, strategy="forward-mode")
     np.testing.assert_allclose(jf.numpy(), np.diag(np.exp(x.numpy())), rtol=1e-12)
 
@@ -303,6 +310,8 @@ def test_vmap_in_dims_out_dims_and_errors() -> None:
     np.testing.assert_allclose(same[0].numpy(), same[1].numpy())
     diff = vmap(lambda x: x * 0 + cr.rand(5), randomness="different")(a)
     assert not np.allclose(diff[0].numpy(), diff[1].numpy())
+    diff = vmap(lambda x: x * 0 + cr.rand(5), randomness="different", chunk_size=2)(a)
+    assert diff.shape == (3, 5) and not np.allclose(diff[1].numpy(), diff[2].numpy())
 
 
 def test_vmap_of_indexing_with_per_example_indices() -> None:
@@ -340,9 +349,9 @@ def test_functional_call_swaps_and_restores() -> None:
 def test_functional_call_ties_shared_weights() -> None:
     model = nn.Sequential(nn.Linear(3, 3, bias=False), nn.Linear(3, 3, bias=False)).double()
     model[1].weight = model[0].weight
-    w = randn(3, 3)
-    out = functional_call(model, {"0.weight": w}, (randn(3),))
-    assert out.shape == (3,)
+    w, x = randn(3, 3), randn(3)
+    out = functional_call(model, {"0.weight": w}, (x,))
+    np.testing.assert_allclose(out.numpy(), w.numpy() @ (w.numpy() @ x.numpy()), rtol=1e-12)
     seen = []
     model.register_forward_hook(lambda m, i, o: seen.append(m[1].weight is w))
     functional_call(model, {"0.weight": w}, (randn(3),))

@@ -24,14 +24,8 @@ import chainrule as cr
 import chainrule.autograd.forward_ad as fwAD
 from chainrule.autograd import gradcheck
 
-INPLACE: set[str] = set()  # in-place ops rebind a dual tensor to the result (chainrule/_inplace.py)
-GRAD = [c for c in CASES if c.grad]
-GRADGRAD = [c for c in GRAD if c.gradgrad]
-
-
-def _mark(cases: list[Case]) -> list:
-    return [pytest.param(c, id=c.id, marks=pytest.mark.xfail(strict=True, reason="in-place op"))
-            if c.op in INPLACE else pytest.param(c, id=c.id) for c in cases]
+GRAD = [pytest.param(c, id=c.id) for c in CASES if c.grad]
+GRADGRAD = [pytest.param(c, id=c.id) for c in CASES if c.grad and c.gradgrad]
 
 
 def _tol(case: Case) -> float:
@@ -56,12 +50,17 @@ def _dot(a: Any, b: Any) -> float:
     return float(np.sum(a.detach().numpy() * b.detach().numpy()))
 
 
+def _duals(args: list, idx: list[int], vs: list, level: Any = None) -> list:
+    """``args`` with argument ``idx[k]`` made dual with tangent ``vs[k]`` (inside a dual level)."""
+    duals = list(args)
+    for i, v in zip(idx, vs):
+        duals[i] = fwAD.make_dual(args[i], v, level=level)
+    return duals
+
+
 def _jvp(case: Case, args: list, idx: list[int], vs: list) -> list:
     with fwAD.dual_level():
-        duals = list(args)
-        for i, v in zip(idx, vs):
-            duals[i] = fwAD.make_dual(args[i], v)
-        return [fwAD.unpack_dual(o).tangent for o in _float_outs(case.fn(cr, *duals))]
+        return [fwAD.unpack_dual(o).tangent for o in _float_outs(case.fn(cr, *_duals(args, idx, vs)))]
 
 
 def _vjp(case: Case, args: list, idx: list[int], us: list | None, rng: Any,
@@ -77,7 +76,24 @@ def _vjp(case: Case, args: list, idx: list[int], us: list | None, rng: Any,
     return us, list(gs)
 
 
-@pytest.mark.parametrize("case", _mark(GRAD))
+def _grad_dot(terms: list, args: list, idx: list[int], vs: list) -> float:
+    """⟨∇ₓ Σ terms, v⟩: the derivative of a scalar along ``vs`` (0 when nothing depends on x)."""
+    terms = [s for s in terms if s is not None and s.requires_grad]
+    if not terms:
+        return 0.0
+    hs = cr.autograd.grad(sum(terms), [args[i] for i in idx], allow_unused=True)
+    return sum(_dot(h, v) for h, v in zip(hs, vs))
+
+
+def _rev_over_rev(case: Case, args: list, idx: list[int], us: list, a: list, b: list,
+                  rng: Any) -> float:
+    """⟨b, ∇ₓ⟨Jᵀ(x) u, a⟩⟩ = uᵀ D²f[a, b] by reverse over reverse (checked against finite
+    differences by ``test_gradgradcheck``): the reference for the mixed second orders."""
+    _, gs = _vjp(case, args, idx, us, rng, create_graph=True)
+    return _grad_dot([(g * w).sum() if g is not None else None for g, w in zip(gs, a)], args, idx, b)
+
+
+@pytest.mark.parametrize("case", GRAD)
 def test_jvp_matches_vjp(case: Case) -> None:
     rng = np.random.default_rng(2000 + _seed(case))
     args = _inputs(case, cr, _seed(case))
@@ -90,14 +106,14 @@ def test_jvp_matches_vjp(case: Case) -> None:
     assert lhs == pytest.approx(rhs, rel=_tol(case), abs=1e-9), case.id
 
 
-@pytest.mark.parametrize("case", _mark(GRAD))
+@pytest.mark.parametrize("case", GRAD)
 def test_gradcheck_forward_mode(case: Case) -> None:
     args = _inputs(case, cr, _seed(case))
     assert gradcheck(lambda *a: case.fn(cr, *a), args, eps=case.eps, atol=case.atol,
                      rtol=case.rtol, check_forward_ad=True, check_backward_ad=False)
 
 
-@pytest.mark.parametrize("case", _mark(GRADGRAD))
+@pytest.mark.parametrize("case", GRADGRAD)
 def test_forward_over_reverse(case: Case) -> None:
     rng = np.random.default_rng(3000 + _seed(case))
     args = _inputs(case, cr, _seed(case))
@@ -106,21 +122,13 @@ def test_forward_over_reverse(case: Case) -> None:
     us = [_rand_like(o, rng) for o in _float_outs(case.fn(cr, *args))]
     ws = [_rand_like(args[i], rng) for i in idx]
     with fwAD.dual_level():  # tangent of the gradient Jᵀ(x) u along v
-        duals = list(args)
-        for i, v in zip(idx, vs):
-            duals[i] = fwAD.make_dual(args[i], v)
-        _, gs = _vjp(case, duals, idx, us, rng, create_graph=True)
+        _, gs = _vjp(case, _duals(args, idx, vs), idx, us, rng, create_graph=True)
         lhs = sum(_dot(w, fwAD.unpack_dual(g).tangent) for w, g in zip(ws, gs) if g is not None)
-    _, gs = _vjp(case, args, idx, us, rng, create_graph=True)  # reverse over reverse
-    s = [(g * w).sum() for g, w in zip(gs, ws) if g is not None and g.requires_grad]
-    rhs = 0.0
-    if s:
-        hs = cr.autograd.grad(sum(s), [args[i] for i in idx], allow_unused=True)
-        rhs = sum(_dot(h, v) for h, v in zip(hs, vs))
+    rhs = _rev_over_rev(case, args, idx, us, ws, vs, rng)
     assert lhs == pytest.approx(rhs, rel=_tol(case), abs=1e-9), case.id
 
 
-@pytest.mark.parametrize("case", _mark(GRADGRAD))
+@pytest.mark.parametrize("case", GRADGRAD)
 def test_forward_over_forward(case: Case) -> None:
     rng = np.random.default_rng(4000 + _seed(case))
     args = _inputs(case, cr, _seed(case))
@@ -129,22 +137,13 @@ def test_forward_over_forward(case: Case) -> None:
     v2 = [_rand_like(args[i], rng) for i in idx]
     us = [_rand_like(o, rng) for o in _float_outs(case.fn(cr, *args))]
     with fwAD.dual_level() as outer:
-        d1 = list(args)
-        for i, v in zip(idx, v1):
-            d1[i] = fwAD.make_dual(args[i], v, level=outer)
+        d1 = _duals(args, idx, v1, outer)
         with fwAD.dual_level() as inner:
-            d2 = list(d1)
-            for i, v in zip(idx, v2):
-                d2[i] = fwAD.make_dual(d1[i], v, level=inner)
+            d2 = _duals(d1, idx, v2, inner)
             t2 = [fwAD.unpack_dual(o, level=inner).tangent for o in _float_outs(case.fn(cr, *d2))]
         lhs = sum(_dot(u, fwAD.unpack_dual(t, level=outer).tangent) for u, t in zip(us, t2)
                   if t is not None)
-    _, gs = _vjp(case, args, idx, us, rng, create_graph=True)
-    s = [(g * v).sum() for g, v in zip(gs, v2) if g is not None and g.requires_grad]
-    rhs = 0.0
-    if s:
-        hs = cr.autograd.grad(sum(s), [args[i] for i in idx], allow_unused=True)
-        rhs = sum(_dot(h, v) for h, v in zip(hs, v1))
+    rhs = _rev_over_rev(case, args, idx, us, v2, v1, rng)
     assert lhs == pytest.approx(rhs, rel=_tol(case), abs=1e-9), case.id
 
 
@@ -163,7 +162,7 @@ def test_every_primitive_has_a_batching_rule() -> None:
     assert missing == ["Nonzero"]  # its output size depends on the values: per-example loop
 
 
-@pytest.mark.parametrize("case", _mark(GRADGRAD))
+@pytest.mark.parametrize("case", GRADGRAD)
 def test_reverse_over_forward(case: Case) -> None:
     """Backward through the JVP rules (what ``func.hvp`` does): ∇ₓ⟨u, J(x) v⟩ = ∇ₓ⟨J(x)ᵀu, v⟩."""
     rng = np.random.default_rng(5000 + _seed(case))
@@ -173,26 +172,15 @@ def test_reverse_over_forward(case: Case) -> None:
     ws = [_rand_like(args[i], rng) for i in idx]
     us = [_rand_like(o, rng) for o in _float_outs(case.fn(cr, *args))]
     with fwAD.dual_level():
-        duals = list(args)
-        for i, v in zip(idx, vs):
-            duals[i] = fwAD.make_dual(args[i], v)
-        tans = [fwAD.unpack_dual(o).tangent for o in _float_outs(case.fn(cr, *duals))]
-        s = [(u * t).sum() for u, t in zip(us, tans) if t is not None and t.requires_grad]
-    lhs = 0.0
-    if s:
-        hs = cr.autograd.grad(sum(s), [args[i] for i in idx], allow_unused=True)
-        lhs = sum(_dot(h, w) for h, w in zip(hs, ws))
-    _, gs = _vjp(case, args, idx, us, rng, create_graph=True)
-    s2 = [(g * v).sum() for g, v in zip(gs, vs) if g is not None and g.requires_grad]
-    rhs = 0.0
-    if s2:
-        hs = cr.autograd.grad(sum(s2), [args[i] for i in idx], allow_unused=True)
-        rhs = sum(_dot(h, w) for h, w in zip(hs, ws))
+        tans = [fwAD.unpack_dual(o).tangent for o in _float_outs(case.fn(cr, *_duals(args, idx, vs)))]
+        terms = [(u * t).sum() if t is not None else None for u, t in zip(us, tans)]
+    lhs = _grad_dot(terms, args, idx, ws)
+    rhs = _rev_over_rev(case, args, idx, us, vs, ws, rng)
     assert lhs == pytest.approx(rhs, rel=_tol(case), abs=1e-9), case.id
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", _mark(GRADGRAD))
+@pytest.mark.parametrize("case", GRADGRAD)
 def test_gradgradcheck_forward_over_reverse_numerically(case: Case) -> None:
     """The forward-over-reverse Jacobian of the VJP against finite differences (slow: the
     analytical identities above cover the same ground in fast runs)."""

@@ -29,18 +29,23 @@ from .._tensor import Tensor
 from .graph import Node, next_seq
 
 __all__ = ["Level", "state", "push", "pop", "dispatch", "top_level", "payload", "set_payload",
-           "has_levels", "active", "mark_created", "owned", "strip"]
+           "has_levels", "mark_created", "owned", "strip"]
 
 _NO_CAP = 1 << 30
 
 
 class Level:
-    """One active transformation; ``index`` is its depth in the stack (higher = inner)."""
+    """One active transformation; ``index`` is its depth in the stack (higher = inner).
 
-    __slots__ = ("index", "alive", "__weakref__", "__dict__")
+    ``seq0``: the first node number made inside it; ``owned_cache``: ``owned``'s memo.
+    """
+
+    __slots__ = ("index", "alive", "seq0", "owned_cache", "__weakref__")
     kind = "level"
 
     def process(self, op: Any, args: tuple, params: dict, inner: Callable) -> Any:
+        """Run ``op`` on ``args``, some of which carry this level's data.  Called by ``dispatch``
+        with this level and the ones above it hidden, so the ops it runs reach the levels below."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -60,11 +65,6 @@ class _State(threading.local):
 state = _State()
 _lock = threading.Lock()
 _installed: list = [0, None]  # [threads with levels, remover]
-
-
-def active() -> bool:
-    """True when some transform level is active in this thread."""
-    return bool(state.stack)
 
 
 def push(level: Level) -> Level:
@@ -117,15 +117,11 @@ def payload(t: Any, level: Level) -> Any:
 
 
 def set_payload(t: Tensor, level: Level, value: Any) -> None:
-    m = t._meta
-    if m is None:
-        t._meta = m = {}
-    elif "tx" not in m and m.get("no_grad") and len(m) == 1:  # the shared no-grad marker
-        t._meta = m = dict(m)
-    tx = m.get("tx")
+    tx = t._get_meta("tx")
     if tx is None:
-        m["tx"] = tx = {}
-    tx[level] = value
+        t._set_meta("tx", {level: value})
+    else:
+        tx[level] = value
 
 
 def has_levels(t: Any) -> bool:
@@ -173,7 +169,12 @@ def dispatch(op: Any, args: tuple, params: dict, inner: Callable) -> Any:
             args, params, top = found(args, params, top)
     if top is None:
         return inner(op, args, params)
-    return top.process(op, args, params, inner)
+    prev = st.cap  # as ``hidden(top)``, inlined: this runs for every op under a transform
+    st.cap = top.index
+    try:
+        return top.process(op, args, params, inner)
+    finally:
+        st.cap = prev
 
 
 class hidden:
@@ -213,9 +214,7 @@ def note_ans(out: Tensor, op: Any) -> None:
 def mark_created(t: Tensor) -> None:
     """Tag a leaf made by a reverse transform (func.grad/vjp) with the levels it was made in."""
     if state.stack:
-        if t._meta is None:
-            t._meta = {}
-        t._meta["created_in"] = tuple(state.stack)
+        t._set_meta("created_in", tuple(state.stack))
 
 
 def _owned_leaf(t: Tensor, level: Level) -> bool:

@@ -35,30 +35,20 @@ UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 class ForwardLevel(Level):
     """A dual level: processes an op by computing its primal (lower levels only) then its tangent."""
 
+    __slots__ = ()
     kind = "forward"
 
     def process(self, op: Any, args: tuple, params: dict, inner: Callable) -> Any:
-        st = _levels.state
-        prev = st.cap
-        st.cap = self.index
-        try:
-            out = _levels.dispatch(op, args, params, inner)
-            if not isinstance(out, Tensor) or not op.differentiable or out._data.dtype.kind != "f":
-                return out
-            ts = [payload(a, self) for a in args]
-            if any(t is not None for t in ts):
-                # a gradient taken inside this level differentiates primals only: no graph
-                # for the tangent rule of values it owns
-                vals = _levels.unrecorded(tuple(args) + (out,), self)
-                tan = op_tangent(op, vals[:-1], params, vals[-1], ts)
-            else:
-                tan = None
-        finally:
-            st.cap = prev
+        out = _levels.dispatch(op, args, params, inner)
+        if not isinstance(out, Tensor) or not op.differentiable or out._data.dtype.kind != "f":
+            return out
+        # a gradient taken inside this level differentiates primals only: no graph for the
+        # tangent rule of values it owns
+        vals = _levels.unrecorded(tuple(args) + (out,), self)
+        tan = op_tangent(op, vals[:-1], params, vals[-1], [payload(a, self) for a in args])
         if tan is not None:
-            set_payload(out, self, tan)
+            _set_tangent(out, self, tan)
             note_ans(out, op)
-            _read_only(out)
         return out
 
 
@@ -101,9 +91,16 @@ def op_tangent(op: Any, args: tuple, params: dict, out: Tensor, ts: Sequence[Any
     return tan
 
 
+def _set_tangent(t: Tensor, level: Level, tangent: Tensor) -> None:
+    """Give ``t`` its tangent at ``level``; ``t`` becomes read-only (see ``_read_only``)."""
+    set_payload(t, level, tangent)
+    _read_only(t)
+
+
 def _read_only(t: Tensor) -> None:
-    """In-place ops do not update tangents yet (``_inplace``): make them fail, not mislead.
-    ``writable`` undoes it once the level has ended."""
+    """Writes that bypass the ops (``.data``, ``.numpy()``) would change a dual tensor's primal
+    but not its tangent: make them fail (in-place ops rebind it instead, see ``_inplace``).
+    ``writable`` undoes it once ``func.jvp``'s level has ended."""
     if t._data.flags.writeable:
         view = t._data.view()
         view.flags.writeable = False
@@ -168,11 +165,10 @@ class dual_level:
 
 def _alias(t: Tensor, lvl: Level) -> Tensor:
     """A view of ``t`` (same storage, history kept) that does not carry ``lvl`` or inner levels."""
-    from ..ops import _core
-    from ..ops.shape import RESHAPE
+    from ..ops.shape import reshape
 
     with hidden(lvl):
-        return _core.apply(RESHAPE, (t,), {"shape": t._data.shape})
+        return reshape(t, t._data.shape)
 
 
 def make_dual(tensor: Tensor, tangent: Any, *, level: Any = None) -> Tensor:
@@ -200,8 +196,7 @@ def make_dual(tensor: Tensor, tangent: Any, *, level: Any = None) -> Tensor:
 
         tangent = cast(tangent, tensor._data.dtype)
     out = _alias(tensor, lvl)
-    set_payload(out, lvl, tangent)
-    _read_only(out)
+    _set_tangent(out, lvl, tangent)
     return out
 
 
@@ -214,11 +209,6 @@ def unpack_dual(tensor: Any, *, level: Any = None) -> UnpackedDualTensor:
     if tan is None:
         return UnpackedDualTensor(tensor, None)
     return UnpackedDualTensor(_alias(tensor, lvl), tan)
-
-
-def tangent_of(tensor: Any, level: Level) -> Any:
-    """The tangent of ``tensor`` at ``level`` (None if it has none); no alias is made."""
-    return payload(tensor, level)
 
 
 # ------------------------------------------------------------------ gradcheck

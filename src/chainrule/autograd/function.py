@@ -32,13 +32,13 @@ import numpy as np
 
 from .._tensor import Tensor, wrap
 from . import _levels
+from .forward_ad import _set_tangent
 from .grad_mode import is_grad_enabled, no_grad
 from .graph import Node, next_seq
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
 _new = object.__new__
-_PARAM = 6  # ops._core's kind for a value saved by name
 
 
 class FunctionCtx:
@@ -106,7 +106,7 @@ class _FunctionOp:
                  "node_cls", "__weakref__")
 
     def __init__(self, name: str, vjp: Callable, saved_name: str, frees: bool) -> None:
-        from ..ops._core import Rule
+        from ..ops._core import _PARAM, Rule  # (ops imports autograd while loading)
 
         self.name = self.public = name
         self.save_sources = ((_PARAM, saved_name),)
@@ -224,22 +224,20 @@ def _dispatch(cls: type, args: tuple, kwargs: dict) -> tuple:
                 "chainrule ops then run on the batch directly)"
             )
         return _run(cls, args, kwargs)
+    # a forward level (``top`` came from an input's tangent): the primal below it, then jvp()
     with _levels.hidden(top):
         outs, ctx, single = _dispatch(cls, args, kwargs)
-        tangents = []
-        for a in args:
-            t = _levels.payload(a, top) if isinstance(a, Tensor) else None
-            if t is None and isinstance(a, Tensor) and a._data.dtype.kind == "f":
-                t = wrap(np.zeros_like(a._data))
-            tangents.append(t)
-        if not any(_levels.payload(a, top) is not None for a in args):
-            return outs, ctx, single
         if not _overrides(cls, "jvp"):
             raise RuntimeError(f"custom Function {cls.__name__} has no jvp() staticmethod, so it "
                                "cannot be used with forward-mode AD (jvp, jacfwd, hessian)")
+        tangents = []
+        for a in args:
+            t = _levels.payload(a, top)
+            if t is None and isinstance(a, Tensor) and a._data.dtype.kind == "f":
+                t = wrap(np.zeros_like(a._data))
+            tangents.append(t)
         res = cls.jvp(ctx, *tangents)
-    res = res if isinstance(res, tuple) else (res,)
-    for o, t in zip(outs, res):
+    for o, t in zip(outs, res if isinstance(res, tuple) else (res,)):
         if isinstance(o, Tensor) and t is not None and o._data.dtype.kind == "f":
             if not isinstance(t, Tensor):
                 t = wrap(np.asarray(t, dtype=o._data.dtype))
@@ -247,10 +245,7 @@ def _dispatch(cls: type, args: tuple, kwargs: dict) -> tuple:
                 raise RuntimeError(f"custom Function {cls.__name__}.jvp returned a tangent of shape "
                                    f"{tuple(t._data.shape)} for an output of shape "
                                    f"{tuple(o._data.shape)}")
-            _levels.set_payload(o, top, t)
-            from .forward_ad import _read_only
-
-            _read_only(o)  # as for op outputs: in-place ops would not update the tangent
+            _set_tangent(o, top, t)
     return outs, ctx, single
 
 
@@ -284,18 +279,24 @@ def _run(cls: type, args: tuple, kwargs: dict) -> tuple:
     return tuple(outs), ctx, single
 
 
-def _record(cls: type, ctx: FunctionCtx, args: tuple, outs: list, diff: list, raw: Any) -> None:
-    core_op, select_op = _ops_for(cls)
-    node = _new(core_op.node_cls)
-    node.parents = tuple((a.grad_fn or a) if isinstance(a, Tensor) and a._rg else None for a in args)
+def _node(op: _FunctionOp, parents: tuple, saved: tuple, out: Tensor) -> Node:
+    node = _new(op.node_cls)
+    node.parents = parents
     node.reduce = None
-    node.saved = (ctx,)
+    node.saved = saved
+    node.versions = None
     node.hooks = None
     node.seq = next_seq()
     node.meta = None
-    first = outs[diff[0]]
-    node.out_shape = first._data.shape
-    node.out_dtype = first._data.dtype
+    node.out_shape = out._data.shape
+    node.out_dtype = out._data.dtype
+    return node
+
+
+def _record(cls: type, ctx: FunctionCtx, args: tuple, outs: list, diff: list, raw: Any) -> None:
+    core_op, select_op = _ops_for(cls)
+    parents = tuple((a.grad_fn or a) if isinstance(a, Tensor) and a._rg else None for a in args)
+    node = _node(core_op, parents, (ctx,), outs[diff[0]])
     ctx._node = weakref.ref(node)
     ctx._n_out = len(outs)
     ctx._direct = diff[0] if len(diff) == 1 else None
@@ -309,20 +310,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outs: list, diff: list, ra
                 raise RuntimeError(f"custom Function {cls.__name__}: a leaf tensor that requires grad "
                                    "was modified in place (mark_dirty); clone it first")
             o._vc[0] += 1
-        if ctx._direct is not None:
-            o.grad_fn = node
-        else:
-            sel = _new(select_op.node_cls)
-            sel.parents = (node,)
-            sel.reduce = None
-            sel.saved = (k,)
-            sel.versions = None
-            sel.hooks = None
-            sel.seq = next_seq()
-            sel.meta = None
-            sel.out_shape = o._data.shape
-            sel.out_dtype = o._data.dtype
-            o.grad_fn = sel
+        o.grad_fn = node if ctx._direct is not None else _node(select_op, (node,), (k,), o)
         o._rg = True
         out_nodes[k] = weakref.ref(o.grad_fn)
     ctx._out_nodes = out_nodes
@@ -332,10 +320,11 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outs: list, diff: list, ra
     for k, o in enumerate(raw_outs):  # outputs saved before they were aliased count as outputs
         if isinstance(o, Tensor) and id(o) not in pos and k < len(outs):
             pos[id(o)] = k
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
     for t in ctx.to_save:
         if t is None:
             saved.append(("value", None))
-        elif id(t) in pos and id(t) not in {id(a) for a in args if isinstance(a, Tensor)}:
+        elif id(t) in pos and id(t) not in inputs:
             k = pos[id(t)]
             saved.append(("out", k, outs[k]._data, outs[k]._vc))
             versions.append((outs[k]._vc, outs[k]._vc[0], None))

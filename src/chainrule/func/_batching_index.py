@@ -9,7 +9,7 @@ the permutation from NumPy's result layout to ``(B, *per-example result)``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -17,13 +17,11 @@ from .._tensor import Tensor
 from ..autograd import _levels
 from ..ops import _core
 from ..ops import shape as sh
+from ._vmap import with_logicals
+from .batching import _shape, align, expand
 
 apply = _core.apply
 _P = _core.PRIMITIVES
-
-
-def _shape(a: Any) -> tuple:
-    return a._data.shape if isinstance(a, Tensor) else np.shape(a)
 
 
 def _is_array(i: Any) -> bool:
@@ -70,7 +68,7 @@ def plan(lvl: Any, shape: tuple, idx: tuple) -> tuple[tuple, tuple | None]:
     batched: list[bool] = []
     for i in idx:
         if isinstance(i, Tensor):
-            p = lvl.payload_of(i)
+            p = _levels.payload(i, lvl)
             arr = p._data if p is not None else np.broadcast_to(i._data, (size,) + i._data.shape)
             if arr.dtype == bool:
                 raise RuntimeError("vmap: indexing with a batched boolean mask has a data-dependent "
@@ -122,66 +120,52 @@ def _logical_shape(a: Any, batched: bool) -> tuple:
     return s[1:] if batched else s
 
 
-def register_index_rules(expand: Callable, align: Callable) -> None:
-    def getitem_rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
-        x = args[0]
-        shape = _logical_shape(x, batched[0])
-        if not batched[0]:
-            x = expand(x, lvl.size)
-        pidx, perm = plan(lvl, shape, params["idx"])
-        basic = not any(isinstance(i, np.ndarray) for i in pidx)
-        out = apply(_P["Index"] if basic else _P["IndexCopy"], (x,), {"idx": pidx})
-        return sh.permute(out, perm) if perm is not None else out
+def _getitem(lvl: Any, args: list, batched: list, params: dict) -> Any:
+    x = args[0]
+    shape = _logical_shape(x, batched[0])
+    if not batched[0]:
+        x = expand(x, lvl.size)
+    pidx, perm = plan(lvl, shape, params["idx"])
+    basic = not any(isinstance(i, np.ndarray) for i in pidx)
+    out = apply(_P["Index"] if basic else _P["IndexCopy"], (x,), {"idx": pidx})
+    return sh.permute(out, perm) if perm is not None else out
 
-    def index_add_rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
-        g = args[0] if batched[0] else expand(args[0], lvl.size)
-        pidx, perm = plan(lvl, tuple(params["shape"]), params["idx"])
+
+def _index_add(lvl: Any, args: list, batched: list, params: dict) -> Any:
+    g = args[0] if batched[0] else expand(args[0], lvl.size)
+    pidx, perm = plan(lvl, tuple(params["shape"]), params["idx"])
+    if perm is not None:
+        g = sh.permute(g, _inverse(perm))
+    return apply(_P["IndexAdd"], (g,), {"shape": (lvl.size,) + tuple(params["shape"]), "idx": pidx})
+
+
+def _index_put(lvl: Any, args: list, batched: list, params: dict) -> Any:
+    x, v = args
+    shape = _logical_shape(x, batched[0])
+    if not batched[0]:
+        x = expand(x, lvl.size)
+    pidx, perm = plan(lvl, shape, params["idx"])
+    if isinstance(v, (Tensor, np.ndarray)):
+        dest = _result_shape((lvl.size,) + shape, pidx)
+        want = tuple(dest[i] for i in perm) if perm is not None else dest
+        v = align(v, len(want) - 1) if batched[1] else v
+        v = sh.broadcast_to(v, want)
         if perm is not None:
-            g = sh.permute(g, _inverse(perm))
-        return apply(_P["IndexAdd"], (g,), {"shape": (lvl.size,) + tuple(params["shape"]),
-                                          "idx": pidx})
+            v = sh.permute(v, _inverse(perm))
+    return apply(_P["IndexPut"], (x, v), {"idx": pidx})
 
-    def index_put_rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
-        x, v = args
-        shape = _logical_shape(x, batched[0])
-        if not batched[0]:
-            x = expand(x, lvl.size)
-        pidx, perm = plan(lvl, shape, params["idx"])
-        if isinstance(v, (Tensor, np.ndarray)):
-            dest = _result_shape((lvl.size,) + shape, pidx)
-            want = tuple(dest[i] for i in perm) if perm is not None else dest
-            v = align(v, len(want) - 1) if batched[1] else v
-            v = sh.broadcast_to(v, want)
-            if perm is not None:
-                v = sh.permute(v, _inverse(perm))
-        return apply(_P["IndexPut"], (x, v), {"idx": pidx})
 
-    for op in (_P["Index"], _P["IndexCopy"]):
-        op.extra["batch"] = getitem_rule
-        op.extra["batch_arrays"] = _arrays_in_idx
-    _P["IndexAdd"].extra["batch"] = index_add_rule
-    _P["IndexAdd"].extra["batch_arrays"] = _arrays_in_idx
-    _P["IndexPut"].extra["batch"] = index_put_rule
-    _P["IndexPut"].extra["batch_arrays"] = _arrays_in_idx
+def register_index_rules() -> None:
+    for name, rule in (("Index", _getitem), ("IndexCopy", _getitem), ("IndexAdd", _index_add),
+                       ("IndexPut", _index_put)):
+        _P[name].extra["batch"] = rule
+        _P[name].extra["batch_arrays"] = _arrays_in_idx
 
 
 def _arrays_in_idx(args: tuple, params: dict, top: Any) -> tuple:
     """Index tensors of a batch arrive as arrays inside ``idx``: put the logical tensors back."""
-    from ._vmap import logical_of
-
     idx = params.get("idx")
     if not isinstance(idx, tuple):
         return args, params, top
-    cap = _levels.state.cap
-    new = None
-    for k, i in enumerate(idx):
-        t = i if isinstance(i, Tensor) else (logical_of(i) if type(i) is np.ndarray else None)
-        if t is None or _levels._top_of(t, cap, None) is None:  # none, or of a hidden level
-            continue
-        if t is not i:
-            new = new or list(idx)
-            new[k] = t
-        top = _levels._top_of(t, cap, top)
-    if new is not None:
-        params = dict(params, idx=tuple(new))
-    return args, params, top
+    new, top = with_logicals(idx, top)
+    return args, (params if new is None else dict(params, idx=tuple(new))), top

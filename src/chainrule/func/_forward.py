@@ -15,8 +15,11 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..autograd import _levels
 from ..autograd import forward_ad as fwd
-from ._pytree import tree_flatten, tree_unflatten
-from ._reverse import argnums_tuple, basis, detach_tree, grad, jacrev, keep_graph, substitute
+from ..ops.index import getitem
+from ..ops.shape import movedim, reshape
+from ._pytree import flatten_each, tree_flatten, tree_unflatten, unflatten_each
+from ._reverse import argnums_tuple, basis, detach_tree, grad, jacrev, keep_graph, split_aux, substitute
+from ._vmap import vmap
 
 __all__ = ["jvp", "linearize", "jacfwd", "hessian", "hvp", "jacobian"]
 
@@ -26,21 +29,17 @@ def _check_pairs(primals: Any, tangents: Any, who: str) -> tuple[list, list, lis
         raise RuntimeError(f"{who}: primals and tangents must be tuples, e.g. {who}(f, (x,), (v,))")
     if len(primals) != len(tangents):
         raise RuntimeError(f"{who}: got {len(primals)} primals but {len(tangents)} tangents")
-    specs, flat_p, flat_t = [], [], []
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        lp, sp = tree_flatten(p)
-        lt, st = tree_flatten(t)
+    flat_p, specs = flatten_each(primals)
+    flat_t, t_specs = flatten_each(tangents)
+    for i, (sp, st) in enumerate(zip(specs, t_specs)):
         if sp != st:
             raise RuntimeError(f"{who}: tangent {i} has structure {st} but its primal has {sp}")
-        for a, b in zip(lp, lt):
-            if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-                raise RuntimeError(f"{who}: primals and tangents must be Tensors (or pytrees of them)")
-            if a._data.shape != b._data.shape:
-                raise RuntimeError(f"{who}: a tangent has shape {tuple(b._data.shape)} but its primal "
-                                   f"has shape {tuple(a._data.shape)}")
-        specs.append(sp)
-        flat_p.extend(lp)
-        flat_t.extend(lt)
+    for a, b in zip(flat_p, flat_t):
+        if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+            raise RuntimeError(f"{who}: primals and tangents must be Tensors (or pytrees of them)")
+        if a._data.shape != b._data.shape:
+            raise RuntimeError(f"{who}: a tangent has shape {tuple(b._data.shape)} but its primal "
+                               f"has shape {tuple(a._data.shape)}")
     return specs, flat_p, flat_t
 
 
@@ -54,16 +53,7 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False,
     lvl = fwd.enter_dual_level()
     try:
         duals = [fwd.make_dual(p, t, level=lvl) for p, t in zip(flat_p, flat_t)]
-        args, k = [], 0
-        for sp in specs:
-            n = sp.num_leaves
-            args.append(tree_unflatten(duals[k:k + n], sp))
-            k += n
-        out = func(*args)
-        if has_aux:
-            if not isinstance(out, tuple) or len(out) != 2:
-                raise RuntimeError("jvp(f, ..., has_aux=True): f must return a pair (output, aux)")
-            out, aux = out
+        out, aux = split_aux(func(*unflatten_each(duals, specs)), has_aux, "jvp")
         flat_out, out_spec = tree_flatten(out)
         prim, tans = [], []
         for o in flat_out:
@@ -73,10 +63,8 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False,
             t = _take_tangent(o, lvl)
             prim.append(o)
             tans.append(t if t is not None else wrap(np.zeros_like(o._data)))
-        if has_aux:
-            aux_leaves, aux_spec = tree_flatten(aux)
-            for a in aux_leaves:
-                _take_tangent(a, lvl)
+        for a in tree_flatten(aux)[0]:  # aux leaves keep no tangent of an ended level
+            _take_tangent(a, lvl)
     finally:
         _levels.pop(lvl)
     res = (tree_unflatten(prim, out_spec), tree_unflatten(tans, out_spec))
@@ -114,33 +102,23 @@ def jacfwd(func: Callable, argnums: Any = 0, *, has_aux: bool = False,
     Output per (output, input) pair: ``output.shape + input.shape``, like ``jacrev``.
     Cheaper than ``jacrev`` when there are fewer inputs than outputs.
     """
-    from ._vmap import vmap
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums, single = argnums_tuple(argnums, len(args), "jacfwd")
         keep = keep_graph(tree_flatten(args)[0])
         prim = tuple(args[n] for n in nums)
-        flat_p, p_specs = [], []
-        for p in prim:
-            leaves, spec = tree_flatten(p)
-            flat_p.extend(leaves)
-            p_specs.append(spec)
+        flat_p, p_specs = flatten_each(prim)
         cols, n = basis(flat_p)
         if n == 0:
             raise RuntimeError("jacfwd: the differentiated inputs have no elements")
 
+        def f(*p: Any) -> Any:
+            return func(*substitute(args, nums, p), **kwargs)
+
         def push(*ts: Any) -> Any:
-            tangents, k = [], 0
-            for sp in p_specs:
-                tangents.append(tree_unflatten(list(ts[k:k + sp.num_leaves]), sp))
-                k += sp.num_leaves
-
-            def f(*p: Any) -> Any:
-                return func(*substitute(args, nums, p), **kwargs)
-
-            res = jvp(f, prim, tuple(tangents), has_aux=has_aux)
-            return (res[1], res[2]) if has_aux else res[1]
+            res = jvp(f, prim, tuple(unflatten_each(ts, p_specs)), has_aux=has_aux)
+            return res[1:] if has_aux else res[1]
 
         out = vmap(push, randomness=randomness, out_dims=(0, None) if has_aux else 0)(*cols)
         tans, aux = (out[0], out[1]) if has_aux else (out, None)
@@ -152,9 +130,6 @@ def jacfwd(func: Callable, argnums: Any = 0, *, has_aux: bool = False,
 
 def _columns_to_blocks(tans: Any, flat_p: list, p_specs: list, single: bool) -> Any:
     """``(N, *out)`` tangents (one per input element) -> ``(*out, *in)`` blocks per input leaf."""
-    from ..ops.index import getitem
-    from ..ops.shape import movedim, reshape
-
     leaves, spec = tree_flatten(tans)
     per_out = []
     for t in leaves:
@@ -165,10 +140,7 @@ def _columns_to_blocks(tans: Any, flat_p: list, p_specs: list, single: bool) -> 
             part = movedim(part, 0, -1) if t._data.ndim > 1 else part
             blocks.append(reshape(part, t._data.shape[1:] + p._data.shape))
             start += size
-        trees, k = [], 0
-        for sp in p_specs:
-            trees.append(tree_unflatten(blocks[k:k + sp.num_leaves], sp))
-            k += sp.num_leaves
+        trees = unflatten_each(blocks, p_specs)
         per_out.append(trees[0] if single else tuple(trees))
     return tree_unflatten(per_out, spec)
 
@@ -218,7 +190,4 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
     maker = jacrev if strategy == "reverse-mode" else jacfwd
     nums = 0 if one_in else tuple(range(len(ins)))
     jac = maker(func, nums)(*ins)
-    if not create_graph:
-        leaves, spec = tree_flatten(jac)
-        jac = tree_unflatten([t.detach() if t._rg else t for t in leaves], spec)
-    return jac
+    return detach_tree(jac, create_graph)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["tree_flatten", "tree_unflatten", "tree_map", "TreeSpec", "broadcast_prefix"]
+__all__ = ["tree_flatten", "tree_unflatten", "tree_map", "TreeSpec", "broadcast_prefix", "flatten_each",
+           "unflatten_each"]
 
 
 class TreeSpec:
@@ -57,7 +58,7 @@ def tree_flatten(tree: Any) -> tuple[list, TreeSpec]:
     stack: list = [(tree, root, 0)]
     while stack:
         node, holder, slot = stack.pop()
-        if isinstance(node, (list, tuple)) or isinstance(node, dict):
+        if isinstance(node, (list, tuple, dict)):
             if isinstance(node, dict):
                 keys = list(node.keys())
                 items = [node[k] for k in keys]
@@ -104,6 +105,27 @@ def tree_unflatten(leaves: Any, spec: TreeSpec) -> Any:
         return tuple(items) if s.kind == "tuple" else items
 
     return build(spec)
+
+
+def flatten_each(trees: Any) -> tuple[list, list]:
+    """``(leaves, specs)``: the leaves of every tree in ``trees``, concatenated, and one spec per tree."""
+    leaves: list = []
+    specs = []
+    for tree in trees:
+        part, spec = tree_flatten(tree)
+        leaves.extend(part)
+        specs.append(spec)
+    return leaves, specs
+
+
+def unflatten_each(leaves: Any, specs: list) -> list:
+    """The inverse of ``flatten_each``: one tree per spec, from consecutive runs of ``leaves``."""
+    out, k = [], 0
+    for spec in specs:
+        n = spec.num_leaves
+        out.append(tree_unflatten(leaves[k:k + n], spec))
+        k += n
+    return out
 
 
 def tree_map(fn: Callable, tree: Any) -> Any:

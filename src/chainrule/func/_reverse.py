@@ -19,7 +19,10 @@ from .._tensor import Tensor, wrap
 from ..autograd import _levels
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
-from ._pytree import tree_flatten, tree_unflatten
+from ..ops.index import getitem
+from ..ops.shape import reshape
+from ._pytree import tree_flatten, tree_unflatten, unflatten_each
+from ._vmap import vmap
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jacrev"]
 
@@ -42,19 +45,19 @@ def argnums_tuple(argnums: Any, nargs: int, who: str) -> tuple[tuple[int, ...], 
     return tuple(out), single
 
 
-def track(x: Any, who: str) -> Tensor:
-    """An alias of ``x`` that requires grad: a view keeping ``x``'s history, tangents and batch."""
+def _check(x: Any, who: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: expected the differentiated arguments to be Tensors (or pytrees of "
                         f"Tensors), got {type(x).__name__}")
     if x._data.dtype.kind != "f":
         raise RuntimeError(f"{who}: can only differentiate with respect to floating point tensors, "
                            f"got {x.dtype}")
-    if x._rg or _levels.has_levels(x):
-        from ..ops import _core
-        from ..ops.shape import RESHAPE
 
-        y = _core.apply(RESHAPE, (x,), {"shape": x._data.shape})
+
+def track(x: Tensor) -> Tensor:
+    """An alias of ``x`` that requires grad: a view keeping ``x``'s history, tangents and batch."""
+    if x._rg or _levels.has_levels(x):
+        y = reshape(x, x._data.shape)
         if not y._rg:  # a leaf of this transform (no history to keep): not a view in autograd's
             y._rg = True  # sense either, like detach(), though it shares the storage
             y._base = None
@@ -68,34 +71,44 @@ def track(x: Any, who: str) -> Tensor:
 
 
 def keep_graph(leaves: list) -> bool:
-    """Must the derivatives stay differentiable (Tensors with a graph)?"""
+    """Must the derivatives stay differentiable (Tensors with a graph)?  Yes inside another
+    transform, or when an input already requires grad."""
     st = _levels.state
     if st.stack or st.reverse_depth:
         return True
     return any(isinstance(t, Tensor) and t._rg for t in leaves)
 
 
+def _inputs(args: tuple, nums: Any, who: str) -> tuple[list, list, bool]:
+    """The differentiated arguments' leaves (checked), their specs, and ``keep_graph`` of them."""
+    leaves, specs = [], []
+    for n in nums:
+        part, spec = tree_flatten(args[n])
+        for x in part:
+            _check(x, f"{who} (argument {n})")
+        leaves.extend(part)
+        specs.append(spec)
+    return leaves, specs, keep_graph(leaves)
+
+
 class _Scope:
     """While a reverse transform runs its function: grad mode on, nesting visible to inner ones.
 
-    ``nested``: this transform runs inside another one (its results must stay differentiable).
+    ``with _Scope(leaves) as tracked``: ``tracked`` are the aliases to differentiate against.
     """
 
-    def __enter__(self) -> _Scope:
-        st = _levels.state
-        self.nested = bool(st.stack or st.reverse_depth)
-        st.reverse_depth += 1
+    def __init__(self, leaves: list) -> None:
+        self.leaves = leaves
+
+    def __enter__(self) -> list:
         self.mode = enable_grad()
         self.mode.__enter__()
-        return self
+        _levels.state.reverse_depth += 1
+        return [track(x) for x in self.leaves]
 
     def __exit__(self, *exc: object) -> None:
         self.mode.__exit__(*exc)
         _levels.state.reverse_depth -= 1
-
-
-def _zeros_like(t: Tensor) -> Tensor:
-    return wrap(np.zeros_like(t._data))
 
 
 def detach_tree(tree: Any, keep: bool) -> Any:
@@ -107,21 +120,20 @@ def detach_tree(tree: Any, keep: bool) -> Any:
                           spec)
 
 
-def _prepare(args: tuple, nums: tuple, who: str, nested: bool) -> tuple[list, list, bool]:
-    """Replace the differentiated arguments by tracked aliases: (new args, [(leaves, spec)], keep)."""
-    new = list(args)
-    parts = []
-    originals = []
-    for n in nums:
-        leaves, spec = tree_flatten(args[n])
-        originals.extend(leaves)
-        tracked = [track(x, f"{who} (argument {n})") for x in leaves]
-        new[n] = tree_unflatten(tracked, spec)
-        parts.append((tracked, spec))
-    return new, parts, nested or any(isinstance(t, Tensor) and t._rg for t in originals)
+def _pullback(outs: list, cts: list, tracked: list, specs: list, keep: bool, retain: bool) -> list:
+    """``ctᵀ J`` as one tree per differentiated argument (zeros where unused); a graph is
+    built (and kept on the result) only if ``keep``."""
+    pairs = [(o, c) for o, c in zip(outs, cts) if o._rg]
+    if pairs and tracked:
+        gs = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs],
+                            retain_graph=retain, create_graph=keep, allow_unused=True)
+    else:
+        gs = [None] * len(tracked)
+    gs = [wrap(np.zeros_like(t._data)) if g is None else g for g, t in zip(gs, tracked)]
+    return unflatten_each(detach_tree(gs, keep), specs)
 
 
-def _split_aux(out: Any, has_aux: bool, who: str) -> tuple[Any, Any]:
+def split_aux(out: Any, has_aux: bool, who: str) -> tuple[Any, Any]:
     if not has_aux:
         return out, None
     if not isinstance(out, tuple) or len(out) != 2:
@@ -136,9 +148,10 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums, single = argnums_tuple(argnums, len(args), "grad")
-        with _Scope() as scope:
-            new, parts, keep = _prepare(args, nums, "grad", scope.nested)
-            out, aux = _split_aux(func(*new, **kwargs), has_aux, "grad")
+        leaves, specs, keep = _inputs(args, nums, "grad")
+        with _Scope(leaves) as tracked:
+            new = substitute(args, nums, unflatten_each(tracked, specs))
+            out, aux = split_aux(func(*new, **kwargs), has_aux, "grad")
             if not isinstance(out, Tensor):
                 raise RuntimeError(f"grad(f)(*args): expected f(*args) to return a scalar Tensor, got "
                                    f"{type(out).__name__}")
@@ -148,18 +161,7 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
                     f"{out._data.ndim} dims (shape {tuple(out._data.shape)}); reduce it (e.g. .sum()), "
                     "or use vjp/jacrev for non-scalar outputs"
                 )
-            flat = [t for tracked, _ in parts for t in tracked]
-            if out._rg:
-                gs = _autograd_grad(out, flat, create_graph=keep, retain_graph=keep, allow_unused=True)
-            else:
-                gs = (None,) * len(flat)
-        gs = [g if g is not None else _zeros_like(t) for g, t in zip(gs, flat)]
-        if not keep:
-            gs = [g.detach() if g._rg else g for g in gs]
-        trees, k = [], 0
-        for tracked, spec in parts:
-            trees.append(tree_unflatten(gs[k:k + len(tracked)], spec))
-            k += len(tracked)
+            trees = _pullback([out], [None], tracked, specs, keep, retain=keep)
         g = trees[0] if single else tuple(trees)
         value = detach_tree(out, keep)
         if has_aux:
@@ -207,39 +209,23 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     ``v`` has the structure of the output.  ``vjp_fn`` may be called several times
     (also under ``vmap``, which is how ``jacrev`` builds a Jacobian row by row).
     """
-    with _Scope() as scope:
-        new, parts, keep = _prepare(primals, tuple(range(len(primals))), "vjp", scope.nested)
-        out, aux = _split_aux(func(*new), has_aux, "vjp")
+    leaves, specs, keep = _inputs(primals, range(len(primals)), "vjp")
+    with _Scope(leaves) as tracked:
+        out, aux = split_aux(func(*unflatten_each(tracked, specs)), has_aux, "vjp")
     flat_out, out_spec = tree_flatten(out)
     for o in flat_out:
         if not isinstance(o, Tensor):
             raise RuntimeError(f"vjp(f, *primals): expected f to return Tensors (or pytrees of them), "
                                f"got {type(o).__name__}")
-    flat_in = [t for tracked, _ in parts for t in tracked]
 
     def vjp_fn(cotangents: Any) -> tuple:
         flat_ct, ct_spec = tree_flatten(cotangents)
-        if ct_spec != out_spec:
-            if len(flat_out) == 1 and len(flat_ct) == 1:
-                pass  # f returned one tensor inside a container, or the reverse: accept
-            else:
-                raise RuntimeError(f"vjp_fn: expected cotangents with the structure of the output "
-                                   f"{out_spec}, got {ct_spec}")
-        pairs = [(o, c) for o, c in zip(flat_out, flat_ct) if o._rg]
+        if ct_spec != out_spec and not (len(flat_out) == 1 and len(flat_ct) == 1):
+            # (one tensor inside a container on one side and bare on the other is accepted)
+            raise RuntimeError(f"vjp_fn: expected cotangents with the structure of the output "
+                               f"{out_spec}, got {ct_spec}")
         create = keep or keep_graph(flat_ct)
-        if pairs and flat_in:
-            gs = _autograd_grad([o for o, _ in pairs], flat_in, [c for _, c in pairs],
-                                retain_graph=True, create_graph=create, allow_unused=True)
-        else:
-            gs = (None,) * len(flat_in)
-        gs = [g if g is not None else _zeros_like(t) for g, t in zip(gs, flat_in)]
-        if not create:
-            gs = [g.detach() if g._rg else g for g in gs]
-        res, k = [], 0
-        for tracked, spec in parts:
-            res.append(tree_unflatten(gs[k:k + len(tracked)], spec))
-            k += len(tracked)
-        return tuple(res)
+        return tuple(_pullback(flat_out, flat_ct, tracked, specs, create, retain=True))
 
     value = detach_tree(out, keep)
     if has_aux:
@@ -274,7 +260,6 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False,
     Output shape per (output, input) pair: ``output.shape + input.shape``; a tuple
     ``argnums`` gives a tuple per output, a pytree output a pytree of those.
     """
-    from ._vmap import vmap
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -298,9 +283,6 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False,
 
 def _split_rows(cols: tuple, flat_out: list, single: bool) -> list:
     """Per output leaf: the input-pytree of ``(*out_shape, *in_shape)`` blocks of the Jacobian."""
-    from ..ops.index import getitem
-    from ..ops.shape import reshape
-
     per_out = []
     start = 0
     for o in flat_out:

@@ -42,6 +42,7 @@ _new = object.__new__
 class VmapLevel(Level):
     """One vmap call: ``size`` examples; processes ops on tensors batched at this level."""
 
+    __slots__ = ("size", "randomness")
     kind = "vmap"
 
     def __init__(self, size: int, randomness: str = "error") -> None:
@@ -49,27 +50,17 @@ class VmapLevel(Level):
         self.randomness = randomness
 
     def process(self, op: Any, args: tuple, params: dict, inner: Callable) -> Any:
-        st = _levels.state
-        prev = st.cap
-        st.cap = self.index
-        try:
-            phys, flags = [], []
-            for a in args:
-                p = None
-                if isinstance(a, Tensor):
-                    m = a._meta
-                    tx = m.get("tx") if m else None
-                    p = tx.get(self) if tx else None
-                    if p is None and a._rg and owned(a, self):
-                        a = strip(a)  # a gradient taken inside this vmap: the logical node has it
-                phys.append(a if p is None else p)
-                flags.append(p is not None)
-            rule = op.extra.get("batch")
-            out = rule(self, phys, flags, params) if rule is not None else NotImplemented
-            if out is NotImplemented:
-                out = self.loop(op, phys, flags, params)
-        finally:
-            st.cap = prev
+        phys, flags = [], []
+        for a in args:
+            p = payload(a, self)
+            if p is None and isinstance(a, Tensor) and a._rg and owned(a, self):
+                a = strip(a)  # a gradient taken inside this vmap: the logical node has it
+            phys.append(a if p is None else p)
+            flags.append(p is not None)
+        rule = op.extra.get("batch")
+        out = rule(self, phys, flags, params) if rule is not None else NotImplemented
+        if out is NotImplemented:
+            out = self.loop(op, phys, flags, params)
         return self.logical(op, args, params, out)
 
     # ------------------------------------------------------------ tensors
@@ -94,13 +85,9 @@ class VmapLevel(Level):
             note_ans(y, op)
         return y
 
-    def payload_of(self, t: Any) -> Any:
-        return payload(t, self)
-
     # ----------------------------------------------------------- fallback
     def loop(self, op: Any, phys: list, flags: list, params: dict) -> Any:
         """No batching rule: run ``op`` once per example and stack (counted and warned about)."""
-        from ..ops import _core
         from ..ops.index import getitem
         from ..ops.shape import stack
 
@@ -150,6 +137,23 @@ def logical_of(arr: Any) -> Tensor | None:
     if t is not None and t._data is arr and _levels.has_levels(t):
         return t
     return None
+
+
+def with_logicals(values: Any, top: Any) -> tuple[list | None, Any]:
+    """For ``dispatch``: batched data that reached an op as bare arrays (``target._data``, index
+    tensors inside ``idx``).  Returns ``values`` with each such array replaced by its logical
+    tensor (None if nothing changed) and the innermost visible level among them and ``top``."""
+    cap = _levels.state.cap
+    new = None
+    for k, v in enumerate(values):
+        t = v if isinstance(v, Tensor) else (logical_of(v) if type(v) is np.ndarray else None)
+        if t is None or _levels._top_of(t, cap, None) is None:  # none, or of a hidden level
+            continue
+        if t is not v:
+            new = new or list(values)
+            new[k] = t
+        top = _levels._top_of(t, cap, top)
+    return new, top
 
 
 # ---------------------------------------------------------------------- API
@@ -280,19 +284,10 @@ def _chunked(func: Callable, leaves: list, spec: Any, dims: list, size: int, chu
              out_dims: Any, randomness: str, kwargs: dict) -> Any:
     from ..ops.shape import cat
 
-    parts = []
-    for start in range(0, size, chunk):
-        sub = _slice(leaves, dims, start, min(start + chunk, size), False)
-        if randomness == "different":
-            parts.append(_per_example(func, sub, spec, dims, min(chunk, size - start), out_dims, kwargs))
-        else:
-            parts.append(_run(func, sub, spec, dims, min(chunk, size - start), out_dims, randomness,
-                              kwargs))
-    flat0, out_spec = tree_flatten(parts[0])
-    ods = broadcast_prefix(out_dims, parts[0], "vmap out_dims")
-    cols = [tree_flatten(p)[0] for p in parts]
-    res = [cat([c[i] for c in cols], d) if d is not None else flat0[i] for i, d in enumerate(ods)]
-    return tree_unflatten(res, out_spec)
+    parts = [_call(func, _slice(leaves, dims, start, min(start + chunk, size), False), spec, dims,
+                   min(chunk, size - start), out_dims, randomness, None, kwargs)
+             for start in range(0, size, chunk)]
+    return _join(parts, out_dims, cat)
 
 
 def _per_example(func: Callable, leaves: list, spec: Any, dims: list, size: int, out_dims: Any,
@@ -303,8 +298,14 @@ def _per_example(func: Callable, leaves: list, spec: Any, dims: list, size: int,
     fallback_counts["<randomness='different'>"] += 1
     outs = [func(*tree_unflatten(_slice(leaves, dims, b, b + 1, True), spec), **kwargs)
             for b in range(size)]
-    flat0, out_spec = tree_flatten(outs[0])
-    ods = broadcast_prefix(out_dims, outs[0], "vmap out_dims")
-    cols = [tree_flatten(o)[0] for o in outs]
-    res = [stack([c[i] for c in cols], d) if d is not None else flat0[i] for i, d in enumerate(ods)]
+    return _join(outs, out_dims, stack)
+
+
+def _join(parts: list, out_dims: Any, join: Callable) -> Any:
+    """Outputs of several calls joined (``cat`` or ``stack``) along their out_dims; an output with
+    out_dim None is the same in every call, and the first call's is kept."""
+    flat0, out_spec = tree_flatten(parts[0])
+    ods = broadcast_prefix(out_dims, parts[0], "vmap out_dims")
+    cols = [tree_flatten(p)[0] for p in parts]
+    res = [join([c[i] for c in cols], d) if d is not None else flat0[i] for i, d in enumerate(ods)]
     return tree_unflatten(res, out_spec)

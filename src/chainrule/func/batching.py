@@ -21,20 +21,16 @@ from typing import Any, Callable
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd import _levels
 from ..ops import _core
 from ..ops import elementwise as ew
 from ..ops import linalg as la
 from ..ops import reduce as rd
 from ..ops import shape as sh
-from ._batching_index import register_index_rules
+from ._vmap import with_logicals
 
 apply = _core.apply
 _P = _core.PRIMITIVES  # by name: the op table's families may move between modules
-
-
-def _shape(a: Any) -> tuple:
-    return a._data.shape if isinstance(a, Tensor) else np.shape(a)
+_shape = _core._shape_of  # of a Tensor, array or Python number
 
 
 def nd(a: Any, batched: bool) -> int:
@@ -57,6 +53,11 @@ def expand(a: Any, size: int) -> Any:
         a = np.asarray(a)
     s = tuple(_shape(a))
     return sh.broadcast_to(sh.reshape(a, (1,) + s), (size,) + s)
+
+
+def all_batched(lvl: Any, args: list, batched: list) -> list:
+    """Every argument as a payload: the unbatched ones ``expand``-ed over the batch."""
+    return [a if b else expand(a, lvl.size) for a, b in zip(args, batched)]
 
 
 def _same(op: Any) -> Callable:
@@ -114,8 +115,7 @@ def _pad(lvl: Any, args: list, batched: list, params: dict) -> Any:
 
 
 def _cat(lvl: Any, args: list, batched: list, params: dict) -> Any:
-    parts = tuple(a if b else expand(a, lvl.size) for a, b in zip(args, batched))
-    return apply(_P["Cat"], parts, {"dim": params["dim"] + 1})
+    return apply(_P["Cat"], tuple(all_batched(lvl, args, batched)), {"dim": params["dim"] + 1})
 
 
 # ------------------------------------------------------------------- matmul
@@ -132,9 +132,7 @@ def _matmul(lvl: Any, args: list, batched: list, params: dict) -> Any:
         if rx == 1:
             if ry <= 2:  # (B, k) @ (k,) or (k, n): one GEMV/GEMM
                 return apply(mm, (x, y))
-            s = _shape(x)  # (B, k) @ (..., k, n) -> (B, ..., n)
-            xx = sh.reshape(x, (s[0],) + (1,) * (ry - 2) + (1, s[1]))
-            return sh.squeeze(apply(mm, (xx, y)), -2)
+            return _vec_mat(x, y, ry)
         if ry == 2:  # fold the batch and the rows into one matrix
             s = _shape(x)
             out = apply(mm, (sh.reshape(x, (-1, s[-1])), y))
@@ -150,15 +148,21 @@ def _matmul(lvl: Any, args: list, batched: list, params: dict) -> Any:
     if rx == 1 and ry == 1:
         return rd.sum(ew.mul(x, y), 1)
     if rx == 1:
-        s = _shape(x)
-        xx = sh.reshape(x, (s[0],) + (1,) * (ry - 2) + (1, s[1]))
-        return sh.squeeze(apply(mm, (xx, y)), -2)
+        return _vec_mat(x, y, ry)
     if ry == 1:
-        s = _shape(y)
+        s = _shape(y)  # (B, ..., m, k) @ (B, k): the vector as a column, removed again after
         yy = sh.reshape(y, (s[0],) + (1,) * (rx - 2) + (s[1], 1))
         return sh.squeeze(apply(mm, (x, yy)), -1)
     r = max(rx, ry)
     return apply(mm, (align(x, r), align(y, r)))
+
+
+def _vec_mat(x: Any, y: Any, ry: int) -> Any:
+    """Batched vectors ``(B, k)`` @ ``(..., k, n)`` (``y`` batched or not): each vector as a row
+    of a one-row matrix, the row dim removed after."""
+    s = _shape(x)
+    xx = sh.reshape(x, (s[0],) + (1,) * (ry - 2) + (1, s[1]))
+    return sh.squeeze(apply(_P["Matmul"], (xx, y)), -2)
 
 
 def _linear(op: Any) -> Callable:
@@ -191,13 +195,6 @@ def _einsum(lvl: Any, args: list, batched: list, params: dict) -> Any:
 
 
 # -------------------------------------------------------------- nn and index
-def _softmax(op: Any) -> Callable:
-    def rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
-        return apply(op, (args[0],), {"dim": params["dim"] + 1})
-
-    return rule
-
-
 def _maxpool_index(lvl: Any, args: list, batched: list, params: dict) -> Any:
     s = _shape(args[0])  # fold the batch into N
     out = apply(_P["MaxPoolIndex"], (sh.reshape(args[0], (-1,) + tuple(s[2:])),), params)
@@ -207,8 +204,7 @@ def _maxpool_index(lvl: Any, args: list, batched: list, params: dict) -> Any:
 def _cross_entropy(lvl: Any, args: list, batched: list, params: dict) -> Any:
     """Fold the batch into the sample dim, take per-sample losses, reduce per example."""
     b = lvl.size
-    x = args[0] if batched[0] else expand(args[0], b)
-    t = args[1] if batched[1] else expand(args[1], b)
+    x, t = all_batched(lvl, args, batched)
     xs, ts = _shape(x), _shape(t)
     per = apply(_P["NllLoss"], (sh.reshape(x, (-1,) + tuple(xs[2:])),
                                        sh.reshape(t, (-1,) + tuple(ts[2:]))),
@@ -228,16 +224,12 @@ def _dtype(a: Any) -> Any:
 
 
 def _gather(lvl: Any, args: list, batched: list, params: dict) -> Any:
-    x = args[0] if batched[0] else expand(args[0], lvl.size)
-    i = args[1] if batched[1] else expand(args[1], lvl.size)
-    return apply(_P["Gather"], (x, i), {"dim": params["dim"] + 1})
+    return apply(_P["Gather"], tuple(all_batched(lvl, args, batched)), {"dim": params["dim"] + 1})
 
 
 def _scatter_add(lvl: Any, args: list, batched: list, params: dict) -> Any:
-    g = args[0] if batched[0] else expand(args[0], lvl.size)
-    i = args[1] if batched[1] else expand(args[1], lvl.size)
-    return apply(_P["ScatterAdd"], (g, i), {"dim": params["dim"] + 1,
-                                         "shape": (lvl.size,) + tuple(params["shape"])})
+    return apply(_P["ScatterAdd"], tuple(all_batched(lvl, args, batched)),
+                 {"dim": params["dim"] + 1, "shape": (lvl.size,) + tuple(params["shape"])})
 
 
 # ------------------------------------------------------------- convolution
@@ -292,8 +284,7 @@ def _conv2d_input_grad(lvl: Any, args: list, batched: list, params: dict) -> Any
 
 def _conv2d_weight_grad(lvl: Any, args: list, batched: list, params: dict) -> Any:
     b = lvl.size
-    x = args[0] if batched[0] else expand(args[0], b)
-    g = args[1] if batched[1] else expand(args[1], b)
+    x, g = all_batched(lvl, args, batched)
     ws = tuple(params["w_shape"])
     out = apply(_P["ConvolutionWeightGrad"], (_fold_groups(x), _fold_groups(g)),
                 dict(_geom(params, b), w_shape=(b * ws[0],) + ws[1:]))
@@ -303,18 +294,8 @@ def _conv2d_weight_grad(lvl: Any, args: list, batched: list, params: dict) -> An
 # ---------------------------------------------------------------- registry
 def _arrays_in_args(args: tuple, params: dict, top: Any) -> tuple:
     """Batched data that reached the op as a bare array (e.g. ``target._data``): use the tensor."""
-    from ._vmap import logical_of
-
-    new = None
-    cap = _levels.state.cap
-    for k, a in enumerate(args):
-        if type(a) is np.ndarray:
-            t = logical_of(a)
-            if t is not None and _levels._top_of(t, cap, None) is not None:  # a visible level
-                new = new or list(args)
-                new[k] = t
-                top = _levels._top_of(t, cap, top)
-    return (tuple(new) if new is not None else args), params, top
+    new, top = with_logicals(args, top)
+    return (args if new is None else tuple(new)), params, top
 
 
 _UNARY = ("To Neg Exp Expm1 Log Log1p Sqrt Rsqrt Reciprocal Sin Cos Tan Sinh Cosh Tanh Asin Acos "
@@ -322,7 +303,7 @@ _UNARY = ("To Neg Exp Expm1 Log Log1p Sqrt Rsqrt Reciprocal Sin Cos Tan Sinh Cos
           "LogicalNot BitwiseNot Isnan Isinf Isfinite Clone").split()
 _BROADCASTING = ("Add Sub Mul Div Pow Remainder FloorDivide Maximum Minimum Where Eq Ne Lt Le Gt Ge "
                  "LogicalAnd LogicalOr LogicalXor BitwiseAnd BitwiseOr BitwiseXor").split()
-_REDUCTIONS = "Sum Prod Amax Amin Norm Logsumexp All Any Argmax Argmin Cumsum".split()
+_ALONG_DIMS = "Sum Prod Amax Amin Norm Logsumexp All Any Argmax Argmin Cumsum Softmax LogSoftmax".split()
 
 
 def register() -> None:
@@ -333,27 +314,25 @@ def register() -> None:
         prims[name].extra["batch"] = _same(prims[name])
     for name in _BROADCASTING:
         prims[name].extra["batch"] = _broadcasting(prims[name])
-    for name in _REDUCTIONS:
+    for name in _ALONG_DIMS:
         prims[name].extra["batch"] = _shift_dims(prims[name])
     rules = {
         "View": _reshape, "Permute": _permute, "Expand": _broadcast_to, "Repeat": _repeat,
         "Flip": _flip, "ConstantPadNd": _pad, "Cat": _cat, "Einsum": _einsum,
-        "Softmax": _softmax(prims["Softmax"]), "LogSoftmax": _softmax(prims["LogSoftmax"]),
         "NllLoss": _cross_entropy, "Convolution": _conv2d,
         "ConvolutionInputGrad": _conv2d_input_grad, "ConvolutionWeightGrad": _conv2d_weight_grad,
         "Gather": _gather, "ScatterAdd": _scatter_add,
         "Matmul": _matmul, "Mm": _matmul, "Mv": _matmul, "Dot": _matmul, "Bmm": _matmul,
+        "MaxPoolIndex": _maxpool_index, "Linear": _linear(prims["Linear"]),
+        "LinearNoBias": _linear(prims["LinearNoBias"]),
     }
-    if "MaxPoolIndex" in prims:
-        rules["MaxPoolIndex"] = _maxpool_index
-    for name in ("Linear", "LinearNoBias"):
-        if name in prims:
-            rules[name] = _linear(prims[name])
     for name, rule in rules.items():
         prims[name].extra["batch"] = rule
     for name in ("Gather", "ScatterAdd", "NllLoss"):
         prims[name].extra["batch_arrays"] = _arrays_in_args
-    register_index_rules(expand, align)
+    from ._batching_index import register_index_rules  # it uses the helpers above
+
+    register_index_rules()
 
 
 register()
