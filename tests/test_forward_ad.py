@@ -127,3 +127,11 @@ def test_matches_torch_forward_ad() -> None:
             out = T.log_softmax(y @ y.T, 1).tanh().cumsum(0)[1:, ::2].norm()
             res.append(fw.unpack_dual(out).tangent.detach().numpy())
     np.testing.assert_allclose(res[0], res[1], rtol=1e-10)
+
+
+def test_a_tensor_that_was_dual_is_writable_after_its_level() -> None:
+    with fwAD.dual_level():
+        d = fwAD.make_dual(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0]))
+        y = d * 2
+    y.add_(1)
+    assert y.tolist() == [3.0, 5.0]

@@ -92,28 +92,12 @@ def op_tangent(op: Any, args: tuple, params: dict, out: Tensor, ts: Sequence[Any
 
 
 def _set_tangent(t: Tensor, level: Level, tangent: Tensor) -> None:
-    """Give ``t`` its tangent at ``level``; ``t`` becomes read-only (see ``_read_only``)."""
+    """Give ``t`` its tangent at ``level``.
+
+    In-place ops keep it up to date (``_inplace`` rebinds a dual tensor to the result);
+    writes that bypass the ops (``.data``, ``.numpy()``) change the primal only, as in PyTorch.
+    """
     set_payload(t, level, tangent)
-    _read_only(t)
-
-
-def _read_only(t: Tensor) -> None:
-    """Writes that bypass the ops (``.data``, ``.numpy()``) would change a dual tensor's primal
-    but not its tangent: make them fail (in-place ops rebind it instead, see ``_inplace``).
-    ``writable`` undoes it once ``func.jvp``'s level has ended."""
-    if t._data.flags.writeable:
-        view = t._data.view()
-        view.flags.writeable = False
-        t._data = view
-
-
-def writable(t: Any) -> None:
-    """Let in-place ops write to ``t`` again (its tangent's level has ended)."""
-    if isinstance(t, Tensor) and not t._data.flags.writeable:
-        try:
-            t._data.flags.writeable = True
-        except ValueError:  # a broadcast or read-only base: stays read-only, as it was
-            pass
 
 
 # ----------------------------------------------------------------------- API

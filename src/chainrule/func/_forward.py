@@ -75,10 +75,7 @@ def _take_tangent(o: Any, lvl: Any) -> Any:
     """The tangent of ``o`` at ``lvl``, removed from ``o`` (the level is about to end)."""
     if not isinstance(o, Tensor) or not o._meta or "tx" not in o._meta:
         return None
-    t = o._meta["tx"].pop(lvl, None)
-    if t is not None and not any(other.alive for other in o._meta["tx"] if other is not lvl):
-        fwd.writable(o)  # no other level's data left on it: in-place ops are safe again
-    return t
+    return o._meta["tx"].pop(lvl, None)
 
 
 def linearize(func: Callable, *primals: Any) -> tuple:
