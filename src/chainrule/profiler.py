@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._tensor import Tensor
+from .autograd._switch import Switch
 from .memory import _arrays, _owner
 
 __all__ = ["profile", "record_function", "EventAverage"]
@@ -96,24 +97,18 @@ class profile:
     def __enter__(self) -> profile:
         if not self.enabled:
             return self
-        from .autograd.engine import add_backward_tap
-        from .ops._core import add_apply_wrapper
-
         self._t0 = _clock()
         with _lock:
-            if not _active:
-                _removers.extend([add_apply_wrapper(_wrapper), add_backward_tap(_tap)])
             _active.append(self)
+        _switch.on()
         return self
 
     def __exit__(self, *exc: object) -> None:
         with _lock:
-            if self in _active:
-                _active.remove(self)
-            if not _active:
-                for remove in _removers:
-                    remove()
-                _removers.clear()
+            if self not in _active:
+                return
+            _active.remove(self)
+        _switch.off()
 
     # ------------------------------------------------------------- results
     def key_averages(self) -> list[EventAverage]:
@@ -192,7 +187,6 @@ class profile:
 
 
 _lock = threading.Lock()
-_removers: list = []
 
 
 def _wrapper(op: Any, args: tuple, params: dict, inner: Any) -> Any:
@@ -276,3 +270,6 @@ def _bytes(n: int) -> str:
             return f"{v:.2f} {unit}"
         v /= 1024
     return f"{v:.2f} GiB"
+
+
+_switch = Switch(_wrapper, _tap)  # installed while some profile() block is open

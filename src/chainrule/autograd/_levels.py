@@ -26,6 +26,7 @@ import threading
 from typing import Any, Callable
 
 from .._tensor import Tensor
+from ._switch import Switch
 from .graph import Node, next_seq
 
 __all__ = ["Level", "state", "push", "pop", "dispatch", "top_level", "payload", "set_payload",
@@ -63,8 +64,6 @@ class _State(threading.local):
 
 
 state = _State()
-_lock = threading.Lock()
-_installed: list = [0, None]  # [threads with levels, remover]
 
 
 def push(level: Level) -> Level:
@@ -74,12 +73,7 @@ def push(level: Level) -> Level:
     level.seq0 = next_seq()  # nodes made before this level have smaller numbers
     level.owned_cache = {}
     if not st.stack:
-        with _lock:
-            _installed[0] += 1
-            if _installed[1] is None:
-                from ..ops._core import add_apply_wrapper
-
-                _installed[1] = add_apply_wrapper(dispatch)
+        _switch.on()  # one user per thread with levels
     st.stack.append(level)
     if level.kind == "vmap":
         st.vmaps += 1
@@ -97,11 +91,7 @@ def pop(level: Level) -> None:
     if level.kind == "vmap":
         st.vmaps -= 1
     if not st.stack:
-        with _lock:
-            _installed[0] -= 1
-            if _installed[0] == 0 and _installed[1] is not None:
-                _installed[1]()
-                _installed[1] = None
+        _switch.off()
 
 
 # ----------------------------------------------------------------- payloads
@@ -288,3 +278,6 @@ def unrecorded(args: Any, level: Level) -> Any:
                 out = list(args)
             out[k] = strip(a)
     return args if out is None else out
+
+
+_switch = Switch(dispatch)

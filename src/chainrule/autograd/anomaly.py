@@ -23,12 +23,12 @@ import linecache
 import math
 import os
 import sys
-import threading
 from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from .._tensor import Tensor
+from ._switch import Switch
 from .grad_mode import state
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
@@ -97,29 +97,13 @@ class set_detect_anomaly:
 
 
 # ------------------------------------------------------------------ switching
-_users = 0  # threads with anomaly mode on; the wrapper and tap exist while > 0
-_lock = threading.Lock()
-_removers: list = []
-
-
 def _set(mode: bool, check_nan: bool) -> None:
-    global _users
+    """Switch this thread's anomaly mode; the wrapper and tap exist while any thread has it on."""
     was = state.anomaly
     state.anomaly = mode
     state.anomaly_check_nan = bool(check_nan)
-    if was == mode:
-        return
-    from ..ops._core import add_apply_wrapper
-    from .engine import add_backward_tap
-
-    with _lock:
-        _users += 1 if mode else -1
-        if _users > 0 and not _removers:
-            _removers.extend([add_apply_wrapper(_wrapper), add_backward_tap(_tap)])
-        elif _users <= 0 and _removers:
-            for remove in _removers:
-                remove()
-            _removers.clear()
+    if was != mode:
+        _switch.on() if mode else _switch.off()
 
 
 # ------------------------------------------------------------------ forward
@@ -230,3 +214,6 @@ def _format(frames: list) -> list:
         if src:
             out.append(f"    {src}")
     return out
+
+
+_switch = Switch(_wrapper, _tap)

@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._switch import Switch
+
 __all__ = ["Node", "AccumulateGrad", "saved_tensors_hooks", "disable_saved_tensors_hooks"]
 
 _sequence = itertools.count()
@@ -130,9 +132,6 @@ class _HooksState(threading.local):
 
 
 _hooks = _HooksState()
-_hooks_users = 0  # threads x nesting levels with hooks active: the wrapper is installed while > 0
-_hooks_lock = threading.Lock()
-_remove_wrapper: Callable[[], None] | None = None
 
 
 class saved_tensors_hooks:
@@ -159,12 +158,12 @@ class saved_tensors_hooks:
         if _hooks.disabled is not None:
             raise RuntimeError(_hooks.disabled)
         _hooks.stack.append((self.pack_hook, self.unpack_hook))
-        _hook_users(+1)
+        _hooks_switch.on()  # counts threads x nesting levels
         return self
 
     def __exit__(self, *exc: object) -> None:
         _hooks.stack.pop()
-        _hook_users(-1)
+        _hooks_switch.off()
 
 
 class disable_saved_tensors_hooks:
@@ -179,20 +178,6 @@ class disable_saved_tensors_hooks:
 
     def __exit__(self, *exc: object) -> None:
         _hooks.disabled = self._prev
-
-
-def _hook_users(delta: int) -> None:
-    """Install the packing wrapper while some thread has hooks active; remove it after."""
-    global _hooks_users, _remove_wrapper
-    from ..ops._core import add_apply_wrapper
-
-    with _hooks_lock:
-        _hooks_users += delta
-        if _hooks_users > 0 and _remove_wrapper is None:
-            _remove_wrapper = add_apply_wrapper(_pack_wrapper)
-        elif _hooks_users == 0 and _remove_wrapper is not None:
-            _remove_wrapper()
-            _remove_wrapper = None
 
 
 def _pack_wrapper(op: Any, args: tuple, params: dict, inner: Callable) -> Any:
@@ -291,3 +276,6 @@ class _Unpacker:
             f"a saved-tensor unpack hook returned {type(t).__name__} for {self.op.name}; it must "
             "return a Tensor (or an ndarray)"
         )
+
+
+_hooks_switch = Switch(_pack_wrapper)  # the packing wrapper exists while some thread has hooks
