@@ -58,7 +58,7 @@ _OPERATORS = {
     "__setitem__": setitem,
     "__neg__": ops.neg,
     "__abs__": ops.abs,
-    "__invert__": ops.bitwise_not,
+    "__invert__": ops.compare.invert,
 }
 for _name, _fn in _OPERATORS.items():
     setattr(Tensor, _name, _fn)

@@ -82,9 +82,7 @@ bool = dtype("bool", np.bool_)  # noqa: A001  (PyTorch's name)
 _ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
 _BY_NP: dict[np.dtype, dtype] = {d.np: d for d in _ALL}
 _BY_NAME: dict[str, dtype] = {d.name: d for d in _ALL}
-_BY_NAME.update(
-    half=float16, float=float32, double=float64, short=int16, int=int32, long=int64
-)
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
 
 _default_float = float32
 
@@ -120,10 +118,7 @@ def to_chainrule(d: object) -> dtype:
     except TypeError:
         raise TypeError(f"{d!r} is not a dtype chainrule knows") from None
     if npd not in _BY_NP:
-        raise TypeError(
-            f"dtype {npd} is not supported; use one of "
-            + ", ".join(x.name for x in _ALL)
-        )
+        raise TypeError(f"dtype {npd} is not supported; use one of " + ", ".join(x.name for x in _ALL))
     return _BY_NP[npd]
 
 
@@ -199,3 +194,142 @@ def result_type(*operands: object) -> np.dtype:
     out = _combine(dims, _combine(zeros, scalars))
     assert out is not None, "result_type() needs at least one operand"
     return out
+
+
+# ------------------------------------------------------------------ refusals
+# What PyTorch refuses by dtype, with its exception class and its advice.  These run only
+# on the paths that promote or handle non-float tensors, never on the float fast path.
+_ONE_BOOL = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+    "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+)
+_TWO_BOOLS = (
+    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+    "`^` or `logical_xor()` operator instead."
+)
+_NEG_BOOL = (
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+    "to invert a mask, use the `~` or `logical_not()` operator instead."
+)
+_BOOL_UNARY = ("abs", "floor", "ceil", "round", "trunc", "frac")
+_BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor")
+
+
+def describe(a: object) -> str:
+    """``(2,) int64 tensor`` or ``Python int 3``: an operand as error messages name it."""
+    if isinstance(a, np.ndarray):
+        name = _BY_NP[a.dtype].name if a.dtype in _BY_NP else str(a.dtype)
+        return f"{tuple(a.shape)} {name} tensor"
+    return f"Python {type(a).__name__} {a!r}"
+
+
+def _refuse(cls: type[Exception], op: str, text: str, operands: tuple) -> Exception:
+    exc = cls(f"{op}(): {text} (got {' and '.join(describe(a) for a in operands)})")
+    exc._chainrule = True  # type: ignore[attr-defined]  (ops pass it on unchanged)
+    return exc
+
+
+def _is_bool(a: object) -> builtins.bool:
+    return a.dtype.kind == "b" if isinstance(a, np.ndarray) else isinstance(a, builtins.bool)
+
+
+def _not_for(op: str, npd: np.dtype, fix: str, operands: tuple) -> Exception:
+    name = _BY_NP[npd].name if npd in _BY_NP else str(npd)
+    return _refuse(NotImplementedError, op, f"not implemented for {name} tensors; {fix}", operands)
+
+
+def check_binary(op: str, x: object, y: object) -> None:
+    """Raise what PyTorch raises for ``op(x, y)`` on raw operands (arrays or numbers), if anything."""
+    if op == "sub":
+        bx, by = _is_bool(x), _is_bool(y)
+        if bx and by:
+            raise _refuse(RuntimeError, op, _TWO_BOOLS, (x, y))
+        if bx or by:
+            raise _refuse(RuntimeError, op, _ONE_BOOL, (x, y))
+    elif op in ("maximum", "minimum"):
+        for a, arg, pos in ((x, "input", 1), (y, "other", 2)):
+            if not isinstance(a, np.ndarray):
+                raise _refuse(
+                    TypeError,
+                    op,
+                    f"argument '{arg}' (position {pos}) must be Tensor, "
+                    f"not {type(a).__name__}; wrap the number, e.g. torch.tensor(0.0), "
+                    "or use clamp(min=...)/clamp(max=...)",
+                    (x, y),
+                )
+    elif op in ("floor_divide", "remainder"):
+        d = result_type(x, y)
+        if d.kind == "b":
+            raise _not_for(op, d, "convert the bools first, e.g. x.long()", (x, y))
+        if d.kind in "iu" and np.any(np.asarray(y) == 0):
+            raise _refuse(
+                RuntimeError,
+                op,
+                "ZeroDivisionError: integer division by zero; mask "
+                "the zero divisors first or divide as floats (x.float())",
+                (x, y),
+            )
+    elif op == "pow":
+        if _is_bool(x) and isinstance(y, np.ndarray) and y.dtype.kind == "b":
+            raise _not_for(op, y.dtype, "convert first, e.g. x.long() ** y.long()", (x, y))
+    elif op in _BITWISE:
+        d = result_type(x, y)
+        if d.kind == "f":
+            raise _not_for(
+                op,
+                d,
+                "bitwise ops take integer or bool tensors; use logical_and/"
+                "logical_or/logical_xor on masks, or convert, e.g. x.long()",
+                (x, y),
+            )
+
+
+def check_unary(op: str, x: np.ndarray) -> None:
+    """Raise what PyTorch raises for ``op(x)`` on a non-float array, if anything."""
+    kind = x.dtype.kind
+    if kind == "b":
+        if op in _BOOL_UNARY:
+            raise _not_for(op, x.dtype, "convert first, e.g. x.long() or x.float()", (x,))
+        if op == "neg":
+            raise _refuse(RuntimeError, op, _NEG_BOOL, (x,))
+        if op == "relu":
+            raise _refuse(
+                RuntimeError, op, "Boolean inputs not supported for relu; convert first, e.g. x.float()", (x,)
+            )
+    elif kind == "f":
+        if op == "bitwise_not":
+            raise _not_for(
+                op,
+                x.dtype,
+                "bitwise ops take integer or bool tensors; use "
+                "logical_not() on a mask, or convert, e.g. x.long()",
+                (x,),
+            )
+        if op == "invert":
+            raise _refuse(
+                TypeError,
+                op,
+                "~ (operator.invert) is only implemented on integer and "
+                "Boolean-type tensors; use logical_not() or convert, e.g. x.long()",
+                (x,),
+            )
+    elif op == "frac":
+        raise _not_for(op, x.dtype, "frac() of an integer is 0: convert first, e.g. x.float()", (x,))
+
+
+def sub_forward(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x - y``; bool - bool (same dtype, so never promoted) refused as PyTorch does."""
+    try:
+        return x - y
+    except TypeError:
+        check_binary("sub", x, y)
+        raise
+
+
+def neg_forward(x: np.ndarray) -> np.ndarray:
+    """``-x``; a bool array refused as PyTorch does."""
+    try:
+        return -x
+    except TypeError:
+        check_unary("neg", x)
+        raise

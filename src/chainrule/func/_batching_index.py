@@ -71,8 +71,7 @@ def plan(lvl: Any, shape: tuple, idx: tuple) -> tuple[tuple, tuple | None]:
             p = _levels.payload(i, lvl)
             arr = p._data if p is not None else np.broadcast_to(i._data, (size,) + i._data.shape)
             if arr.dtype == bool:
-                raise RuntimeError("vmap: indexing with a batched boolean mask has a data-dependent "
-                                   "shape per example; use where() or masked_fill() instead")
+                raise data_dependent("indexing with a batched boolean mask")
             entries.append(arr)
             batched.append(True)
         elif isinstance(i, np.ndarray) and i.dtype == bool:
@@ -97,6 +96,17 @@ def plan(lvl: Any, shape: tuple, idx: tuple) -> tuple[tuple, tuple | None]:
     order = [0] + [1 + c + j for j in range(before)] + [1 + j for j in range(c)]
     order += list(range(1 + c + before, 1 + n))
     return tuple(new), tuple(order)
+
+
+def data_dependent(what: str) -> RuntimeError:
+    """vmap's refusal for ops whose output shape depends on the data (each example's differs)."""
+    return RuntimeError(f"vmap: {what}: the output shape depends on the data (each example may "
+                        "select a different number of elements), so it cannot be batched; keep "
+                        "the shape fixed with where() or masked_fill(), or loop over the examples")
+
+
+def _nonzero(lvl: Any, args: list, batched: list, params: dict) -> Any:
+    raise data_dependent("nonzero()/argwhere() of a batched tensor")
 
 
 def _example(e: Any, batched: bool) -> Any:
@@ -160,6 +170,7 @@ def register_index_rules() -> None:
                        ("IndexPut", _index_put)):
         _P[name].extra["batch"] = rule
         _P[name].extra["batch_arrays"] = _arrays_in_idx
+    _P["Nonzero"].extra["batch"] = _nonzero
 
 
 def _arrays_in_idx(args: tuple, params: dict, top: Any) -> tuple:

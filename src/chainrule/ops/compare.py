@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
 from ._core import Primitive, apply
 
@@ -59,9 +60,27 @@ ge = _compare(GE)
 logical_and = _compare(LOGICAL_AND)
 logical_or = _compare(LOGICAL_OR)
 logical_xor = _compare(LOGICAL_XOR)
-bitwise_and = _compare(BITWISE_AND)
-bitwise_or = _compare(BITWISE_OR)
-bitwise_xor = _compare(BITWISE_XOR)
+
+
+def _bitwise(op: Primitive):
+    def fn(x: Any, y: Any) -> Any:
+        if type(x) is Tensor and type(y) is Tensor:
+            d = x._data.dtype
+            if d == y._data.dtype and d.kind != "f":
+                return apply(op, (x, y))
+        _dt.check_binary(fn.__name__, _raw(x), _raw(y))  # PyTorch refuses floats
+        from .elementwise import promote  # (elementwise imports this module)
+
+        return apply(op, promote(x, y))
+
+    fn.__name__ = op.public.replace("bitwise", "bitwise_")
+    fn.__doc__ = f"Elementwise {fn.__name__} of integer or bool tensors (PyTorch's promotion)."
+    return fn
+
+
+bitwise_and = _bitwise(BITWISE_AND)
+bitwise_or = _bitwise(BITWISE_OR)
+bitwise_xor = _bitwise(BITWISE_XOR)
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
@@ -70,6 +89,15 @@ def logical_not(x: Any) -> Any:
 
 
 def bitwise_not(x: Any) -> Any:
+    if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+        _dt.check_unary("bitwise_not", x._data)
+    return apply(BITWISE_NOT, (x,))
+
+
+def invert(x: Any) -> Any:
+    """``~x``: as bitwise_not, but a float tensor gives PyTorch's TypeError."""
+    if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+        _dt.check_unary("invert", x._data)
     return apply(BITWISE_NOT, (x,))
 
 

@@ -74,8 +74,9 @@ def _weak_ok(kind: str, scalar: Any) -> bool:
     return isinstance(scalar, bool)
 
 
-def promote(x: Any, y: Any) -> tuple[Any, Any]:
-    """Cast the tensor operands of a binary op to PyTorch's result dtype."""
+def promote(x: Any, y: Any, op: str | None = None) -> tuple[Any, Any]:
+    """Cast the tensor operands of a binary op to PyTorch's result dtype (refusing, for ``op``,
+    what PyTorch refuses: checked here, off the float fast path)."""
     tx, ty = type(x), type(y)
     if tx is Tensor:  # fast paths: same dtypes, or a float tensor with a Python number
         if ty is Tensor:
@@ -89,6 +90,8 @@ def promote(x: Any, y: Any) -> tuple[Any, Any]:
         y = y.item()
     if isinstance(x, np.generic):
         x = x.item()
+    if op is not None:
+        _dt.check_binary(op, _raw(x), _raw(y))
     dx, dy = _dtype_of(x), _dtype_of(y)
     if dx is not None and dy is not None:
         if dx == dy:
@@ -121,26 +124,20 @@ def _to_float(x: Any) -> Any:
     return x
 
 
-def _float_operand(a: Any) -> Any:
-    if _dtype_of(a) is None and not isinstance(a, (bool, int, float)):
-        raise fail(f"expected a Tensor or a number, got {type(a).__name__}", TypeError)
-    return a
-
-
 # ================================================================= arithmetic
 def _pass(g: Any) -> Any:
     return g
 
 
 ADD = Primitive("Add", lambda x, y: x + y, broadcasts=True).defvjp(_pass, _pass)
-SUB = Primitive("Sub", lambda x, y: x - y, broadcasts=True).defvjp(_pass, lambda g: -g)
+SUB = Primitive("Sub", _dt.sub_forward, broadcasts=True).defvjp(_pass, lambda g: -g)
 MUL = Primitive("Mul", lambda x, y: x * y, broadcasts=True).defvjp(
     lambda g, y: g * y, lambda g, x: g * x
 )
 DIV = Primitive("Div", lambda x, y: x / y, broadcasts=True).defvjp(
     lambda g, y: g / y, lambda g, x, y: -(g * x) / (y * y)
 )
-NEG = Primitive("Neg", lambda x: -x).defvjp(lambda g: -g)
+NEG = Primitive("Neg", _dt.neg_forward).defvjp(lambda g: -g)
 ADD.defjvp(_pass, _pass)
 SUB.defjvp(_pass, lambda t: -t)
 MUL.defjvp(lambda t, y: t * y, lambda t, x: x * t)
@@ -182,7 +179,7 @@ def add(x: Any, y: Any, *, alpha: Any = None) -> Any:
 def sub(x: Any, y: Any, *, alpha: Any = None) -> Any:
     if alpha is not None and alpha != 1:
         y = mul(y, alpha)
-    x, y = promote(x, y)
+    x, y = promote(x, y, "sub")
     return apply(SUB, (x, y))
 
 
@@ -227,8 +224,11 @@ def neg(x: Any) -> Any:
 
 def pow(x: Any, y: Any) -> Any:  # noqa: A001 - PyTorch's name
     """``x ** y``; a float exponent on an integer tensor gives a float result."""
-    x, y = promote(x, y)
-    if isinstance(y, bool) and _dtype_of(x) == np.bool_:  # bool ** bool stays bool (PyTorch)
+    x, y = promote(x, y, "pow")
+    if type(x) is Tensor and x._data.dtype.kind == "f":
+        return apply(POW, (x, y))
+    _dt.check_binary("pow", _raw(x), _raw(y))
+    if isinstance(y, bool) and _dtype_of(x) == np.bool_:  # bool ** True stays bool (PyTorch)
         return cast(apply(POW, (x, y)), np.bool_)
     return apply(POW, (x, y))
 
@@ -236,10 +236,11 @@ def pow(x: Any, y: Any) -> Any:  # noqa: A001 - PyTorch's name
 def remainder(x: Any, y: Any) -> Any:
     """Python-style modulo (sign of the divisor); for floats x - floor(x / y) * y, so the
     gradient is 1 w.r.t. x and -floor(x / y) w.r.t. y, as in PyTorch."""
+    _dt.check_binary("remainder", _raw(x), _raw(y))
     x, y = promote(x, y)
     d = _dtype_of(x) if _dtype_of(x) is not None else _dtype_of(y)
     if d is not None and d.kind == "f":
-        return sub(x, mul(floor(div(x, y)), y))
+        return sub(x if _dtype_of(x) is not None else float(x), mul(floor(div(x, y)), y))
     return apply(MOD, (x, y))
 
 
@@ -248,6 +249,7 @@ FLOORDIV = Primitive("FloorDivide", lambda x, y: np.floor_divide(x, y), differen
 
 
 def floor_divide(x: Any, y: Any) -> Any:
+    _dt.check_binary("floor_divide", _raw(x), _raw(y))
     return apply(FLOORDIV, promote(x, y))
 
 
@@ -354,7 +356,7 @@ def _zero_grad_op(name: str, fn: Any) -> Primitive:
 def _sign(x: np.ndarray) -> np.ndarray:
     """np.sign, except sign(NaN) = 0 as in PyTorch."""
     if np.asarray(x).dtype.kind != "f":
-        return np.sign(x)
+        return np.array(x, copy=True) if np.asarray(x).dtype.kind == "b" else np.sign(x)
     return np.where(x != x, 0.0, np.sign(x)).astype(np.asarray(x).dtype, copy=False)
 
 
@@ -384,7 +386,18 @@ erf = _unary(ERF)
 sigmoid = _unary(SIGMOID)
 
 
+def _not_float(op: str, x: Any) -> bool:
+    """True for an integer/bool tensor (after refusing what PyTorch refuses for ``op``)."""
+    d = _dtype_of(x)
+    if d is None or d.kind == "f":
+        return False
+    _dt.check_unary(op, _raw(x))
+    return True
+
+
 def abs(x: Any) -> Any:  # noqa: A001 - PyTorch's name
+    if type(x) is not Tensor or x._data.dtype.kind != "f":
+        _not_float("abs", x)
     return apply(ABS, (x,))
 
 
@@ -393,14 +406,16 @@ def sign(x: Any) -> Any:
 
 
 def floor(x: Any) -> Any:
-    return x if _dtype_of(x) is not None and _dtype_of(x).kind != "f" else apply(FLOOR, (x,))
+    return x if _not_float("floor", x) else apply(FLOOR, (x,))
 
 
 def ceil(x: Any) -> Any:
-    return x if _dtype_of(x) is not None and _dtype_of(x).kind != "f" else apply(CEIL, (x,))
+    return x if _not_float("ceil", x) else apply(CEIL, (x,))
 
 
 def round(x: Any, *, decimals: int = 0) -> Any:  # noqa: A001 - PyTorch's name
+    if _not_float("round", x):  # integers are already round (PyTorch keeps their dtype)
+        return x
     if decimals:
         scale = 10.0**decimals
         return div(apply(ROUND, (mul(x, scale),)), scale)
@@ -408,14 +423,17 @@ def round(x: Any, *, decimals: int = 0) -> Any:  # noqa: A001 - PyTorch's name
 
 
 def trunc(x: Any) -> Any:
-    return apply(TRUNC, (x,))
+    return x if _not_float("trunc", x) else apply(TRUNC, (x,))
 
 
 def frac(x: Any) -> Any:
+    _not_float("frac", x)
     return sub(x, trunc(x))
 
 
 def square(x: Any) -> Any:
+    if type(x) is Tensor and x._data.dtype.kind == "b":  # PyTorch: x ** 2, an int64 result
+        x = cast(x, np.int64)
     return mul(x, x)
 
 
@@ -432,6 +450,8 @@ def exp2(x: Any) -> Any:
 
 
 def relu(x: Any) -> Any:
+    if type(x) is not Tensor or x._data.dtype.kind != "f":
+        _not_float("relu", x)
     return apply(RELU, (x,))
 
 
@@ -537,10 +557,12 @@ MINIMUM.defjvp(lambda t, x, y: t * _max_weight(y, x), lambda t, x, y: t * _max_w
 
 
 def maximum(x: Any, y: Any) -> Any:
+    _dt.check_binary("maximum", _raw(x), _raw(y))  # both must be tensors, as in PyTorch
     return apply(MAXIMUM, promote(x, y))
 
 
 def minimum(x: Any, y: Any) -> Any:
+    _dt.check_binary("minimum", _raw(x), _raw(y))
     return apply(MINIMUM, promote(x, y))
 
 

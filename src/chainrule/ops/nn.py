@@ -105,7 +105,8 @@ def _ce_local(x: Any, target: Any, ignore_index: int) -> tuple[Any, np.ndarray]:
         xs = _shape(x)
         classes = np.arange(xs[1]).reshape((1, -1) + (1,) * (len(xs) - 2))
         valid_t = ew.cast(ne(target, ignore_index), _dtype(x))
-        return (softmax(x, 1) - eq(unsqueeze(target, 1), classes)) * unsqueeze(valid_t, 1), valid_t
+        onehot = ew.cast(eq(unsqueeze(target, 1), classes), _dtype(x))  # (float - bool is refused)
+        return (softmax(x, 1) - onehot) * unsqueeze(valid_t, 1), valid_t
     t = target
     valid = t != ignore_index
     onehot = np.zeros(_shape(x), dtype=bool)
