@@ -295,8 +295,16 @@ CASES: list[Case] = [
     C("meshgrid", lambda T, x, y: T.meshgrid(x, y, indexing="ij"), A((3,)), A((2,))),
     C("meshgrid", lambda T, x, y: T.meshgrid(x, y, indexing="xy"), A((3,)), A((2,))),
     C("broadcast_tensors", lambda T, x, y: T.broadcast_tensors(x, y), A((3, 1)), A((4,))),
+    C("squeeze", lambda T, x: x.squeeze((0, 2)), A((1, 3, 1, 2))),
+    C("diagonal", lambda T, x: x.diagonal(), A((3, 4))),
+    C("diagonal", lambda T, x: T.diagonal(x, -1, 2, 0), A((3, 2, 4))),
+    C("unfold", lambda T, x: x.unfold(1, 3, 2), A((2, 7))),
+    C("as_strided", lambda T, x: x.as_strided((3, 2), (2, 3), 1), A((3, 4))),
+    C("view_writes", lambda T, x, w: _write_views(x, w), A((3, 4)), A((4,))),
     # ---------------------------------------------------------------- indexing
     C("getitem", lambda T, x: x[1], A(_S)),
+    C("getitem", lambda T, x: x[..., None], A(_S)),
+    C("getitem", lambda T, x: x[...], A(_S)),
     C("getitem", lambda T, x: x[-1, 1:3], A(_S)),
     C("getitem", lambda T, x: x[None, ..., ::2], A((2, 3, 4))),
     C("getitem", lambda T, x: x[1, 2], A(_S)),
@@ -402,6 +410,15 @@ CASES: list[Case] = [
     C("linear", lambda T, x, w: F(T).linear(x, w), A((4, 3)), A((2, 3))),
     C("linear", lambda T, x, w: F(T).linear(x, w), A((2, 1, 3)), A((2, 3))),
 ]
+
+
+def _write_views(x: Any, w: Any) -> Any:
+    """In-place writes through views (CopySlices) and a view used after its base changed."""
+    y = x * 1
+    stale = y.t()
+    y[0].mul_(w)
+    y[1:, ::2] += y[2, :2]
+    return y, stale * 1
 
 
 def _setitem(x: Any, idx: Any, v: Any) -> Any:

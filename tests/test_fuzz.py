@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fuzz
 import numpy as np
-import pytest
 from ops_table import CASES, F
 from reference import torch
 
@@ -123,13 +122,10 @@ def test_float64_rules_do_not_round_through_float32() -> None:
     _both(f)
 
 
-def test_stale_view_is_refused_not_silently_wrong() -> None:
+def test_stale_view_regenerates_its_history() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     base = x + 0.0
     view = base.view(-1)
-    base.mul_(2)  # the view's recorded history is now out of date
-    with pytest.raises(RuntimeError, match="used after the tensor it views was modified"):
-        (view * x).sum()
-    fresh = base.view(-1)  # taking the view again is fine, and correct
-    (fresh * x).sum().backward()
-    assert x.grad.tolist() == [4.0, 8.0]
+    base.mul_(2)  # the view's recorded history is now out of date: it is regenerated on use
+    (view * x).sum().backward()
+    assert x.grad.tolist() == [4.0, 8.0]  # d/dx sum(2x * x) = 4x

@@ -119,11 +119,15 @@ def test_inplace_on_view_of_graph_tensor_rebases_the_base() -> None:
     assert x.grad.tolist() == [1.0, 5.0, 1.0] and w.grad.item() == 2.0
 
 
-def test_inplace_on_reshaped_view_while_recording_is_refused() -> None:
-    h = cr.ones(2, 2, requires_grad=True) * 1
+def test_inplace_on_reshaped_view_while_recording_rewrites_the_base() -> None:
+    leaf = cr.ones(2, 2, requires_grad=True)
+    h = leaf * 1
     v = h.reshape(4)
-    with pytest.raises(RuntimeError, match="in-place operation on a view"):
-        v.mul_(cr.ones(4, requires_grad=True))
+    w = cr.arange(4.0, requires_grad=True)
+    v.mul_(w)
+    assert type(h.grad_fn).__name__ == "CopySlices" and h.tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    (h * h).sum().backward()
+    assert leaf.grad.tolist() == [[0.0, 2.0], [8.0, 18.0]] and w.grad.tolist() == [0.0, 2.0, 4.0, 6.0]
 
 
 def test_inplace_errors() -> None:

@@ -33,11 +33,11 @@ def test_counts_times_and_saved_bytes_per_op_type() -> None:
     for r in rows.values():
         assert r.count == 3 and r.backward_count == 3
         assert r.forward_us > 0 and r.backward_us > 0
-    # a node keeps what its rules name: Mm both operands, Exp its output, Mul its tensor
-    # operand (the same buffer as Exp's output: counted per node), Sum only a shape
+    # a node keeps what the rules of its inputs that require grad name: Mm only x (W's gradient
+    # is x^T g; x needs none), Exp its output, Mul only the number 2.0 (no buffer), Sum a shape
     assert rows["Exp"].saved_bytes == 3 * 8 * 4 * 8
-    assert rows["Mm"].saved_bytes == 3 * (8 * 16 + 16 * 4) * 8
-    assert rows["Mul"].saved_bytes == 3 * 8 * 4 * 8
+    assert rows["Mm"].saved_bytes == 3 * 8 * 16 * 8
+    assert rows["Mul"].saved_bytes == 0
     assert rows["Sum"].saved_bytes == 0
 
 

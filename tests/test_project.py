@@ -62,7 +62,8 @@ def test_core_line_budget() -> None:
     core = [SRC / "_tensor.py", SRC / "_inplace.py", *(SRC / "ops").glob("*.py"),
             *(SRC / "autograd" / name for name in engine)]
     total = sum(len(p.read_text().splitlines()) for p in core)
-    assert total < 6200, f"core is {total} lines"
+    # 6200 -> 6900: views (shared storage, CopySlices, view replay, the strided view ops)
+    assert total < 6900, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

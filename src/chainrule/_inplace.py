@@ -9,13 +9,22 @@ alias that carries the tensor's current history, the result is copied into
 the tensor's storage, and the tensor's ``grad_fn`` moves to the new node
 ("rebasing").  If the new node saved the alias, the alias keeps a snapshot of
 the old values.  Tensors saved earlier see the version bump and refuse to be
-used in backward.  A tensor made by basic indexing (``x[0]``) rebases its base
-too: ``base = index_put(base, idx, new_view_values)``.
+used in backward.
+
+Views share storage and version counter with their base (``ops._views``).
+Writing through a view rewrites the base's history (``CopySlices``) and
+regenerates the view's; other views of the base regenerate theirs when next
+used.  As in PyTorch, refused: writing a leaf that requires grad (or a view of
+one) while recording, and writing one of several views returned together
+(``unbind``, ``split``, ``chunk``) while recording.
 
 Under a transform (a forward-mode ``dual_level`` or ``vmap``) a tensor carrying a
 tangent or a batch takes the out-of-place result whole: its data, history and
 transform payloads are rebound to the result's (its storage is not written, so
 views taken earlier keep the old values; transformed code is functional anyway).
+
+Observers (the compiler's tracer) register with ``add_inplace_hook``: while one
+is installed every in-place op takes the recorded path, so it runs as ops.
 """
 
 from __future__ import annotations
@@ -29,7 +38,51 @@ from .autograd import _levels
 from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import next_seq
 
-__all__ = ["inplace", "inplace_ufunc", "setitem", "tracked"]
+__all__ = ["inplace", "inplace_ufunc", "setitem", "tracked", "add_inplace_hook", "notify", "refresh"]
+
+
+class _Notify:
+    """The in-place hooks: ``hook(t, src)`` says "tensor ``t`` now stands for ``src``'s value
+    and history" -- after an in-place write to ``t``, after a write through a view rewrote
+    its base ``t``, after a view ``t`` was regenerated, and when an alias ``t`` of ``src``
+    is made to carry its old history."""
+
+    def __init__(self) -> None:
+        self.hooks: list[Callable[[Tensor, Tensor], None]] = []
+
+    def active(self) -> bool:
+        return bool(self.hooks)
+
+    def __call__(self, t: Tensor, src: Tensor) -> None:
+        for hook in list(self.hooks):
+            hook(t, src)
+
+
+notify = _Notify()
+
+
+def add_inplace_hook(hook: Callable[[Tensor, Tensor], None]) -> Callable[[], None]:
+    """Call ``hook(t, src)`` on every in-place rebinding (see ``_Notify``); returns a remover.
+
+    While a hook is installed, in-place ops always run as recorded ops (out of place, then
+    copied into the storage), also under ``no_grad``, so an op wrapper sees them."""
+    notify.hooks.append(hook)
+
+    def remove() -> None:
+        for i, h in enumerate(notify.hooks):
+            if h is hook:
+                del notify.hooks[i]
+                break
+
+    return remove
+
+
+def refresh(t: Tensor) -> None:
+    """Regenerate a view's history if its base was written since it was made (else nothing)."""
+    if t._base is not None and t._vfn[1] != t._vc[0]:
+        from .ops._core import refresh as _refresh
+
+        _refresh(t)
 
 
 def _check_leaf(t: Tensor, name: str) -> None:
@@ -38,6 +91,25 @@ def _check_leaf(t: Tensor, name: str) -> None:
             f"{name}(): in-place operation on a leaf tensor that requires grad (shape "
             f"{tuple(t._data.shape)}); it would change a value autograd needs. Do it inside "
             "`with chainrule.no_grad():` (e.g. for a parameter update), or use an out-of-place op."
+        )
+
+
+def _check_view(t: Tensor, name: str) -> None:
+    """The writes through a view that PyTorch refuses while recording."""
+    multi = t._get_meta("multi_view")
+    if multi is not None:
+        raise RuntimeError(
+            f"{name}(): output of {multi} is a view and is being modified in place. This view is one "
+            f"of several returned together by {multi}, and such views cannot be modified in place "
+            "while autograd records; use an out-of-place op, or .clone() the piece first."
+        )
+    base = t._base
+    if base._rg and base.grad_fn is None:
+        raise RuntimeError(
+            f"{name}(): a view of a leaf tensor that requires grad (view shape "
+            f"{tuple(t._data.shape)}, leaf shape {tuple(base._data.shape)}) is being used in an "
+            "in-place operation. Do it inside `with chainrule.no_grad():`, or clone the leaf first "
+            "(x = leaf.clone()) and write into the clone."
         )
 
 
@@ -84,6 +156,8 @@ def _alias(t: Tensor) -> Tensor:
     a = wrap(t._data)
     a._rg = t._rg
     a.grad_fn = t.grad_fn
+    if notify.hooks:
+        notify(a, t)
     return a
 
 
@@ -95,13 +169,35 @@ def _transformed(t: Tensor, args: tuple) -> bool:
 
 
 def _rebind(t: Tensor, name: str, compute: Callable[..., Any], args: tuple) -> Tensor:
-    """In-place under a transform: ``t`` becomes the out-of-place result (data, history, payloads)."""
+    """In-place under a transform: ``t`` becomes the out-of-place result (data, history, payloads).
+
+    A view also rebinds its base to CopySlices(base, result), so that writes through views reach
+    the base's value, tangent and batch as they do its storage outside transforms."""
+    res = compute(_payload_alias(t), *args)
+    if res._data.shape != t._data.shape:
+        raise _shape_error(name, t, res._data.shape)
+    take(t, res)
+    if t._base is not None:
+        from .ops._views import copy_slices
+
+        base = t._base
+        take(base, copy_slices(_payload_alias(base), t._vfn[0], res, traced=True))
+    _bump(t)
+    if t._base is not None:
+        t._vfn = (t._vfn[0], t._vc[0])
+    return t
+
+
+def _payload_alias(t: Tensor) -> Tensor:
+    """An alias of ``t`` that also carries its transform payloads (tangent, batch)."""
     alias = _alias(t)  # stands for the old value, in case the new node saved it
     if t._meta and "tx" in t._meta:
         alias._set_meta("tx", dict(t._meta["tx"]))
-    res = compute(alias, *args)
-    if res._data.shape != t._data.shape:
-        raise _shape_error(name, t, res._data.shape)
+    return alias
+
+
+def take(t: Tensor, res: Tensor) -> None:
+    """Rebind ``t`` to ``res``: its data, history and transform payloads (not its storage)."""
     t._data = res._data.astype(t._data.dtype, copy=False)
     t.grad_fn = res.grad_fn
     t._rg = res._rg
@@ -110,23 +206,27 @@ def _rebind(t: Tensor, name: str, compute: Callable[..., Any], args: tuple) -> T
         t._set_meta("tx", dict(tx))
     elif t._meta and "tx" in t._meta:
         del t._meta["tx"]
-    _bump(t)
-    return t
 
 
 def tracked(t: Tensor, args: tuple) -> bool:
-    """Must an in-place op on ``t`` with ``args`` go through ``inplace`` (graph or transform)?
+    """Must an in-place op on ``t`` with ``args`` go through ``inplace`` (graph, transform, hook)?
 
     False means it may write straight into the array (the optimizer-step fast path)."""
-    return _records(t, args) or _transformed(t, args)
+    if t._base is not None:
+        refresh(t)  # a stale view may require grad by now
+    return _records(t, args) or _transformed(t, args) or bool(notify.hooks)
 
 
 def inplace(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Tensor:
     """Apply ``compute(t, *args)`` (an out-of-place op) to ``t`` in place; returns ``t``."""
     _check_leaf(t, name)
+    if t._base is not None:
+        refresh(t)
     if _transformed(t, args):
         return _rebind(t, name, compute, args)
-    if not _records(t, args):
+    hooked = bool(notify.hooks)
+    recording = _records(t, args)
+    if not hooked and not recording:
         from .autograd.grad_mode import no_grad
 
         with no_grad():
@@ -134,16 +234,8 @@ def inplace(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Te
         _write(t, res._data if isinstance(res, Tensor) else np.asarray(res), name)
         _bump(t)
         return t
-    view = t._get_meta("view_idx") if t._base is not None else None
-    if t._base is not None and view is None:
-        raise RuntimeError(
-            f"{name}(): in-place operation on a view (made by reshape/transpose/expand...) while "
-            "autograd is recording; apply it to the base tensor, or .clone() the view first"
-        )
-    if t._base is not None and t.grad_fn is not None:
-        from .ops._core import check_view
-
-        check_view(t)
+    if t._base is not None and _grad_state.grad_enabled:
+        _check_view(t, name)
     alias = _alias(t)
     first = next_seq()
     res = compute(alias, *args)
@@ -151,13 +243,16 @@ def inplace(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Te
         res = wrap(np.asarray(res))
     if _saves(res.grad_fn, alias._vc, first):
         alias._data = alias._data.copy()  # a node needs the old values: keep a snapshot
-    if view is not None:
-        _rebase_base(t, view, res, name)
+    if t._base is not None:
+        _write_view(t, res, name, recording, hooked)
         return t
     _write(t, res._data, name)
     _bump(t)
-    t.grad_fn = res.grad_fn
-    t._rg = res._rg
+    if recording:
+        t.grad_fn = res.grad_fn
+        t._rg = res._rg
+    if hooked:
+        notify(t, res)
     return t
 
 
@@ -175,20 +270,33 @@ def _saves(node: Any, cell: list, first: int) -> bool:
     return False
 
 
-def _rebase_base(view: Tensor, idx: tuple, res: Tensor, name: str) -> None:
-    """``view`` (= base[idx]) got new values ``res``: record ``base[idx] = res`` on the base."""
-    from .ops._core import apply
-    from .ops.index import GETITEM, INDEX_PUT
+def _write_view(view: Tensor, res: Tensor, name: str, recording: bool, hooked: bool) -> None:
+    """``view`` got new values ``res``: the base's history becomes CopySlices(old base, res) and
+    the view's is regenerated from it (PyTorch's semantics)."""
+    from .ops._views import copy_slices, replay
 
     base = view._base
-    _check_leaf(base, name)
-    new_base = apply(INDEX_PUT, (_alias(base), res), {"idx": idx})
-    _write(base, new_base._data, name)
+    chain = view._vfn[0]
+    if hooked:  # the new base computed by ops, so that an op wrapper sees it
+        new_base = copy_slices(_alias(base), chain, res, traced=True)
+        _write(base, new_base._data, name)
+    else:
+        _write(view, res._data, name)
+        new_base = copy_slices(_alias(base), chain, res, traced=False) if recording else None
     _bump(base)
-    base.grad_fn = new_base.grad_fn
-    base._rg = new_base._rg
-    view.grad_fn = apply(GETITEM, (base,), {"idx": idx}).grad_fn
-    view._rg = base._rg
+    if recording:
+        base.grad_fn = new_base.grad_fn
+        base._rg = new_base._rg
+    if hooked:
+        notify(base, new_base)
+    if recording or hooked:
+        new_view = replay(base, chain, view._data, traced=hooked)
+        if recording:
+            view.grad_fn = new_view.grad_fn
+            view._rg = new_view._rg
+        if hooked:
+            notify(view, new_view)
+    view._vfn = (chain, view._vc[0])
 
 
 _UFUNC_ERRORS = (ValueError, TypeError)

@@ -11,7 +11,9 @@ Slots (read directly by the hot paths in ``ops._core`` and the engine):
   _grad    -- the accumulated gradient (a Tensor) or None.
   grad_fn  -- the Node that produced this tensor, None for leaves.
   _vc      -- version cell ``[n]``, shared with views of the same storage.
-  _base    -- the tensor this one is a view of, or None.
+  _base    -- the tensor this one is a view of (never itself a view), or None.
+  _vfn     -- views only: ``(chain, version)``, the view ops that make it from ``_base`` and
+              the version at which its ``grad_fn`` was made (see ``ops._views``).
   _meta    -- None or a dict of rarely used extras (hooks, retain_grad, names, tangents).
 """
 
@@ -61,7 +63,7 @@ class Tensor:
     tensor([ 0.,  4.,  8., 12.])
     """
 
-    __slots__ = ("_data", "_rg", "_grad", "grad_fn", "_vc", "_base", "_meta", "__weakref__")
+    __slots__ = ("_data", "_rg", "_grad", "grad_fn", "_vc", "_base", "_vfn", "_meta", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # identity hash: tensors are dict keys in the engine
 
@@ -141,6 +143,8 @@ class Tensor:
     # --------------------------------------------------------------- autograd
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None:
+            _refresh_view(self)
         return self._rg
 
     @requires_grad.setter
@@ -171,7 +175,12 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._base is not None:
+            _refresh_view(self)
         return self.grad_fn is None
+
+    def _is_view(self) -> bool:
+        return self._base is not None
 
     @property
     def grad(self) -> Tensor | None:
@@ -394,6 +403,7 @@ def _init(t: Tensor, data: np.ndarray) -> None:
     t.grad_fn = None
     t._vc = [0]
     t._base = None
+    t._vfn = None
     t._meta = None
 
 
@@ -439,6 +449,12 @@ class _RetainGrad:
         else:
             t._grad = t._grad + grad
         return None
+
+
+def _refresh_view(t: Tensor) -> None:
+    from ._inplace import refresh
+
+    refresh(t)
 
 
 def _add_node_hook(node: Any, hook: Callable) -> Any:

@@ -83,7 +83,7 @@ _METHODS = [
     "reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze",
     "transpose", "swapaxes", "swapdims", "permute", "t", "expand", "expand_as", "broadcast_to",
     "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll", "split", "chunk",
-    "unbind", "narrow", "movedim", "clone", "contiguous",
+    "unbind", "narrow", "movedim", "clone", "contiguous", "diagonal", "as_strided",
     # indexing
     "gather", "index_select", "masked_fill", "masked_select", "scatter", "scatter_add",
     "index_add", "take", "take_along_dim", "nonzero", "argwhere", "select",
@@ -93,6 +93,7 @@ _METHODS = [
 for _name in _METHODS:
     setattr(Tensor, _name, getattr(ops, _name))
 
+Tensor.unfold = ops._unfold  # type: ignore[attr-defined]
 Tensor.T = property(ops.T)  # type: ignore[attr-defined]
 Tensor.mT = property(ops.mT)  # type: ignore[attr-defined]
 

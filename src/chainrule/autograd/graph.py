@@ -70,10 +70,12 @@ class Node:
 
     @property
     def saved_values(self) -> dict[str, Any]:
-        """The values kept for backward, by the name the VJP rules use (empty once freed)."""
+        """The values kept for backward, by the name the VJP rules use (empty once freed).
+
+        Only those that the rules of the inputs requiring grad read are kept (and listed)."""
         if self.saved is None:
             return {}
-        return dict(zip(self.op.save_names, self.saved))
+        return {k: v for k, v in zip(self.op.save_names, self.saved) if v is not None}
 
     def register_hook(self, fn: Callable) -> Any:
         """Hook on the gradient flowing *into* this node (the output's gradient)."""

@@ -331,8 +331,10 @@ def register() -> None:
     for name in ("Gather", "ScatterAdd", "NllLoss"):
         prims[name].extra["batch_arrays"] = _arrays_in_args
     from ._batching_index import register_index_rules  # it uses the helpers above
+    from ._batching_views import register_view_rules
 
     register_index_rules()
+    register_view_rules()
 
 
 register()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from . import linear as _linear  # noqa: F401  (registers the Linear primitives; F.linear uses them)
 from ._core import PRIMITIVES, Primitive, apply, fail  # noqa: F401
+from ._views import as_strided, diagonal  # noqa: F401  (unfold is a method: F.unfold differs)
+from ._views import unfold as _unfold  # noqa: F401
 from .compare import (  # noqa: F401
     allclose,
     bitwise_and,

@@ -91,6 +91,7 @@ class Primitive:
         "save_sources",
         "ans_slot",
         "tensor_slots",
+        "save_needs",
         "frees",
         "node_cls",
         "extra",
@@ -140,6 +141,7 @@ class Primitive:
         self.save_sources: tuple[tuple[int, Any], ...] = ()
         self.ans_slot: int | None = None
         self.tensor_slots: tuple[int, ...] = ()
+        self.save_needs: tuple[int, ...] = ()  # per saved value: bit i set = input i's VJP reads it
         self.frees = False  # saves tensors/arrays, which backward releases
         self.node_cls = new_node_class(name)
         self.node_cls.op = self
@@ -149,6 +151,35 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<Primitive {self.name}>"
 
+    def variant(self, name: str, node_name: str | None = None) -> Primitive:
+        """The same op under another name, so its nodes read as PyTorch's do (``TransposeBackward0``
+        is a permute, ``SelectBackward0`` an index): forward, rules and batching rule shared."""
+        v = Primitive(
+            name,
+            self.forward,
+            public=self.public,
+            broadcasts=self.broadcasts,
+            view=self.view,
+            differentiable=self.differentiable,
+        )
+        for slot in (
+            "vjps",
+            "vjp_all",
+            "jvps",
+            "jvp_all",
+            "save_names",
+            "save_sources",
+            "ans_slot",
+            "tensor_slots",
+            "save_needs",
+            "frees",
+            "extra",
+        ):
+            setattr(v, slot, getattr(self, slot))
+        if node_name is not None:
+            v.node_cls.__name__ = v.node_cls.__qualname__ = node_name
+        return v
+
     # ---------------------------------------------------------------- rules
     def defvjp(self, *rules: Callable | None) -> Primitive:
         """One VJP per positional input, in order; None marks an input with no gradient."""
@@ -156,12 +187,18 @@ class Primitive:
             raise ValueError(f"{self.name}: {len(self.inputs)} inputs but {len(rules)} VJP rules")
         self.vjps = tuple(_rule(r) for r in rules)
         self._index_saved([r for r in self.vjps if r is not None])
+        needs = [0] * len(self.save_names)
+        for i, r in enumerate(self.vjps):
+            for k in r.slots if r is not None else ():
+                needs[k] |= 1 << i
+        self.save_needs = tuple(needs)
         return self
 
     def defvjp_all(self, rule: Callable) -> Primitive:
         """One VJP returning a tuple with a cotangent for every input (for variadic ops)."""
         self.vjp_all = _rule(rule)
         self._index_saved([self.vjp_all])
+        self.save_needs = (-1,) * len(self.save_names)  # one rule for all inputs: it reads everything
         return self
 
     def defjvp(self, *rules: Callable | None) -> Primitive:
@@ -298,7 +335,10 @@ def apply(op: Primitive, args: tuple, params: dict = _NO_PARAMS) -> Any:
     is recorded when grad mode is on and an input requires grad.  With no
     Tensor the forward runs on the raw values and its array is returned.
     """
-    if _WRAPPERS:
+    if _WRAPPERS:  # wrappers read their inputs first: regenerate stale views before they do
+        for a in args:
+            if isinstance(a, Tensor) and a._base is not None and a._vfn[1] != a._vc[0]:
+                refresh(a)
         return _chain[0](op, args, params)
     return _apply(op, args, params)
 
@@ -313,6 +353,8 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     tensors = rg = marked = False
     for a in args:
         if isinstance(a, Tensor):
+            if a._base is not None and a._vfn[1] != a._vc[0]:
+                refresh(a)  # a view whose base was written in place since its history was made
             arrays.append(a._data)
             tensors = True
             if a._rg:
@@ -338,7 +380,7 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     out._base = None
     out._meta = None
     if op.view:
-        _link_view(out, args[0])
+        _link_view(out, args[0], op, params)
     if rg:
         if not _grad_state.grad_enabled:
             out._meta = NO_GRAD_META  # so backward() can say why there is no graph
@@ -349,23 +391,36 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     return out
 
 
-def _link_view(out: Tensor, x: Any) -> None:
-    """A view shares its base's version counter (in-place writes through either are seen)."""
-    if isinstance(x, Tensor) and np.may_share_memory(out._data, x._data):
-        out._vc = x._vc
-        out._base = x if x._base is None else x._base
+def _link_view(out: Tensor, x: Any, op: Primitive, params: dict) -> None:
+    """A real view (shared memory) joins its base: same version counter, and the chain of view
+    ops that regenerates it from the base (``refresh``, in-place writes through it)."""
+    if isinstance(x, Tensor) and (np.may_share_memory(out._data, x._data) or not out._data.size):
+        join_view(out, x, op, params)  # (an empty result shares no memory, but is a view all the same)
+
+
+def join_view(out: Tensor, x: Tensor, op: Primitive, params: dict) -> None:
+    """Make ``out`` the view ``op(x)`` (also used for the logical tensors of ``vmap``)."""
+    out._vc = x._vc
+    step = ((op, params),)
+    if x._base is None:
+        out._base = x
+        out._vfn = (step, x._vc[0])
+    else:
+        out._base = x._base
+        out._vfn = (x._vfn[0] + step, x._vc[0])
 
 
 def _record(op: Primitive, out: Tensor, args: tuple, params: dict, ans: np.ndarray) -> None:
+    """Make ``out``'s node: edges to the inputs that require grad, and what their rules read."""
     vjps = op.vjps
     parents = []
     reduce = None
+    needs = 0  # bit i: input i requires grad (PyTorch's needs_input_grad)
     i = 0
     for a in args:
         if isinstance(a, Tensor) and a._rg and (vjps is None or vjps[i] is not None):
-            if a._base is not None:
-                check_view(a)
             parents.append(a.grad_fn or a)
+            needs |= 1 << i
             if op.broadcasts and a._data.shape != ans.shape:
                 if reduce is None:
                     reduce = [None] * len(args)
@@ -377,7 +432,7 @@ def _record(op: Primitive, out: Tensor, args: tuple, params: dict, ans: np.ndarr
     node.parents = tuple(parents)
     node.reduce = None if reduce is None else tuple(reduce)
     if op.save_sources:
-        _save(node, op, args, params, out)
+        _save(node, op, args, params, out, needs)
     else:
         node.saved = ()
         node.versions = None
@@ -390,25 +445,45 @@ def _record(op: Primitive, out: Tensor, args: tuple, params: dict, ans: np.ndarr
     out._rg = True
 
 
-def check_view(a: Tensor) -> None:
-    """Refuse a view whose base got new history (an in-place op) after the view was made.
+def refresh(view: Tensor) -> None:
+    """Regenerate the history of a view whose base was modified in place after it was made.
 
-    The view's node still leads to the base's *old* history, so its gradient would
-    silently skip the in-place op.  (PyTorch replays the view op on the new base; we
-    ask the user to take the view again.)  Costs nothing for tensors that are not views.
+    Its values are already right (the storage is shared); its ``grad_fn`` still leads to the
+    base's old history.  Under grad mode the view gets a new node reading its elements from
+    the base's current history (``AsStridedBackward0``, as PyTorch names it); without a
+    graph to build, the view is left for later.
     """
-    root = a.grad_fn
-    while root is not None and not isinstance(root, Tensor) and getattr(root.op, "view", False):
-        root = root.parents[0]
-    base = a._base
-    if root is not (base.grad_fn if base.grad_fn is not None else base):
-        name = a.grad_fn.name() if a.grad_fn is not None else "a view op"
+    from .._inplace import notify, take
+    from ..autograd import _levels
+    from ._views import replay
+
+    chain = view._vfn[0]
+    base = view._base
+    if _levels.state.stack and _levels.has_levels(base):  # under a transform: rebind (see _inplace)
+        take(view, replay(base, chain, view._data, traced=True))
+        view._vfn = (chain, view._vc[0])
+        return
+    hooked = notify.active()
+    if not (base._rg or view._rg) and not hooked:
+        view._vfn = (chain, view._vc[0])  # nothing recorded on either side: nothing to redo
+        return
+    if not _grad_state.grad_enabled and not hooked:
+        return
+    multi = view._get_meta("multi_view")
+    if multi is not None and _grad_state.grad_enabled:
         raise fail(
-            f"a view (made by {name}, shape {tuple(a._data.shape)}) is used after the tensor it "
-            "views was modified by an in-place operation; its recorded history is out of date, "
-            "so its gradient would be wrong. Take the view again after the in-place op (e.g. "
-            "v = x.view(...) once more), or .clone() it before modifying the base."
+            f"a view returned by {multi} (shape {tuple(view._data.shape)}) is used after its base or "
+            "another view of its base was modified in place. It is one of several views returned "
+            f"together by {multi}, whose history cannot be regenerated; modify a .clone() instead, "
+            "or take the pieces again after the in-place op."
         )
+    new = replay(base, chain, view._data, traced=hooked)
+    if _grad_state.grad_enabled:  # (else the history stays stale until grad mode wants it)
+        view.grad_fn = new.grad_fn
+        view._rg = new._rg
+        view._vfn = (chain, view._vc[0])
+    if hooked:
+        notify(view, new)
 
 
 def _shape_of(a: Any) -> tuple:
@@ -419,10 +494,17 @@ def _shape_of(a: Any) -> tuple:
     return np.shape(a)
 
 
-def _save(node: Any, op: Primitive, args: tuple, params: dict, out: Tensor) -> None:
+def _save(node: Any, op: Primitive, args: tuple, params: dict, out: Tensor, needs: int) -> None:
+    """Keep what the rules of the inputs that require grad read (``needs``); None elsewhere.
+
+    ``x * c`` with only ``c`` constant keeps ``c``, not ``x``: saving more would cost memory
+    and make in-place writes that PyTorch accepts fail the version check."""
     saved = []
     versions = None
-    for kind, key in op.save_sources:
+    for (kind, key), need in zip(op.save_sources, op.save_needs):
+        if not need & needs:
+            saved.append(None)
+            continue
         if kind == _IN:
             v = args[key]
             if isinstance(v, Tensor):

@@ -105,16 +105,49 @@ def getitem(x: Any, idx: Any) -> Any:
     idx = normalize_index(idx)
     if not _is_basic(idx):
         return apply(GETITEM_COPY, (x,), {"idx": idx})
-    out = apply(GETITEM, (x,), {"idx": idx})
-    if isinstance(out, Tensor) and out._base is x:
-        out._set_meta("view_idx", idx)  # lets an in-place op on the view rebase x (see _inplace)
+    return apply(_basic_variant(idx), (x,), {"idx": idx})
+
+
+# Basic indexing is a view; its node is named after the last indexing step, as PyTorch's.
+SELECT = GETITEM.variant("Select")
+SLICE = GETITEM  # "Index": named SliceBackward0 below
+INDEX_UNSQUEEZE = GETITEM.variant("IndexUnsqueeze", "UnsqueezeBackward0")
+ALIAS = GETITEM.variant("Alias")
+_FULL = slice(None)
+
+
+# Pieces returned together (split, chunk, unbind): views that may not be written while recording.
+SPLIT = GETITEM.variant("Split")
+SPLIT_WITH_SIZES = GETITEM.variant("SplitWithSizes")
+UNBIND = GETITEM.variant("Unbind")
+
+
+def pieces(x: Any, op: Primitive, idxs: list) -> tuple:
+    out = tuple(apply(op, (x,), {"idx": idx}) for idx in idxs)
+    for p in out:
+        if isinstance(p, Tensor) and p._base is not None:
+            p._set_meta("multi_view", op.node_cls.__name__)
     return out
+
+
+def _basic_variant(idx: tuple) -> Primitive:
+    steps = [i for i in idx if i is not Ellipsis]
+    if not steps:
+        return ALIAS
+    if all(type(i) is slice and i == _FULL for i in steps):
+        return SLICE
+    while type(steps[-1]) is slice and steps[-1] == _FULL:  # x[0, :] is a select
+        steps.pop()
+    last = steps[-1]
+    return SELECT if type(last) is int else SLICE if type(last) is slice else INDEX_UNSQUEEZE
 
 
 # Advanced indexing copies, so it is a separate (non-view) entry sharing the rules.
 GETITEM_COPY = Primitive("IndexCopy", _getitem_forward, public="getitem")
 GETITEM_COPY.defvjp(lambda g, x_shape, idx: apply_index_add(g, x_shape, idx))
 GETITEM_COPY.defjvp(lambda t, idx: getitem(t, idx))
+GETITEM_COPY.node_cls.__name__ = GETITEM_COPY.node_cls.__qualname__ = "IndexBackward0"  # PyTorch's name
+GETITEM.node_cls.__name__ = GETITEM.node_cls.__qualname__ = "SliceBackward0"
 
 
 def select(x: Any, dim: int, index: int) -> Any:

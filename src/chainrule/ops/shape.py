@@ -87,21 +87,30 @@ def unflatten(x: Any, dim: int, sizes: Sequence[int]) -> Any:
     return reshape(x, shape[:d] + tuple(sizes) + shape[d + 1 :])
 
 
+# Reshapes under PyTorch's node names (the forward and rules are View's).
+SQUEEZE = RESHAPE.variant("Squeeze")
+SQUEEZE_DIM = RESHAPE.variant("SqueezeDim", "SqueezeBackward1")
+SQUEEZE_DIMS = RESHAPE.variant("SqueezeDims", "SqueezeBackward2")
+UNSQUEEZE = RESHAPE.variant("Unsqueeze")
+
+
 def squeeze(x: Any, dim: Any = None) -> Any:
     """Remove size-1 dimensions (all of them, or those in ``dim``; others are left alone)."""
     shape = _shape(x)
     if dim is None:
         dims = tuple(i for i, s in enumerate(shape) if s == 1)
+        op = SQUEEZE
     else:
         dims = tuple(d for d in norm_dims(dim, len(shape), "squeeze") if shape[d] == 1)
-    return reshape(x, tuple(s for i, s in enumerate(shape) if i not in dims))
+        op = SQUEEZE_DIMS if isinstance(dim, (tuple, list)) else SQUEEZE_DIM
+    return apply(op, (x,), {"shape": tuple(s for i, s in enumerate(shape) if i not in dims)})
 
 
 def unsqueeze(x: Any, dim: int) -> Any:
     """Insert a size-1 dimension at ``dim`` (negative counts from the end of the result)."""
     shape = _shape(x)
     d = norm_dim(dim, len(shape) + 1, "unsqueeze")
-    return reshape(x, shape[:d] + (1,) + shape[d:])
+    return apply(UNSQUEEZE, (x,), {"shape": shape[:d] + (1,) + shape[d:]})
 
 
 # ===================================================================== permute
@@ -112,6 +121,8 @@ def _permute_forward(x: np.ndarray, *, dims: tuple[int, ...]) -> np.ndarray:
 PERMUTE = Primitive("Permute", _permute_forward, view=True)
 PERMUTE.defvjp(lambda g, dims: permute(g, tuple(np.argsort(dims))))
 PERMUTE.defjvp(lambda t, dims: permute(t, dims))
+TRANSPOSE = PERMUTE.variant("Transpose")  # PyTorch's names for the same op
+T_2D = PERMUTE.variant("T")
 
 
 def permute(x: Any, *dims: Any) -> Any:
@@ -129,7 +140,7 @@ def transpose(x: Any, dim0: int, dim1: int) -> Any:
     a, b = norm_dim(dim0, n, "transpose"), norm_dim(dim1, n, "transpose")
     order = list(range(n))
     order[a], order[b] = order[b], order[a]
-    return apply(PERMUTE, (x,), {"dims": tuple(order)})
+    return apply(TRANSPOSE, (x,), {"dims": tuple(order)})
 
 
 swapaxes = swapdims = transpose
@@ -140,7 +151,7 @@ def t(x: Any) -> Any:
     n = _ndim(x)
     if n > 2:
         raise fail(f"t(): expects a tensor with <= 2 dimensions, got {n}; use transpose()")
-    return x if n < 2 else transpose(x, 0, 1)
+    return apply(T_2D, (x,), {"dims": (1, 0) if n == 2 else tuple(range(n))})
 
 
 def T(x: Any) -> Any:
@@ -393,11 +404,12 @@ def split(x: Any, split_size_or_sections: Any, dim: int = 0) -> tuple:
         if step <= 0:
             raise fail(f"split(): split size must be positive, got {step}", ValueError)
         sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
-    out, start = [], 0
-    for s in sizes:
-        out.append(_slice_dim(x, d, start, start + s))
-        start += s
-    return tuple(out)
+    from .index import SPLIT, SPLIT_WITH_SIZES, pieces
+
+    op = SPLIT_WITH_SIZES if isinstance(split_size_or_sections, (list, tuple)) else SPLIT
+    lead = (slice(None),) * d
+    starts = np.cumsum([0] + sizes[:-1])
+    return pieces(x, op, [lead + (slice(int(a), int(a) + s),) for a, s in zip(starts, sizes)])
 
 
 def chunk(x: Any, chunks: int, dim: int = 0) -> tuple:
@@ -410,10 +422,10 @@ def chunk(x: Any, chunks: int, dim: int = 0) -> tuple:
 
 
 def unbind(x: Any, dim: int = 0) -> tuple:
-    from .index import select
+    from .index import UNBIND, pieces
 
-    n = _shape(x)[norm_dim(dim, _ndim(x), "unbind")]
-    return tuple(select(x, dim, i) for i in range(n))
+    d = norm_dim(dim, _ndim(x), "unbind")
+    return pieces(x, UNBIND, [(slice(None),) * d + (i, Ellipsis) for i in range(_shape(x)[d])])
 
 
 def narrow(x: Any, dim: int, start: int, length: int) -> Any:

@@ -77,7 +77,7 @@ def _constant(node: Node, slot: int) -> tuple[Any, tuple | None, bool]:
         return None, None, False
     shape = None
     for (kind, key), value in zip(op.save_sources, node.saved):
-        if key != slot:
+        if key != slot or value is None:  # None: not saved (no rule of an input with grad reads it)
             continue
         if kind == _IN:
             return value, shape_of(value), True
