@@ -4,7 +4,8 @@
 
 The two textbook chain-rule examples, z = (<x, w> - y)^2 and z = ||Xw - y||^2,
 a small MLP (backward graph, forward graph, and coloured by backward step),
-and a 500-layer MLP folded with collapse=True.
+a 500-layer MLP folded with collapse=True, and the graph rebased by an
+in-place write through a view (docs/views.md).
 """
 
 from __future__ import annotations
@@ -49,7 +50,21 @@ def mlp_pictures() -> None:
     save(draw(deep, params=deep_names, collapse=True, graph_attr=DPI), "mlp_500_layers_collapsed")
 
 
+def view_pictures() -> None:
+    """``b = x * 2; v = b[0]; v.mul_(w)``: the base's history becomes CopySlices."""
+    import chainrule as cr
+
+    x = cr.ones(2, 3, requires_grad=True)
+    w = cr.full((3,), 3.0, requires_grad=True)
+    b = x * 2
+    v = b[0]
+    v.mul_(w)
+    loss = (b * b).sum()
+    save(draw(loss, params={"x": x, "w": w}, graph_attr=DPI), "view_write_rebased")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     textbook_pictures()
     mlp_pictures()
+    view_pictures()
