@@ -106,7 +106,7 @@ def test_saved_inputs_match_pytorch(case: Case, pattern: tuple[bool, ...]) -> No
     ours, theirs = _our_saved(node, args), _torch_saved(ref, ref_args)
     name = type(node).__name__
     if name == "ConvolutionBackward0":
-        assert ours < theirs and len(ours) == 1, (ours, theirs)
+        assert ours <= theirs and len(ours) == sum(pattern), (ours, theirs)
     elif name == "GatherBackward0":
         assert 0 not in ours, ours  # never self itself
     elif name == "NllLossBackward0":
