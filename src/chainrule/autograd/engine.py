@@ -240,9 +240,14 @@ def _drain(ready: list, pending: dict, create_graph: bool, retain_graph: bool, n
     heappop, heappush = heapq.heappop, heapq.heappush
     saved_values = _core.saved_values
     check = getattr(observer, "check_grad", None) if observer is not None else None
+    # Arrays the engine allocated itself and no one else has seen: gradients may be added into
+    # them in place.  By identity (the dict keeps them alive, so an id cannot be reused).
+    owned: dict[int, np.ndarray] = {}
+    into_ok = not create_graph and observer is None
     while ready:
         node = heappop(ready)[2]
         g = pending.pop(node)
+        owned.pop(id(g), None)  # handed to rules now: it may travel on as some input's gradient
         if node.hooks:
             g = _run_hooks(node.hooks, g, create_graph, node.name(), node.out_shape, node.out_dtype)
         if targets and node in targets:
@@ -274,6 +279,9 @@ def _drain(ready: list, pending: dict, create_graph: bool, retain_graph: bool, n
             i += 1
             if p is None or (needed is not None and p not in needed and p not in targets):
                 continue
+            if i == 0 and into_ok and getattr(op, "vjp_into", None) is not None:
+                _add_into(op.vjp_into, p, g, vals, pending, owned, ready)
+                continue
             if outs is not None:
                 gi = outs[i]
             else:
@@ -298,7 +306,12 @@ def _drain(ready: list, pending: dict, create_graph: bool, retain_graph: bool, n
                     check(node, i, p, gi)
                 seen.append((p, gi))
             if p in pending:
-                pending[p] = pending[p] + gi
+                acc = pending[p]
+                if (owned.get(id(acc)) is acc and type(gi) is np.ndarray and gi.shape == acc.shape
+                        and gi.dtype == acc.dtype):
+                    np.add(acc, gi, out=acc)
+                else:
+                    pending[p] = acc + gi
             else:
                 pending[p] = gi
                 if not isinstance(p, Tensor):  # a leaf waits in pending until the end
@@ -308,6 +321,21 @@ def _drain(ready: list, pending: dict, create_graph: bool, retain_graph: bool, n
         if not retain_graph and op.frees:
             node.saved = None
             node.versions = None
+
+
+def _add_into(rule: Any, p: Any, g: Any, vals: Any, pending: dict, owned: dict, ready: list) -> None:
+    """Add input 0's cotangent into its accumulator in place (``Primitive.defvjp_into``)."""
+    acc = pending.get(p)
+    if acc is None:
+        shape = p.out_shape if isinstance(p, Node) else p._data.shape
+        acc = np.zeros(shape, dtype=g.dtype)
+        if isinstance(p, Node):
+            heapq.heappush(ready, (-p.seq, id(p), p))
+    elif owned.get(id(acc)) is not acc:
+        acc = np.array(acc, dtype=np.result_type(acc, g), copy=True)
+    rule.fn(acc, g, *[vals[k] for k in rule.slots])
+    pending[p] = acc
+    owned[id(acc)] = acc
 
 
 def _sum_to(g: Any, shape: tuple) -> Any:

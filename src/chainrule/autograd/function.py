@@ -104,6 +104,7 @@ class _FunctionOp:
     __slots__ = ("name", "public", "save_sources", "save_names", "vjp_all", "vjps", "frees",
                  "ans_slot", "tensor_slots", "extra", "differentiable", "broadcasts", "view",
                  "node_cls", "__weakref__")
+    vjp_into = None  # no in-place accumulation rule (see Primitive.defvjp_into)
 
     def __init__(self, name: str, vjp: Callable, saved_name: str, frees: bool) -> None:
         from ..ops._core import _PARAM, Rule  # (ops imports autograd while loading)

@@ -50,9 +50,12 @@ def _rnn_step(act: Any):
 
 def _lstm_step(xp: Tensor, state: tuple, whh_t: Tensor, b_hh: Tensor | None, whr_t: Any) -> tuple:
     h, c = state
-    i, f, g, o = ops.chunk(xp + _mm_t(h, whh_t, b_hh), 4, -1)
-    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-    h = ops.sigmoid(o) * ops.tanh(c)
+    gates = xp + _mm_t(h, whh_t, b_hh)
+    # one sigmoid over all four gates (contiguous: faster than three over strided quarters)
+    i, f, _, o = ops.chunk(ops.sigmoid(gates), 4, -1)
+    g = ops.tanh(ops.chunk(gates, 4, -1)[2])
+    c = f * c + i * g
+    h = o * ops.tanh(c)
     if whr_t is not None:
         h = ops.matmul(h, whr_t)
     return h, c

@@ -85,6 +85,7 @@ class Primitive:
         "differentiable",
         "vjps",
         "vjp_all",
+        "vjp_into",
         "jvps",
         "jvp_all",
         "save_names",
@@ -135,6 +136,7 @@ class Primitive:
         self.differentiable = differentiable
         self.vjps: tuple[Rule | None, ...] | None = None
         self.vjp_all: Rule | None = None
+        self.vjp_into: Rule | None = None
         self.jvps: tuple[Rule | None, ...] | None = None
         self.jvp_all: Rule | None = None
         self.save_names: tuple[str, ...] = ()
@@ -165,6 +167,7 @@ class Primitive:
         for slot in (
             "vjps",
             "vjp_all",
+            "vjp_into",
             "jvps",
             "jvp_all",
             "save_names",
@@ -192,6 +195,18 @@ class Primitive:
             for k in r.slots if r is not None else ():
                 needs[k] |= 1 << i
         self.save_needs = tuple(needs)
+        return self
+
+    def defvjp_into(self, rule: Callable) -> Primitive:
+        """Input 0's VJP as an in-place accumulation: ``rule(acc, g, ...)`` adds the cotangent
+        into the array ``acc`` (of input 0's shape).  For ops that read a part of their input
+        (indexing, split, unbind): the engine then adds each piece's gradient where it belongs
+        instead of materialising a mostly-zero array per piece, so T pieces cost O(T) not O(T^2).
+        Used only without ``create_graph``; the ordinary VJP stays the definition."""
+        r = _rule(rule, skip=2)
+        assert r is not None
+        r.slots = tuple(self.save_names.index(n) for n in r.names)  # names the VJP already saves
+        self.vjp_into = r
         return self
 
     def defvjp_all(self, rule: Callable) -> Primitive:

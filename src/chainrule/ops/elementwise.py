@@ -286,9 +286,18 @@ ERF = elementwise("Erf", erf_array, lambda x: _TWO_OVER_SQRT_PI * exp(-(x * x)))
 
 
 def _sigmoid_forward(x: np.ndarray) -> np.ndarray:
-    # exp(-|x|) never overflows; both branches are exact in their half-line.
+    """1/(1+e) for x >= 0 and e/(1+e) below, e = exp(-|x|) (never overflows; each exact in its
+    half-line).  The numerator min(e + [x >= 0], 1) selects 1 or e without np.where, which is
+    ~10x slower on a random mask: sigmoid is on every recurrent step."""
+    x = np.asarray(x)
+    if not x.ndim:  # NumPy returns scalars for 0-d arrays, which have no out=
+        return _sigmoid_forward(x.reshape(1)).reshape(())
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    num = np.add(e, x >= 0)
+    np.minimum(num, 1, out=num)
+    e += 1
+    num /= e
+    return num.astype(x.dtype, copy=False)
 
 
 SIGMOID = elementwise("Sigmoid", _sigmoid_forward, lambda ans: ans * (1 - ans))

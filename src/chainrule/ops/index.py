@@ -90,7 +90,15 @@ def _index_add_forward(g: np.ndarray, *, shape: tuple[int, ...], idx: tuple) -> 
 
 GETITEM = Primitive("Index", _getitem_forward, public="getitem", view=True)
 INDEX_ADD = Primitive("IndexAdd", _index_add_forward, public="index_add")
+def _index_add_into(acc: np.ndarray, g: np.ndarray, idx: tuple) -> None:
+    if _has_int_array(idx):
+        np.add.at(acc, _bools_to_ints(idx), g)
+    else:
+        acc[idx] += g
+
+
 GETITEM.defvjp(lambda g, x_shape, idx: apply_index_add(g, x_shape, idx))
+GETITEM.defvjp_into(_index_add_into)
 GETITEM.defjvp(lambda t, idx: getitem(t, idx))
 INDEX_ADD.defvjp(lambda g, idx: getitem(g, idx))
 INDEX_ADD.defjvp(lambda t, shape, idx: apply_index_add(t, shape, idx))
@@ -145,6 +153,7 @@ def _basic_variant(idx: tuple) -> Primitive:
 # Advanced indexing copies, so it is a separate (non-view) entry sharing the rules.
 GETITEM_COPY = Primitive("IndexCopy", _getitem_forward, public="getitem")
 GETITEM_COPY.defvjp(lambda g, x_shape, idx: apply_index_add(g, x_shape, idx))
+GETITEM_COPY.defvjp_into(_index_add_into)
 GETITEM_COPY.defjvp(lambda t, idx: getitem(t, idx))
 GETITEM_COPY.node_cls.__name__ = GETITEM_COPY.node_cls.__qualname__ = "IndexBackward0"  # PyTorch's name
 GETITEM.node_cls.__name__ = GETITEM.node_cls.__qualname__ = "SliceBackward0"

@@ -22,8 +22,16 @@ from .shape import broadcast_to, reshape, transpose
 __all__ = ["linear"]
 
 
+def _product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x @ wᵀ as one GEMM: NumPy runs (T, B, n) @ (n, m) as T small ones (3x slower for an RNN's
+    input projection), so leading dims are flattened first."""
+    if x.ndim <= 2:
+        return np.matmul(x, w.T)
+    return np.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+
+
 def _forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = np.matmul(x, w.T)
+    out = _product(x, w)
     out += b  # the product is a fresh array: add the bias in place
     return out
 
@@ -49,7 +57,7 @@ def _jvp_w(t: Any, x: Any) -> Any:
 LINEAR = Primitive("Linear", _forward, public="linear")
 LINEAR.defvjp(lambda g, w: matmul(g, w), _grad_w, lambda g: sum(_rows(g), 0))
 LINEAR.defjvp(_jvp_x, _jvp_w, lambda t, ans: broadcast_to(t, np.shape(getattr(ans, "_data", ans))))
-LINEAR_NOBIAS = Primitive("LinearNoBias", lambda x, w: np.matmul(x, w.T), public="linear")
+LINEAR_NOBIAS = Primitive("LinearNoBias", _product, public="linear")
 LINEAR_NOBIAS.defvjp(lambda g, w: matmul(g, w), _grad_w)
 LINEAR_NOBIAS.defjvp(_jvp_x, _jvp_w)
 
