@@ -301,6 +301,10 @@ CASES: list[Case] = [
     C("unfold", lambda T, x: x.unfold(1, 3, 2), A((2, 7))),
     C("as_strided", lambda T, x: x.as_strided((3, 2), (2, 3), 1), A((3, 4))),
     C("view_writes", lambda T, x, w: _write_views(x, w), A((3, 4)), A((4,))),
+    C("lstm_cell", lambda T, x, h, c, wi, wh, bi, bh: T.lstm_cell(x, (h, c), wi, wh, bi, bh),
+      A((3, 4)), A((3, 2)), A((3, 2)), A((8, 4)), A((8, 2)), A((8,)), A((8,))),
+    C("lstm_cell", lambda T, x, h, c, wi, wh: T.lstm_cell(x, (h, c), wi, wh),
+      A((1, 4)), A((1, 2)), A((1, 2)), A((8, 4)), A((8, 2))),
     # ---------------------------------------------------------------- indexing
     C("getitem", lambda T, x: x[1], A(_S)),
     C("getitem", lambda T, x: x[..., None], A(_S)),

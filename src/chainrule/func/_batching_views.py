@@ -3,6 +3,7 @@
 ``diagonal`` and ``unfold`` name their dimensions, so a batch in front only shifts them by one.
 ``as_strided``, a regenerated view and ``CopySlices`` address elements by flat position in one
 example: example ``b`` of a batch starts ``b * numel`` further on in the batch's C-order layout.
+The fused LSTM cell (not a view, but its output stacks (h, c) in front) moves the batch back to 0.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ def _copy_slices(lvl: Any, args: list, batched: list, params: dict) -> Any:
     return _core.apply(_P["CopySlices"], (base, align(src, params["pos"].ndim)), {"pos": pos})
 
 
+def _lstm_cell(lvl: Any, args: list, batched: list, params: dict) -> Any:
+    from ..ops.shape import movedim
+
+    gates, c = all_batched(lvl, args, batched)
+    return movedim(_core.apply(_P["LstmCell"], (gates, c), params), 1, 0)
+
+
 def register_view_rules() -> None:
     for name, rule in (
         ("Diagonal", _diagonal),
@@ -62,5 +70,6 @@ def register_view_rules() -> None:
         ("AsStrided", _as_strided),
         ("ViewReplay", _replay),
         ("CopySlices", _copy_slices),
+        ("LstmCell", _lstm_cell),
     ):
         _P[name].extra["batch"] = rule

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, wrap
+from ..ops.rnn_cell import lstm_cell_gates
 from . import functional as F
 from . import init
 from .linear import _empty_param
@@ -50,12 +51,7 @@ def _rnn_step(act: Any):
 
 def _lstm_step(xp: Tensor, state: tuple, whh_t: Tensor, b_hh: Tensor | None, whr_t: Any) -> tuple:
     h, c = state
-    gates = xp + _mm_t(h, whh_t, b_hh)
-    # one sigmoid over all four gates (contiguous: faster than three over strided quarters)
-    i, f, _, o = ops.chunk(ops.sigmoid(gates), 4, -1)
-    g = ops.tanh(ops.chunk(gates, 4, -1)[2])
-    c = f * c + i * g
-    h = o * ops.tanh(c)
+    h, c = lstm_cell_gates(xp + _mm_t(h, whh_t, b_hh), c)  # one fused node per step
     if whr_t is not None:
         h = ops.matmul(h, whr_t)
     return h, c

@@ -141,6 +141,7 @@ from .reduce import (  # noqa: F401
     var,
     var_mean,
 )
+from .rnn_cell import lstm_cell  # noqa: F401
 from .shape import (  # noqa: F401
     T,
     atleast_1d,

@@ -461,44 +461,10 @@ def _record(op: Primitive, out: Tensor, args: tuple, params: dict, ans: np.ndarr
 
 
 def refresh(view: Tensor) -> None:
-    """Regenerate the history of a view whose base was modified in place after it was made.
+    """Regenerate a view whose base was written in place since its history was made (``_views``)."""
+    from ._views import refresh_view
 
-    Its values are already right (the storage is shared); its ``grad_fn`` still leads to the
-    base's old history.  Under grad mode the view gets a new node reading its elements from
-    the base's current history (``AsStridedBackward0``, as PyTorch names it); without a
-    graph to build, the view is left for later.
-    """
-    from .._inplace import notify, take
-    from ..autograd import _levels
-    from ._views import replay
-
-    chain = view._vfn[0]
-    base = view._base
-    if _levels.state.stack and _levels.has_levels(base):  # under a transform: rebind (see _inplace)
-        take(view, replay(base, chain, view._data, traced=True))
-        view._vfn = (chain, view._vc[0])
-        return
-    hooked = notify.active()
-    if not (base._rg or view._rg) and not hooked:
-        view._vfn = (chain, view._vc[0])  # nothing recorded on either side: nothing to redo
-        return
-    if not _grad_state.grad_enabled and not hooked:
-        return
-    multi = view._get_meta("multi_view")
-    if multi is not None and _grad_state.grad_enabled:
-        raise fail(
-            f"a view returned by {multi} (shape {tuple(view._data.shape)}) is used after its base or "
-            "another view of its base was modified in place. It is one of several views returned "
-            f"together by {multi}, whose history cannot be regenerated; modify a .clone() instead, "
-            "or take the pieces again after the in-place op."
-        )
-    new = replay(base, chain, view._data, traced=hooked)
-    if _grad_state.grad_enabled:  # (else the history stays stale until grad mode wants it)
-        view.grad_fn = new.grad_fn
-        view._rg = new._rg
-        view._vfn = (chain, view._vc[0])
-    if hooked:
-        notify(view, new)
+    refresh_view(view)
 
 
 def _shape_of(a: Any) -> tuple:
