@@ -375,7 +375,8 @@ CEIL = _zero_grad_op("Ceil", np.ceil)
 ROUND = _zero_grad_op("Round", np.rint)
 TRUNC = _zero_grad_op("Trunc", np.trunc)
 
-exp, expm1, log, log1p, sqrt, rsqrt, reciprocal = map(_unary, (EXP, EXPM1, LOG, LOG1P, SQRT, RSQRT, RECIPROCAL))
+exp, expm1, log, log1p = map(_unary, (EXP, EXPM1, LOG, LOG1P))
+sqrt, rsqrt, reciprocal = map(_unary, (SQRT, RSQRT, RECIPROCAL))
 sin, cos, tan, sinh, cosh, tanh = map(_unary, (SIN, COS, TAN, SINH, COSH, TANH))
 asin, acos, atan, erf, sigmoid = map(_unary, (ASIN, ACOS, ATAN, ERF, SIGMOID))
 
