@@ -110,10 +110,10 @@ def apply_index_add(g: Any, shape: tuple[int, ...], idx: tuple) -> Any:
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for ints, slices, None, Ellipsis, integer/bool tensors and lists."""
-    idx = normalize_index(idx)
-    if not _is_basic(idx):
-        return apply(GETITEM_COPY, (x,), {"idx": idx})
-    return apply(_basic_variant(idx), (x,), {"idx": idx})
+    nidx = normalize_index(idx)  # (``idx`` stays bound: under vmap its tensors must stay alive)
+    if not _is_basic(nidx):
+        return apply(GETITEM_COPY, (x,), {"idx": nidx})
+    return apply(_basic_variant(nidx), (x,), {"idx": nidx})
 
 
 # Basic indexing is a view; its node is named after the last indexing step, as PyTorch's.
@@ -217,20 +217,20 @@ def index_put(x: Any, idx: Any, value: Any) -> Any:
     """Out-of-place ``x[idx] = value`` (value broadcasts to ``x[idx]``)."""
     from .elementwise import cast
 
-    idx = normalize_index(idx)
+    index = normalize_index(idx)  # (``idx`` stays bound: see getitem)
     if isinstance(value, (Tensor, np.ndarray)):
         target = x._data.dtype if isinstance(x, Tensor) else x.dtype
         value = cast(value, target)
         vshape = _shape(value)
         try:
-            dest = np.empty(_shape(x), dtype=bool)[idx].shape
+            dest = np.empty(_shape(x), dtype=bool)[index].shape
             np.broadcast_shapes(vshape, dest)
         except ValueError:
             raise fail(
                 f"setitem: shape mismatch: value tensor of shape {vshape} cannot be broadcast to "
                 f"indexing result of shape {dest}"
             ) from None
-    return apply(INDEX_PUT, (x, value), {"idx": idx})
+    return apply(INDEX_PUT, (x, value), {"idx": index})
 
 
 def masked_fill(x: Any, mask: Any, value: Any) -> Any:

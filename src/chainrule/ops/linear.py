@@ -27,7 +27,8 @@ def _product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     input projection), so leading dims are flattened first."""
     if x.ndim <= 2:
         return np.matmul(x, w.T)
-    return np.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (not -1: sizes may be 0)
+    return np.matmul(rows, w.T).reshape(x.shape[:-1] + (w.shape[0],))
 
 
 def _forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
