@@ -54,6 +54,8 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 
 # The applications of the engine, at PyTorch's module paths.
 from . import autograd, cuda, distributions, func, linalg, memory, nn, optim, profiler, random, utils
+from . import accelerator, amp, backends, mps, onnx, serialization, testing, version
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
 

@@ -24,7 +24,8 @@ __all__ = [
     "rand", "randn", "randint", "normal", "rand_like", "randn_like", "randint_like", "randperm",
     "bernoulli", "multinomial", "scalar_tensor", "is_tensor", "is_floating_point", "numel",
     "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor",
-    "tril", "triu", "diag", "trace",
+    "tril", "triu", "diag", "trace", "memory_format", "contiguous_format", "channels_last",
+    "channels_last_3d", "preserve_format",
 ]
 
 
@@ -99,9 +100,28 @@ def _dtype(dtype: Any, default: Any = None) -> np.dtype:
     return default if default is not None else _dt.get_default_dtype().np
 
 
+class memory_format:  # noqa: N801 - PyTorch's name
+    """A memory layout name (chainrule's arrays are C-ordered; the names are accepted)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+
+
 def _filled(fill: Any):
     def make(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-             out: Any = None, layout: Any = None) -> Tensor:
+             out: Any = None, layout: Any = None, pin_memory: bool = False,
+             memory_format: Any = None) -> Tensor:
+        if memory_format is not None and fill is not None:
+            raise TypeError(f"{make.__name__}() got an unexpected keyword argument 'memory_format'")
         shape = sizes_arg(size, make.__name__)
         npd = _dtype(dtype)
         data = np.empty(shape, npd) if fill is None else np.full(shape, fill, npd)
@@ -219,7 +239,10 @@ def randint(low: int, high: Any = None, size: Any = None, *, generator: Any = No
         if isinstance(high, (tuple, list)):
             low, high, size = 0, low, high
         else:
-            raise fail("randint(): size is required", TypeError)
+            raise fail("randint(): size is required, e.g. randint(10, (3,)) or randint(0, 10, size=(3,))",
+                       TypeError)
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     shape = sizes_arg((size,) if isinstance(size, (tuple, list)) else (size,), "randint")
     data = _random.rng(generator).integers(int(low), int(high), shape)
     return _finish(data.astype(_dtype(dtype, np.dtype(np.int64))), requires_grad, device)

@@ -103,6 +103,9 @@ class Tensor:
     def is_cuda(self) -> bool:
         return False
 
+    # chainrule tensors are dense CPU arrays: none of PyTorch's other devices or layouts
+    is_xpu = is_mps = is_meta = is_sparse = is_quantized = is_mkldnn = is_cuda
+
     def dim(self) -> int:
         return self._data.ndim
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from ._tensor import Size, Tensor, wrap
 
-__all__ = ["save", "load", "LoadError"]
+__all__ = ["save", "load", "LoadError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 FORMAT = "chainrule"
 VERSION = 1
@@ -324,3 +325,42 @@ class _Decoder:
             t.requires_grad_(True)
         self.tensors[node["key"]] = t
         return t
+
+
+# ------------------------------------------------------------------ safe globals
+# PyTorch's weights-only unpickler accepts extra globals registered here.  chainrule's loader reads
+# its own archive format and never unpickles, so nothing needs allow-listing; the registry is
+# kept so that code which registers classes (``add_safe_globals([MyConfig])``) runs unchanged and
+# can read back what it registered.
+_SAFE_GLOBALS: list[Any] = []
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Register globals (callables, or ``(callable, "module.name")`` pairs) as safe to load."""
+    for g in safe_globals:
+        if not (callable(g) or (isinstance(g, tuple) and len(g) == 2 and callable(g[0]))):
+            raise TypeError(f"add_safe_globals(): expected callables or (callable, name) pairs, got {g!r}")
+        if g not in _SAFE_GLOBALS:
+            _SAFE_GLOBALS.append(g)
+
+
+def get_safe_globals() -> list:
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:  # noqa: N801 - PyTorch's name
+    """``with safe_globals([...]):`` registers the globals for the block only."""
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self) -> None:
+        self._before = list(_SAFE_GLOBALS)
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc: object) -> None:
+        _SAFE_GLOBALS[:] = self._before

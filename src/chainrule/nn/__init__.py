@@ -4,7 +4,7 @@
 >>> net = nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10))
 """
 
-from . import functional, init, parameter, utils
+from . import functional, init, parallel, parameter, utils
 from .activation import (
     CELU,
     ELU,
@@ -67,6 +67,7 @@ from .normalization import (
     LazyBatchNorm2d,
     LazyBatchNorm3d,
 )
+from .parallel import DataParallel
 from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
 from .pooling import (
     AdaptiveAvgPool1d,
@@ -82,6 +83,7 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBas
 from .sparse import Embedding
 
 __all__ = [
+    "DataParallel",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
     "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
     "Bilinear", "CELU", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
@@ -94,5 +96,5 @@ __all__ = [
     "Parameter", "ParameterDict", "ParameterList", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
     "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softmin",
     "Softplus", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten", "UninitializedBuffer",
-    "UninitializedParameter", "functional", "init", "parameter", "utils",
+    "UninitializedParameter", "functional", "init", "parallel", "parameter", "utils",
 ]
