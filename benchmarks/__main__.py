@@ -23,8 +23,9 @@ from typing import Any
 
 from .workload import REGISTRY, SECTIONS
 
-THREADS = "2"
-_MODULES = ["benchmarks.core", "benchmarks.training", "benchmarks.transforms", "benchmarks.memory"]
+THREADS = os.environ.get("CHAINRULE_BENCH_THREADS", "2")  # BLAS/torch threads (--threads)
+_MODULES = ["benchmarks.core", "benchmarks.training", "benchmarks.transforms", "benchmarks.memory",
+            "benchmarks.saved"]
 
 
 def _load() -> None:
@@ -77,7 +78,7 @@ def _fresh(*args: str, label: str) -> Any:
     # BLAS threads for NumPy (OpenBLAS); PyTorch gets torch.set_num_threads() in the child.
     # Setting OMP_NUM_THREADS or MKL_NUM_THREADS as well makes PyTorch's per-op overhead on
     # small tensors 1.3-2x worse here, which would flatter chainrule.
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS, MPLBACKEND="Agg", CHAINRULE_BENCH_THREADS=THREADS)
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.run([sys.executable, "-m", "benchmarks", *args], capture_output=True, text=True,
                           env=env, cwd=root)
@@ -131,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3,
                     help="fresh processes per library, interleaved across libraries; the median is "
                          "reported (default 3): this machine's speed drifts, so one run each misleads")
+    ap.add_argument("--threads", default=None, help="BLAS and PyTorch threads (default 2)")
     args = ap.parse_args(argv)
+    if args.threads:
+        global THREADS
+        THREADS = str(int(args.threads))
     _load()
     if args.one:
         print(json.dumps(_time_one(*args.one)))

@@ -89,3 +89,23 @@ register(Workload(
     "steps/s", chainrule_and_torch(_lenet),
     rate=True, repeats=30, warmup=5, target="chainrule >= 0.8x torch (steps/s)",
 ))
+
+
+def _lstm(T):
+    """A 2-layer LSTM language-model body: forward over the sequence, backward from the sum."""
+    T.manual_seed(0)
+    model = T.nn.LSTM(256, 256, num_layers=2)
+    x = T.from_numpy(np.random.default_rng(0).standard_normal((35, 32, 256), dtype=np.float32))
+
+    def step():
+        model.zero_grad()
+        model(x)[0].sum().backward()
+
+    return step
+
+
+register(Workload(
+    "lstm_step", "2-layer LSTM, hidden 256, seq 35, batch 32: forward + backward", "steps/s",
+    chainrule_and_torch(_lstm), rate=True, repeats=10, warmup=2,
+    target="chainrule >= 0.8x torch (steps/s)",
+))
