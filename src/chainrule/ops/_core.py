@@ -70,6 +70,11 @@ def _rule(fn: Callable | None, skip: int = 1) -> Rule | None:
     return Rule(fn, tuple(params))
 
 
+# What an op's rules are made of: shared as they are by a variant (``Primitive.variant``).
+_RULE_SLOTS = ("vjps", "vjp_all", "vjp_into", "jvps", "jvp_all", "save_names", "save_sources",
+               "ans_slot", "tensor_slots", "save_needs", "frees", "extra")
+
+
 class Primitive:
     """One entry of the op table: forward on arrays, VJP (and JVP) rules next to it."""
 
@@ -83,19 +88,8 @@ class Primitive:
         "broadcasts",
         "view",
         "differentiable",
-        "vjps",
-        "vjp_all",
-        "vjp_into",
-        "jvps",
-        "jvp_all",
-        "save_names",
-        "save_sources",
-        "ans_slot",
-        "tensor_slots",
-        "save_needs",
-        "frees",
         "node_cls",
-        "extra",
+        *_RULE_SLOTS,
     )
 
     def __init__(
@@ -164,20 +158,7 @@ class Primitive:
             view=self.view,
             differentiable=self.differentiable,
         )
-        for slot in (
-            "vjps",
-            "vjp_all",
-            "vjp_into",
-            "jvps",
-            "jvp_all",
-            "save_names",
-            "save_sources",
-            "ans_slot",
-            "tensor_slots",
-            "save_needs",
-            "frees",
-            "extra",
-        ):
+        for slot in _RULE_SLOTS:
             setattr(v, slot, getattr(self, slot))
         if node_name is not None:
             v.node_cls.__name__ = v.node_cls.__qualname__ = node_name
