@@ -153,6 +153,10 @@ def array_str(a: np.ndarray, indent: int) -> str:
 
 
 def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
+    if t._base is not None:  # a view whose base was written: show its regenerated grad_fn
+        from ._inplace import refresh
+
+        refresh(t)
     a = t._data
     indent = len(prefix)
     suffixes = []

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, wrap
+from .._tensor import Tensor, _refresh_view, wrap
 from . import _levels, graph
 from .engine import run_backward
 from .grad_mode import (
@@ -95,6 +95,14 @@ def _seed(t: Tensor, g: Any, index: int, total: int, op: str) -> Any:
     return gd if gd.dtype == t._data.dtype else gd.astype(t._data.dtype)
 
 
+def _fresh(outs: list) -> list:
+    """Outputs that are views of a base written since: their history regenerated first."""
+    for t in outs:
+        if isinstance(t, Tensor) and t._base is not None:
+            _refresh_view(t)
+    return outs
+
+
 def backward(
     tensors: Any,
     grad_tensors: Any = None,
@@ -104,7 +112,7 @@ def backward(
     inputs: Any = None,
 ) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves of their graph."""
-    outs = _as_list(tensors)
+    outs = _fresh(_as_list(tensors))
     gs = _as_list(grad_tensors if grad_tensors is not None else grad_variables)
     if not gs:
         gs = [None] * len(outs)
@@ -181,7 +189,7 @@ def grad(
     materialize_grads: bool = False,
 ) -> tuple:
     """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is not touched)."""
-    outs = _as_list(outputs)
+    outs = _fresh(_as_list(outputs))
     ins = _as_list(inputs)
     gs = _as_list(grad_outputs) or [None] * len(outs)
     if len(gs) != len(outs):
