@@ -151,7 +151,7 @@ def test_image_dataset_subclass():
     assert X.shape == (16, 1, 28, 28) and X.dtype == chainrule.float32
     assert y.shape == (16,) and y.dtype == chainrule.int64
     np.testing.assert_array_equal(X.numpy()[:, 0, 0, 0].astype(int) % 10, y.numpy())
-    assert ds.calls == 16
+    assert ds.calls == 0  # the items were fetched in the 4 worker processes, not here
 
 
 def test_default_collate_types():

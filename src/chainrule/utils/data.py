@@ -9,9 +9,10 @@ stacks the items' NumPy arrays with one ``np.stack`` call, and a
 ``TensorDataset`` (also behind ``Subset``/``random_split``) is batched by
 indexing its arrays with all of a batch's indices at once.
 
-``num_workers`` and ``pin_memory`` are accepted for compatibility and loading
-always runs in the calling process: NumPy work is not sped up by worker
-processes that have to send every batch back through a pipe.
+``num_workers > 0`` loads batches in worker processes that prefetch while the
+main process computes (``utils/_workers.py``), with PyTorch's seeding and
+ordering: the same batches, in the same order, for any ``num_workers``.
+``pin_memory`` is accepted (there is no device memory to pin).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 import numpy as np
 
+from .. import random as _random
 from .._tensor import Tensor, wrap
 from ..random import Generator, default_generator
 from ._sampler import (
@@ -35,6 +37,7 @@ from ._sampler import (
     _batched,
     _num_batches,
 )
+from ._workers import MultiProcessIter, WorkerInfo, get_worker_info  # noqa: F401
 
 __all__ = [
     "Dataset",
@@ -313,11 +316,6 @@ def default_convert(data: Any) -> Any:
     return data
 
 
-def get_worker_info() -> None:
-    """Always None: chainrule loads data in the main process."""
-    return None
-
-
 def _tensor_source(dataset: Any) -> tuple[list[np.ndarray], np.ndarray | None] | None:
     """The arrays of a TensorDataset (maybe behind Subsets) and the index map, for fast batching."""
     index_map = None
@@ -366,8 +364,16 @@ class DataLoader(Generic[T_co]):
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(
                 f"num_workers option should be a non-negative integer, got {num_workers!r}; "
-                "use num_workers=0 (chainrule always loads in the main process)"
+                "use num_workers=0 to load in the main process"
             )
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing. let "
+                             "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
+                             "to None.")
+        if num_workers == 0 and persistent_workers:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
         self.dataset = dataset
@@ -377,7 +383,10 @@ class DataLoader(Generic[T_co]):
         self.worker_init_fn = worker_init_fn
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
+        self.multiprocessing_context = multiprocessing_context
         self.generator = generator
+        self._pool: Any = None  # persistent worker processes (utils._workers)
+        self._epoch = 0
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle not in (None, False):
@@ -445,6 +454,11 @@ class DataLoader(Generic[T_co]):
         return len(self.sampler)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Any]:
+        # One draw per epoch, as PyTorch's iterators make (the workers' seeds); drawn with or
+        # without workers, so the shuffled order is the same for any num_workers.
+        base_seed = int(_random.rng(self.generator).integers(0, 2**62))
+        if self.num_workers > 0:
+            return MultiProcessIter(self, base_seed)
         if self._iterable:
             return self._iter_stream()
         if self.batch_sampler is None:
@@ -468,6 +482,24 @@ class DataLoader(Generic[T_co]):
             if index_map is not None:
                 idx = index_map[idx]
             yield [wrap(a.take(idx, axis=0)) for a in arrays]
+
+    # ---------------------------------------------------- what worker processes call
+    def _index_plan(self) -> Iterator[Any]:
+        """What one fetch gets: a batch's indices (or a sample's index without auto-batching)."""
+        return iter(self.batch_sampler if self.batch_sampler is not None else self.sampler)  # type: ignore[arg-type]
+
+    def _fetch(self, indices: Any) -> Any:
+        if self.batch_sampler is not None:
+            return self.collate_fn([self.dataset[i] for i in indices])
+        return self.collate_fn(self.dataset[indices])
+
+    def _worker_stream(self) -> Iterator[Any]:
+        return self._iter_stream()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown()
 
     def _iter_stream(self) -> Iterator[Any]:
         samples: Iterable = self.dataset  # type: ignore[assignment]
