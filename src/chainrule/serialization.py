@@ -1,4 +1,4 @@
-"""``chainrule.save`` / ``chainrule.load``: tensors and containers in a ``.npz`` archive, never pickle.
+"""``chainrule.save`` / ``chainrule.load``: tensors and containers in a ``.npz`` archive, no pickle.
 
 A file is a NumPy ``.npz`` (a zip of ``.npy`` arrays).  The entry
 ``__chainrule__.npy`` holds a JSON description of the saved object (UTF-8
@@ -11,7 +11,9 @@ Why not pickle: loading a pickle can run arbitrary code, so a model file from
 the internet would be a program.  ``load`` reads arrays with
 ``np.load(..., allow_pickle=False)`` and refuses object arrays; PyTorch files
 (which are pickles, possibly inside a zip) are recognised and refused with an
-explanation instead of being opened.
+explanation instead of being opened.  Only a whole object that has no such description (a
+model saved with ``save(model, f)``) is pickled, its tensors still stored as arrays; loading it
+needs ``weights_only=False`` (``_pickled``).
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int 
     """Write ``obj`` (tensors, NumPy arrays, dicts, lists, tuples, str, numbers, None) to ``f``.
 
     ``f`` is a path (written as given; no ``.npz`` is appended) or a binary file
-    object.  The pickle arguments exist for PyTorch compatibility and are
-    ignored: nothing is pickled.
+    object.  Anything else (a whole ``nn.Module``, as ``torch.save(model, f)``) is
+    pickled with its tensors stored apart; ``load`` then needs ``weights_only=False``
+    (see ``_pickled``).  The pickle arguments exist for PyTorch compatibility.
 
     >>> chainrule.save(model.state_dict(), "model.pt")
     """
@@ -113,20 +116,21 @@ def _encode(obj: Any, arrays: dict, memo: dict, where: str) -> dict:
         kind = "size" if isinstance(obj, Size) else "tuple" if isinstance(obj, tuple) else "list"
         return {"type": kind,
                 "items": [_encode(v, arrays, memo, f"{where}[{i}]") for i, v in enumerate(obj)]}
-    raise TypeError(
-        f"chainrule.save: cannot save {where} of type {type(obj).__name__}; supported are tensors, "
-        "NumPy arrays, dict/OrderedDict, list, tuple, str, int, float, bool and None (save a "
-        "model or optimizer through its state_dict())"
-    )
+    from . import _pickled  # a whole model or another object: pickled, its tensors kept apart
+
+    return _pickled.encode(obj, arrays, memo, where, _encode, _array_node)
 
 
 # ------------------------------------------------------------------- load
 def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
          weights_only: bool | None = True, mmap: bool | None = None, **kwargs: Any) -> Any:
-    """Read an object written by ``chainrule.save``; never unpickles, whatever ``weights_only`` says.
+    """Read an object written by ``chainrule.save``.
 
-    ``map_location`` is accepted for PyTorch compatibility (everything is on the
-    CPU).  A file that is not a chainrule archive (a pickle, a PyTorch
+    Tensors and containers are read without pickle.  A whole pickled object (a model saved with
+    ``save(model, f)``) is refused unless ``weights_only=False`` -- meant only for files whose
+    source you trust, since unpickling can run code -- or its classes were allowed with
+    ``serialization.add_safe_globals``.  ``map_location`` is accepted for PyTorch
+    compatibility (everything is on the CPU).  A file that is not a chainrule archive (a pickle, a PyTorch
     checkpoint, another zip, a truncated download) raises ``LoadError``, which
     is both a ``RuntimeError`` and a ``ValueError``.
 
@@ -149,7 +153,7 @@ def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
     try:
         with np.load(buf, allow_pickle=False) as npz:
             header = _header(name, npz)
-            return _Decoder(name, npz).decode(header["root"])
+            return _Decoder(name, npz, weights_only is not False).decode(header["root"])
     except LoadError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError) as e:
@@ -250,9 +254,10 @@ def _header(name: str, npz: Any) -> dict:
 class _Decoder:
     """Turns the JSON nodes back into objects, reading each array once from the archive."""
 
-    def __init__(self, name: str, npz: Any) -> None:
+    def __init__(self, name: str, npz: Any, weights_only: bool = True) -> None:
         self.name = name
         self.npz = npz
+        self.weights_only = weights_only
         self.tensors: dict[str, Tensor] = {}
         self.keys = set(npz.files)
 
@@ -313,6 +318,12 @@ class _Decoder:
                     raise self.fail("a dict entry is not a [key, value] pair")
                 out[self.decode(pair[0])] = self.decode(pair[1])
             return out
+        if kind == "pickle":
+            from . import _pickled
+
+            raw = self.array(node).tobytes()
+            return _pickled.decode(node, raw, self.name, self.weights_only, self.decode, _SAFE_GLOBALS,
+                                   LoadError)
         raise self.fail(f"unknown entry type {kind!r} in its structure description")
 
     def tensor(self, node: dict) -> Tensor:
@@ -328,10 +339,7 @@ class _Decoder:
 
 
 # ------------------------------------------------------------------ safe globals
-# PyTorch's weights-only unpickler accepts extra globals registered here.  chainrule's loader reads
-# its own archive format and never unpickles, so nothing needs allow-listing; the registry is
-# kept so that code which registers classes (``add_safe_globals([MyConfig])``) runs unchanged and
-# can read back what it registered.
+# The globals a pickled entry may use under ``load(..., weights_only=True)`` (see ``_pickled``).
 _SAFE_GLOBALS: list[Any] = []
 
 
