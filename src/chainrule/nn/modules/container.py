@@ -1,0 +1,16 @@
+"""``torch.nn.modules.container``: the classes of this family that chainrule has (see the package)."""
+
+from __future__ import annotations
+
+from ._reexport import export
+
+# PyTorch's names in this module; those chainrule has are bound here.
+NAMES = (
+    "Container",
+    "ModuleDict",
+    "ModuleList",
+    "ParameterDict",
+    "ParameterList",
+    "Sequential",
+)
+__all__ = export(globals(), NAMES)

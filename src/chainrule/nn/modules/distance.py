@@ -1,0 +1,12 @@
+"""``torch.nn.modules.distance``: the classes of this family that chainrule has (see the package)."""
+
+from __future__ import annotations
+
+from ._reexport import export
+
+# PyTorch's names in this module; those chainrule has are bound here.
+NAMES = (
+    "CosineSimilarity",
+    "PairwiseDistance",
+)
+__all__ = export(globals(), NAMES)

@@ -1,0 +1,12 @@
+"""``torch.nn.modules.sparse``: the classes of this family that chainrule has (see the package)."""
+
+from __future__ import annotations
+
+from ._reexport import export
+
+# PyTorch's names in this module; those chainrule has are bound here.
+NAMES = (
+    "Embedding",
+    "EmbeddingBag",
+)
+__all__ = export(globals(), NAMES)

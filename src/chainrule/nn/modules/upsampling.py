@@ -1,0 +1,13 @@
+"""``torch.nn.modules.upsampling``: the classes of this family that chainrule has (see the package)."""
+
+from __future__ import annotations
+
+from ._reexport import export
+
+# PyTorch's names in this module; those chainrule has are bound here.
+NAMES = (
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+)
+__all__ = export(globals(), NAMES)
