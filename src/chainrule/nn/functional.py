@@ -30,7 +30,9 @@ from ..ops import (  # noqa: F401 - re-exported as F.<name>
     tanh,
 )
 from ..ops.linear import linear as _linear
+from ._functional_extra import *  # noqa: F401,F403
 from ._loss_functional import *  # noqa: F401,F403
+from ._loss_functional_extra import *  # noqa: F401,F403
 from ._norm_functional import *  # noqa: F401,F403
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -520,3 +522,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     """||x1 - x2 + eps||_p along the last dimension."""
     return ops.norm(x1 - x2 + eps, p, -1, keepdim=keepdim)
 
+
+
+# attention is composed from the functions above, so it is imported last
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401

@@ -1,0 +1,304 @@
+"""Instance / local response norm, resizing, pixel shuffle, padding, conv3d, 3-d and adaptive pooling,
+fold/unfold and Softmax2d against PyTorch 2.13: outputs, input and parameter gradients, reprs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from nn_helpers import Case, compare, need_torch
+from reference import torch
+
+import chainrule as cr
+
+
+def C(id_: str, make, *inputs, **kw) -> Case:
+    return Case(id_, make, inputs, **kw)
+
+
+def Fn(fn):
+    """A module-free case: ``fn(T, *inputs)`` run for chainrule and for PyTorch."""
+
+    def make(T):
+        class Wrap(T.nn.Module):
+            def forward(self, *xs):
+                return fn(T, *xs)
+
+        return Wrap()
+
+    return make
+
+
+CASES = [
+    C("InstanceNorm1d", lambda T: T.nn.InstanceNorm1d(3), (2, 3, 6)),
+    C("InstanceNorm1d-unbatched", lambda T: T.nn.InstanceNorm1d(3, affine=True), (3, 6)),
+    C("InstanceNorm2d-affine", lambda T: T.nn.InstanceNorm2d(3, affine=True), (2, 3, 4, 5)),
+    C(
+        "InstanceNorm2d-stats",
+        lambda T: T.nn.InstanceNorm2d(2, track_running_stats=True, momentum=0.3),
+        (3, 2, 4, 4),
+        steps=2,
+    ),
+    C(
+        "InstanceNorm2d-stats-eval",
+        lambda T: T.nn.InstanceNorm2d(2, track_running_stats=True),
+        (3, 2, 4, 4),
+        train=False,
+    ),
+    C("InstanceNorm3d", lambda T: T.nn.InstanceNorm3d(2, affine=True, eps=1e-3), (2, 2, 3, 3, 2)),
+    C("LocalResponseNorm-3d", lambda T: T.nn.LocalResponseNorm(3), (2, 5, 4)),
+    C("LocalResponseNorm-4d", lambda T: T.nn.LocalResponseNorm(2, alpha=0.1, beta=0.5, k=2.0), (2, 6, 3, 3)),
+    C("LocalResponseNorm-5d", lambda T: T.nn.LocalResponseNorm(4, alpha=0.2), (1, 5, 2, 2, 2)),
+    C("Upsample-nearest", lambda T: T.nn.Upsample(scale_factor=2), (2, 3, 3, 4)),
+    C("Upsample-nearest-size", lambda T: T.nn.Upsample(size=(5, 7)), (1, 2, 3, 4)),
+    C("Upsample-nearest-1d", lambda T: T.nn.Upsample(scale_factor=1.5), (1, 2, 5)),
+    C("Upsample-nearest-3d", lambda T: T.nn.Upsample(size=(3, 2, 5)), (1, 1, 2, 3, 2)),
+    C("Upsample-bilinear", lambda T: T.nn.Upsample(scale_factor=2, mode="bilinear"), (2, 2, 3, 4)),
+    C(
+        "Upsample-bilinear-ac",
+        lambda T: T.nn.Upsample(size=(5, 3), mode="bilinear", align_corners=True),
+        (1, 2, 3, 4),
+    ),
+    C("Upsample-bicubic", lambda T: T.nn.Upsample(scale_factor=(1.5, 2.5), mode="bicubic"), (1, 2, 4, 3)),
+    C(
+        "Upsample-bicubic-ac",
+        lambda T: T.nn.Upsample(size=(6, 2), mode="bicubic", align_corners=True),
+        (1, 1, 4, 5),
+    ),
+    C("Upsample-linear", lambda T: T.nn.Upsample(scale_factor=3, mode="linear"), (2, 2, 4)),
+    C("Upsample-trilinear", lambda T: T.nn.Upsample(size=(3, 4, 2), mode="trilinear"), (1, 1, 2, 3, 3)),
+    C("Upsample-down-bilinear", lambda T: T.nn.Upsample(scale_factor=0.5, mode="bilinear"), (1, 1, 6, 5)),
+    C("UpsamplingBilinear2d", lambda T: T.nn.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3, 3)),
+    C("UpsamplingNearest2d", lambda T: T.nn.UpsamplingNearest2d(size=(4, 6)), (1, 2, 3, 3)),
+    C(
+        "interpolate-recompute",
+        Fn(
+            lambda T, x: T.nn.functional.interpolate(
+                x, scale_factor=1.7, mode="bilinear", recompute_scale_factor=True
+            )
+        ),
+        (1, 2, 4, 5),
+    ),
+    C(
+        "interpolate-nearest-exact",
+        Fn(lambda T, x: T.nn.functional.interpolate(x, size=(5, 3), mode="nearest-exact")),
+        (1, 2, 4, 5),
+    ),
+    C("PixelShuffle", lambda T: T.nn.PixelShuffle(2), (2, 8, 3, 4)),
+    C("PixelShuffle-unbatched", lambda T: T.nn.PixelShuffle(3), (9, 2, 2)),
+    C("PixelShuffle-5d", lambda T: T.nn.PixelShuffle(2), (2, 1, 4, 2, 3)),
+    C("PixelUnshuffle", lambda T: T.nn.PixelUnshuffle(2), (2, 2, 4, 6)),
+    C("ReflectionPad1d", lambda T: T.nn.ReflectionPad1d((2, 1)), (2, 3, 5)),
+    C("ReflectionPad2d", lambda T: T.nn.ReflectionPad2d(2), (1, 2, 4, 5)),
+    C("ReflectionPad2d-unbatched", lambda T: T.nn.ReflectionPad2d((1, 0, 2, 1)), (2, 4, 4)),
+    C("ReplicationPad1d", lambda T: T.nn.ReplicationPad1d(3), (2, 2, 4)),
+    C("ReplicationPad2d", lambda T: T.nn.ReplicationPad2d((1, 2, 0, 3)), (1, 2, 3, 3)),
+    C("CircularPad2d", lambda T: T.nn.CircularPad2d(1), (1, 2, 3, 3)),
+    C("ZeroPad2d", lambda T: T.nn.ZeroPad2d((1, 2, 3, 0)), (2, 2, 3, 3)),
+    C("ZeroPad2d-crop", lambda T: T.nn.ZeroPad2d((-1, 1, 0, -1)), (1, 2, 3, 4)),
+    C("ConstantPad1d", lambda T: T.nn.ConstantPad1d(2, 3.5), (2, 4)),
+    C("ConstantPad2d", lambda T: T.nn.ConstantPad2d((1, 0, 2, 1), -1.0), (1, 2, 3, 3)),
+    C("Conv3d", lambda T: T.nn.Conv3d(2, 3, 3), (2, 2, 4, 5, 5)),
+    C(
+        "Conv3d-strided",
+        lambda T: T.nn.Conv3d(2, 4, (2, 3, 2), stride=(2, 1, 2), padding=(1, 1, 0), groups=2, bias=False),
+        (1, 2, 5, 4, 5),
+    ),
+    C("Conv3d-dilated", lambda T: T.nn.Conv3d(1, 2, 2, dilation=(2, 1, 2), padding=1), (1, 1, 4, 4, 5)),
+    C("Conv3d-same", lambda T: T.nn.Conv3d(1, 2, 3, padding="same"), (1, 1, 3, 4, 4)),
+    C("Conv3d-unbatched", lambda T: T.nn.Conv3d(2, 2, 2), (2, 3, 3, 3)),
+    C("MaxPool3d", lambda T: T.nn.MaxPool3d(2), (2, 2, 4, 4, 4)),
+    C(
+        "MaxPool3d-overlap",
+        lambda T: T.nn.MaxPool3d((3, 2, 2), stride=(2, 1, 2), padding=(1, 1, 0)),
+        (1, 2, 5, 4, 5),
+    ),
+    C("MaxPool3d-unbatched", lambda T: T.nn.MaxPool3d(2, ceil_mode=True), (2, 3, 5, 4)),
+    C("AvgPool3d", lambda T: T.nn.AvgPool3d(2), (2, 2, 4, 4, 4)),
+    C(
+        "AvgPool3d-pad",
+        lambda T: T.nn.AvgPool3d(3, stride=2, padding=1, count_include_pad=False),
+        (1, 2, 5, 5, 4),
+    ),
+    C(
+        "AvgPool3d-ceil",
+        lambda T: T.nn.AvgPool3d((2, 3, 2), stride=2, padding=1, ceil_mode=True),
+        (1, 1, 5, 6, 5),
+    ),
+    C("MaxPool1d-dilated", lambda T: T.nn.MaxPool1d(2, stride=1, dilation=2), (2, 2, 7)),
+    C("AvgPool1d-unbatched", lambda T: T.nn.AvgPool1d(2), (3, 8)),
+    C("AdaptiveAvgPool3d", lambda T: T.nn.AdaptiveAvgPool3d((2, 3, 1)), (2, 2, 5, 6, 4)),
+    C("AdaptiveAvgPool3d-None", lambda T: T.nn.AdaptiveAvgPool3d((None, 2, 2)), (2, 3, 4, 5)),
+    C("AdaptiveMaxPool1d-uneven", lambda T: T.nn.AdaptiveMaxPool1d(4, return_indices=True), (2, 2, 7)),
+    C("AdaptiveMaxPool2d-unbatched", lambda T: T.nn.AdaptiveMaxPool2d((2, 3)), (2, 5, 7)),
+    C("AdaptiveAvgPool1d-unbatched", lambda T: T.nn.AdaptiveAvgPool1d(3), (2, 7)),
+    C("Unfold", lambda T: T.nn.Unfold(2), (2, 3, 4, 5)),
+    C("Unfold-strided", lambda T: T.nn.Unfold((2, 3), dilation=(1, 2), padding=1, stride=2), (1, 2, 5, 6)),
+    C("Unfold-unbatched", lambda T: T.nn.Unfold(3, padding=1), (2, 3, 3)),
+    C("Fold", lambda T: T.nn.Fold((4, 5), 2), (2, 12, 12)),
+    C("Fold-strided", lambda T: T.nn.Fold((5, 6), (2, 3), dilation=(1, 2), padding=1, stride=2), (1, 12, 6)),
+    C("Fold-unbatched", lambda T: T.nn.Fold(3, 2), (8, 4)),
+    C("Softmax2d", lambda T: T.nn.Softmax2d(), (2, 3, 4, 4)),
+    C("Softmax2d-unbatched", lambda T: T.nn.Softmax2d(), (3, 2, 5)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_layer_matches_torch_float64(case: Case) -> None:
+    compare(case, "float64")
+
+
+@pytest.mark.parametrize("id_", ["Upsample-bilinear", "Conv3d", "InstanceNorm2d-affine", "Fold"])
+def test_layer_matches_torch_float32(id_: str) -> None:
+    case = next(c for c in CASES if c.id == id_)
+    ours, _ = compare(case, "float32")
+    assert all(o.dtype == np.float32 for o in ours["outs"])
+
+
+REPRS = [
+    lambda T: T.nn.InstanceNorm2d(3),
+    lambda T: T.nn.InstanceNorm1d(4, affine=True, momentum=0.2),
+    lambda T: T.nn.InstanceNorm3d(2, track_running_stats=True, eps=1e-3),
+    lambda T: T.nn.LocalResponseNorm(2),
+    lambda T: T.nn.LocalResponseNorm(3, 0.1, 0.5, 2.0),
+    lambda T: T.nn.Upsample(scale_factor=2),
+    lambda T: T.nn.Upsample(size=(3, 4), mode="bilinear"),
+    lambda T: T.nn.Upsample(scale_factor=(2, 3), mode="bicubic", align_corners=True),
+    lambda T: T.nn.UpsamplingBilinear2d(scale_factor=2),
+    lambda T: T.nn.UpsamplingNearest2d(size=4),
+    lambda T: T.nn.PixelShuffle(2),
+    lambda T: T.nn.PixelUnshuffle(3),
+    lambda T: T.nn.ReflectionPad1d(2),
+    lambda T: T.nn.ReflectionPad2d((1, 2, 3, 4)),
+    lambda T: T.nn.ReplicationPad1d((1, 2)),
+    lambda T: T.nn.ReplicationPad2d(1),
+    lambda T: T.nn.ZeroPad2d(2),
+    lambda T: T.nn.ConstantPad1d(2, 3.5),
+    lambda T: T.nn.ConstantPad2d((1, 0, 2, 1), 1),
+    lambda T: T.nn.CircularPad2d(1),
+    lambda T: T.nn.Conv3d(2, 3, 3),
+    lambda T: T.nn.Conv3d(2, 4, (1, 2, 3), (2, 1, 1), 1, 2, 2, False),
+    lambda T: T.nn.MaxPool3d(2),
+    lambda T: T.nn.MaxPool3d(3, 1, 1, ceil_mode=True),
+    lambda T: T.nn.AvgPool3d(2),
+    lambda T: T.nn.AvgPool3d(3, 2, 1),
+    lambda T: T.nn.AdaptiveAvgPool3d((1, 2, 3)),
+    lambda T: T.nn.Fold(4, 2),
+    lambda T: T.nn.Fold((4, 5), (2, 3), 1, 1, 2),
+    lambda T: T.nn.Unfold(3, padding=1),
+    lambda T: T.nn.Softmax2d(),
+]
+
+
+@pytest.mark.parametrize("i", range(len(REPRS)))
+def test_repr_matches_torch(i: int) -> None:
+    need_torch()
+    assert repr(REPRS[i](cr)) == repr(REPRS[i](torch))
+
+
+def test_constructor_state_and_init_match_torch() -> None:
+    """Parameter/buffer names and shapes, and the initial values drawn from the same recipe."""
+    need_torch()
+    for make in (
+        lambda T: T.nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+        lambda T: T.nn.InstanceNorm1d(3),
+        lambda T: T.nn.Conv3d(2, 4, (1, 2, 3), groups=2),
+    ):
+        ours, ref = make(cr).state_dict(), make(torch).state_dict()
+        assert list(ours) == list(ref)
+        for k in ref:
+            assert tuple(ours[k].shape) == tuple(ref[k].shape)
+    w = cr.nn.Conv3d(4, 8, 3).weight.detach().numpy()
+    bound = 1 / np.sqrt(4 * 27)  # kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+
+
+ERRORS = [
+    ("pixel_shuffle", lambda T: T.nn.PixelShuffle(2)(T.zeros(1, 3, 2, 2)), RuntimeError, "divisible"),
+    (
+        "pixel_shuffle-2d",
+        lambda T: T.nn.functional.pixel_shuffle(T.zeros(4, 2), 2),
+        RuntimeError,
+        "at least 3 dimensions",
+    ),
+    ("pixel_unshuffle", lambda T: T.nn.PixelUnshuffle(2)(T.zeros(1, 1, 3, 4)), RuntimeError, "divisible"),
+    (
+        "interpolate-both",
+        lambda T: T.nn.functional.interpolate(T.zeros(1, 1, 2, 2), size=3, scale_factor=2),
+        ValueError,
+        "only one of size or scale_factor",
+    ),
+    (
+        "interpolate-align",
+        lambda T: T.nn.functional.interpolate(T.zeros(1, 1, 2, 2), scale_factor=2, align_corners=True),
+        ValueError,
+        "align_corners",
+    ),
+    (
+        "interpolate-dims",
+        lambda T: T.nn.functional.interpolate(T.zeros(1, 1, 2, 2), size=(2, 3, 4)),
+        ValueError,
+        "same number of spatial dimensions",
+    ),
+    (
+        "interpolate-bilinear-3d",
+        lambda T: T.nn.functional.interpolate(T.zeros(1, 1, 4), size=3, mode="bilinear"),
+        NotImplementedError,
+        "3D input",
+    ),
+    ("fold-blocks", lambda T: T.nn.Fold(4, 2)(T.zeros(1, 4, 8)), RuntimeError, "sliding blocks"),
+    ("fold-kernel", lambda T: T.nn.Fold(4, 2)(T.zeros(1, 5, 9)), RuntimeError, "divisible"),
+    ("unfold-5d", lambda T: T.nn.Unfold(2)(T.zeros(1, 1, 1, 4, 4)), RuntimeError, "3D or 4D"),
+    (
+        "instance-norm-dims",
+        lambda T: T.nn.InstanceNorm2d(3)(T.zeros(3, 4)),
+        ValueError,
+        "expected 3D or 4D input",
+    ),
+    (
+        "instance-norm-features",
+        lambda T: T.nn.InstanceNorm2d(3, affine=True)(T.zeros(1, 2, 4, 4)),
+        ValueError,
+        "num_features",
+    ),
+    ("lrn-dims", lambda T: T.nn.LocalResponseNorm(2)(T.zeros(3, 4)), ValueError, "3D or higher"),
+    ("softmax2d", lambda T: T.nn.Softmax2d()(T.zeros(3, 4)), ValueError, "3D or 4D"),
+    (
+        "reflect-too-wide",
+        lambda T: T.nn.ReflectionPad1d(3)(T.zeros(1, 2, 3)),
+        RuntimeError,
+        "Padding size should be less than the corresponding input dimension",
+    ),
+    ("conv3d-channels", lambda T: T.nn.Conv3d(2, 3, 2)(T.zeros(1, 3, 3, 3, 3)), RuntimeError, None),
+    ("maxpool3d-dims", lambda T: T.nn.MaxPool3d(2)(T.zeros(2, 4, 4)), RuntimeError, None),
+]
+
+
+@pytest.mark.parametrize("name,fn,cls,fact", ERRORS, ids=[e[0] for e in ERRORS])
+def test_errors_match_torch(name: str, fn, cls, fact) -> None:
+    """Same exception class as PyTorch, and the message states the same key fact."""
+    need_torch()
+    with pytest.raises(Exception) as ref:
+        fn(torch)
+    with pytest.raises(Exception) as ours:
+        fn(cr)
+    assert isinstance(ref.value, cls), ref.value
+    assert isinstance(ours.value, cls), ours.value
+    if fact is not None:
+        assert fact in str(ref.value) and fact in str(ours.value), (str(ref.value), str(ours.value))
+
+
+def test_instance_norm_running_stats_and_eval() -> None:
+    need_torch()
+    rng = np.random.default_rng(0)
+    ours = cr.nn.InstanceNorm2d(2, track_running_stats=True).double()
+    ref = torch.nn.InstanceNorm2d(2, track_running_stats=True).double()
+    for i in range(3):
+        x = rng.standard_normal((3, 2, 4, 4)) * (i + 1) + i
+        ours(cr.tensor(x))
+        ref(torch.from_numpy(x))
+    np.testing.assert_allclose(ours.running_mean.numpy(), ref.running_mean.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.running_var.numpy(), ref.running_var.numpy(), rtol=1e-10)
+    x = rng.standard_normal((2, 2, 3, 3))
+    np.testing.assert_allclose(
+        ours.eval()(cr.tensor(x)).numpy(), ref.eval()(torch.from_numpy(x)).numpy(), rtol=1e-10
+    )
