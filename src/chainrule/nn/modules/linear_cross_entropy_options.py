@@ -1,4 +1,4 @@
-"""``torch.nn.modules.linear_cross_entropy_options``: the classes of this family that chainrule has (see the package)."""
+"""``torch.nn.modules.linear_cross_entropy_options``: what chainrule has of it (see the package)."""
 
 from __future__ import annotations
 
