@@ -65,7 +65,16 @@ def test_module_path_is_a_real_module():
     import importlib
 
     mod = importlib.import_module("chainrule.utils.data")
-    assert mod.__file__.endswith("data.py") and mod is data
+    assert mod.__file__.endswith("data/__init__.py") and mod is data
+    # laid out as torch.utils.data: the submodules hold the same objects
+    for sub, name in [
+        ("dataset", "TensorDataset"),
+        ("sampler", "RandomSampler"),
+        ("dataloader", "DataLoader"),
+        ("_utils.collate", "default_collate"),
+        ("_utils.worker", "get_worker_info"),
+    ]:
+        assert getattr(importlib.import_module(f"chainrule.utils.data.{sub}"), name) is getattr(data, name)
 
 
 @pytest.mark.parametrize(
@@ -190,9 +199,7 @@ def test_default_collate_types():
 
 
 def test_default_collate_errors():
-    with pytest.raises(
-        RuntimeError, match=r"equal size, but got \[2\] at entry 0 and \[3\] at entry 1"
-    ):
+    with pytest.raises(RuntimeError, match=r"equal size, but got \[2\] at entry 0 and \[3\] at entry 1"):
         default_collate([chainrule.zeros(2), chainrule.zeros(3)])
     with pytest.raises(TypeError, match="found NoneType"):
         default_collate([None, None])
@@ -308,8 +315,9 @@ def test_tensor_dataset_batches_are_fetched_whole(monkeypatch):
     counted here, timed in benchmarks/)."""
     calls = collections.Counter()
     orig = TensorDataset.__getitem__
-    monkeypatch.setattr(TensorDataset, "__getitem__",
-                        lambda self, i: (calls.update(["sample"]), orig(self, i))[1])
+    monkeypatch.setattr(
+        TensorDataset, "__getitem__", lambda self, i: (calls.update(["sample"]), orig(self, i))[1]
+    )
     x, y = chainrule.randn(2000, 7), chainrule.arange(2000)
     batches = list(DataLoader(TensorDataset(x, y), batch_size=128, shuffle=True))
     assert calls["sample"] == 0 and len(batches) == 16 and len(batches[-1][0]) == 2000 - 15 * 128

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._tensor import Tensor, wrap
+from ...._tensor import Tensor, wrap
 
 __all__ = ["WorkerInfo", "get_worker_info", "MultiProcessIter"]
 
@@ -103,7 +103,7 @@ _DONE = "done"  # an IterableDataset worker's stream ended
 
 def _worker_loop(loader: Any, wid: int, seed: int, tasks: Any, results: Any) -> None:  # noqa: C901
     global _worker_info
-    from .. import random as _random
+    from .... import random as _random
 
     _worker_info = WorkerInfo(wid, loader.num_workers, seed, loader.dataset)
     _random.manual_seed(seed)

@@ -11,7 +11,7 @@ from typing import Any, Generic, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-from ..random import Generator, default_generator
+from ...random import Generator, default_generator
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler"]
 
@@ -63,9 +63,7 @@ class RandomSampler(Sampler[int]):
         self._num_samples = num_samples
         self.generator = generator
         if not isinstance(replacement, bool):
-            raise TypeError(
-                f"replacement should be a boolean value, but got replacement={replacement!r}"
-            )
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement!r}")
         if not isinstance(self.num_samples, int) or self.num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer, got {self.num_samples!r}")
 
