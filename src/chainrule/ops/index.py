@@ -270,9 +270,9 @@ def _flat_index(index: np.ndarray, dim: int, shape: tuple) -> np.ndarray:
 
 
 def _scatter_add_forward(g: np.ndarray, index: np.ndarray, *, dim: int, shape: tuple) -> np.ndarray:
-    flat = _flat_index(index, dim, shape).ravel()
-    summed = np.bincount(flat, weights=g.ravel(), minlength=int(np.prod(shape)))  # repeats add up
-    return summed.astype(g.dtype, copy=False).reshape(shape)
+    out = np.zeros(int(np.prod(shape)), dtype=g.dtype)
+    np.add.at(out, _flat_index(index, dim, shape).ravel(), g.ravel())  # repeats add up
+    return out.reshape(shape)
 
 
 GATHER = Primitive("Gather", _gather_forward)
