@@ -74,9 +74,9 @@ def poisson_nll_loss(
     else:
         loss = input - target * ops.log(input + eps)
     if full:
-        big = wrap(target._data > 1)
-        ts = ops.where(big, target, 2.0)  # Stirling's term only where target > 1
-        st = ts * ops.log(ts) - ts + ops.log(ts * (2 * math.pi)) * 0.5
+        big = wrap(target._data > 1)  # Stirling's term only where target > 1, as PyTorch masks it
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 * log(0) is masked out below
+            st = target * ops.log(target) - target + ops.log(target * (2 * math.pi)) * 0.5
         loss = loss + ops.where(big, st, 0.0)
     return _reduce(loss, reduction)
 
@@ -103,7 +103,11 @@ def multi_margin_loss(
     n, c = _shape(x)
     y = target._data.reshape(-1).astype(np.int64)
     if y.shape[0] != n:
-        raise RuntimeError(f"inconsistent target size, expected {n} but got {tuple(target._data.shape)}")
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+            f"samples (batch size). Expected target size [{n}], but got {list(target._data.shape)}. "
+            f"Input has shape {list(xs)}."
+        )
     if y.size and (y.min() < 0 or y.max() >= c):
         raise IndexError(f"multi_margin_loss(): target {int(y.max())} is out of bounds for {c} classes")
     xy = ops.gather(x, 1, wrap(y[:, None]))
