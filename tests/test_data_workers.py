@@ -182,3 +182,45 @@ def test_timeout_and_argument_errors_as_pytorch() -> None:
             torch.utils.data.DataLoader(list(range(4)), num_workers=0, **kw)
         with pytest.raises(ValueError):
             DataLoader(list(range(4)), num_workers=0, **kw)
+
+
+def test_numpy_and_random_seeded_per_worker_as_pytorch() -> None:
+    from torch.utils.data._utils.worker import _generate_state
+
+    from chainrule.utils.data._utils.worker import numpy_seed
+
+    for base, wid in [(0, 0), (7, 1), (2**62 + 5, 3), (2**63 - 1, 2)]:
+        assert numpy_seed(base, wid) == _generate_state(base, wid)
+
+    class Draws(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            import random
+
+            info = get_worker_info()
+            np_ref = np.random.RandomState(numpy_seed(info.seed - info.id, info.id)).rand()
+            return np.random.rand(), np_ref, random.Random(info.seed).random(), random.random()
+
+    out = [[b.tolist() for b in batch] for batch in DataLoader(Draws(), batch_size=2, num_workers=2)]
+    for np_draw, np_ref, py_ref, py_draw in out:
+        assert np_draw[0] == np_ref[0] and py_draw[0] == py_ref[0]  # first draw of each worker
+    assert out[0][0][0] != out[1][0][0]  # workers draw different NumPy streams
+    _no_children()
+
+
+def test_abandoned_iterator_with_large_batches_shuts_down() -> None:
+    class Big(Dataset):
+        def __len__(self):
+            return 2000
+
+        def __getitem__(self, i):
+            return cr.zeros(28, 28)
+
+    it = iter(DataLoader(Big(), batch_size=128, num_workers=2))  # batches larger than a pipe buffer
+    next(it)
+    pool = it.pool
+    del it
+    assert all(not p.is_alive() for p in pool.procs) and pool.procs == []
+    _no_children()

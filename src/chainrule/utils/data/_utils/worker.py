@@ -101,13 +101,26 @@ class _Failure:
 _DONE = "done"  # an IterableDataset worker's stream ended
 
 
-def _worker_loop(loader: Any, wid: int, seed: int, tasks: Any, results: Any) -> None:  # noqa: C901
+def numpy_seed(base_seed: int, worker_id: int) -> list[int]:
+    """The seed of NumPy's global generator in worker ``worker_id``, as PyTorch's workers use.
+
+    PyTorch mixes ``[worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]`` with NumPy's
+    ``SeedSequence`` algorithm into four 32-bit words, so NumPy's stream differs from Python's
+    ``random`` (seeded ``base_seed + worker_id``) and from every other worker's.
+    """
+    words = [worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]
+    return np.random.SeedSequence(words).generate_state(4).tolist()
+
+
+def _worker_loop(loader: Any, wid: int, seed: int, tasks: Any, results: Any, stop: Any) -> None:  # noqa: C901
     global _worker_info
     from .... import random as _random
 
     _worker_info = WorkerInfo(wid, loader.num_workers, seed, loader.dataset)
     _random.manual_seed(seed)
     random.seed(seed)
+    np.random.seed(numpy_seed(seed - wid, wid))
+    results.cancel_join_thread()  # at shutdown nobody reads what is still buffered: exit anyway
     try:
         if loader.worker_init_fn is not None:
             loader.worker_init_fn(wid)
@@ -117,7 +130,7 @@ def _worker_loop(loader: Any, wid: int, seed: int, tasks: Any, results: Any) -> 
     stream, stream_epoch = None, None
     while True:
         task = tasks.get()
-        if task is None:
+        if task is None or stop.is_set():
             return
         epoch, k, indices = task
         try:
@@ -146,10 +159,13 @@ class _Pool:
         elif isinstance(ctx, str):
             ctx = mp.get_context(ctx)
         self.results = ctx.Queue()
+        self.stop = ctx.Event()  # set at shutdown: workers skip the batches still queued
         self.tasks = [ctx.Queue() for _ in range(loader.num_workers)]
         self.procs = [
             ctx.Process(
-                target=_worker_loop, args=(loader, i, base_seed + i, self.tasks[i], self.results), daemon=True
+                target=_worker_loop,
+                args=(loader, i, base_seed + i, self.tasks[i], self.results, self.stop),
+                daemon=True,
             )
             for i in range(loader.num_workers)
         ]
@@ -178,6 +194,7 @@ class _Pool:
                     ) from None
 
     def shutdown(self) -> None:
+        self.stop.set()
         for q in self.tasks:
             try:
                 q.put(None)
@@ -189,8 +206,8 @@ class _Pool:
                 p.terminate()
                 p.join(timeout=5)
         for q in [*self.tasks, self.results]:
+            q.cancel_join_thread()  # the workers are gone: undelivered tasks can be dropped
             q.close()
-            q.join_thread()
         self.procs = []
 
 
