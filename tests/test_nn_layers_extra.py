@@ -302,3 +302,96 @@ def test_instance_norm_running_stats_and_eval() -> None:
     np.testing.assert_allclose(
         ours.eval()(cr.tensor(x)).numpy(), ref.eval()(torch.from_numpy(x)).numpy(), rtol=1e-10
     )
+
+
+def _mask_structure(fn, shape, p=0.5, **kw):
+    """Which entries were dropped, and the kept scale, for PyTorch's or our functional dropout."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        y = fn(np.ones(shape), p, **kw)
+    return y, [str(m.message) for m in w]
+
+
+DROPOUT_SHAPES = [
+    ("dropout1d", (6, 40)),
+    ("dropout1d", (3, 6, 40)),
+    ("dropout2d", (60, 40)),
+    ("dropout2d", (3, 6, 40)),
+    ("dropout2d", (3, 6, 5, 8)),
+    ("dropout2d", (2, 3, 4, 5, 6)),
+    ("dropout3d", (6, 40)),
+    ("dropout3d", (4, 3, 5, 6)),
+    ("dropout3d", (2, 4, 3, 5, 6)),
+    ("dropout3d", (1, 2, 3, 2, 3, 4)),
+]
+
+
+def _dropped_axes(y: np.ndarray) -> tuple[int, ...]:
+    """The axes over which every drop decision is shared (constant along them)."""
+    return tuple(a for a in range(y.ndim) if np.all((y == 0) == (y.take([0], axis=a) == 0)))
+
+
+@pytest.mark.parametrize("name,shape", DROPOUT_SHAPES, ids=[f"{n}-{len(s)}d" for n, s in DROPOUT_SHAPES])
+def test_feature_dropout_mask_shape_and_warnings_match_torch(name: str, shape: tuple) -> None:
+    """The mask is shared over the same axes as PyTorch's, with the same warnings and scaling."""
+    need_torch()
+    cr.manual_seed(0)
+    torch.manual_seed(0)
+    ours, w_ours = _mask_structure(lambda x, p: getattr(cr.nn.functional, name)(cr.tensor(x), p), shape)
+    ref, w_ref = _mask_structure(
+        lambda x, p: getattr(torch.nn.functional, name)(torch.from_numpy(x), p), shape
+    )
+    ours, ref = ours.numpy(), ref.numpy()
+    assert w_ours == w_ref
+    assert ours.shape == ref.shape
+    assert set(np.unique(ours)) <= {0.0, 2.0} and set(np.unique(ref)) <= {0.0, 2.0}
+    assert _dropped_axes(ours) == _dropped_axes(ref)
+
+
+def test_dropout_errors_and_modules_match_torch() -> None:
+    need_torch()
+    for T in (cr, torch):
+        with pytest.raises(RuntimeError, match="Expected 2D or 3D input, but received a 4D input"):
+            T.nn.functional.dropout1d(T.ones(1, 2, 3, 4))
+        with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"):
+            T.nn.functional.dropout2d(T.ones(5))
+        with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
+            T.nn.functional.alpha_dropout(T.ones(5), 1.5)
+    for make in (
+        lambda T: T.nn.Dropout3d(),
+        lambda T: T.nn.AlphaDropout(0.2),
+        lambda T: T.nn.FeatureAlphaDropout(0.3, inplace=True),
+    ):
+        assert repr(make(cr)) == repr(make(torch))
+    x = cr.randn(3, 4)
+    assert cr.nn.functional.alpha_dropout(x, 0.5) is x  # training=False by default, as PyTorch
+    assert cr.nn.AlphaDropout(0.5).eval()(x) is x
+
+
+@pytest.mark.parametrize("name", ["alpha_dropout", "feature_alpha_dropout"])
+def test_alpha_dropout_formula_matches_torch(name: str) -> None:
+    """Given the mask PyTorch drew (read back from its output), our formula gives its values, and
+    ours keeps zero mean / unit variance for standard normal input."""
+    need_torch()
+    x = np.random.default_rng(0).standard_normal((400, 50, 2))
+    ref = getattr(torch.nn.functional, name)(torch.from_numpy(x), 0.2, True).numpy()
+    ours = getattr(cr.nn.functional, name)(cr.tensor(x), 0.2, True)
+    for y in (ref, ours.numpy()):
+        vals, counts = np.unique(np.round(y, 12), return_counts=True)
+        floor = vals[np.argmax(counts)]  # every dropped unit takes the same value
+        keep = ~np.isclose(y, floor)
+        a = (y[keep] - y[keep].mean()).std() / x[keep].std()
+        assert abs(keep.mean() - 0.8) < 0.02
+        np.testing.assert_allclose(a, 1 / np.sqrt((1.7580993408473766**2 * 0.2 + 1) * 0.8), rtol=1e-6)
+        assert abs(y.mean()) < 0.05 and abs(y.std() - 1) < 0.05
+    g = cr.tensor(x, requires_grad=True)
+    cr.manual_seed(1)
+    out = getattr(cr.nn.functional, name)(g, 0.2, True)
+    out.sum().backward()
+    y = out.detach().numpy()
+    vals, counts = np.unique(np.round(y, 12), return_counts=True)
+    kept = ~np.isclose(y, vals[np.argmax(counts)])
+    np.testing.assert_allclose(g.grad.numpy()[kept], 1 / np.sqrt((1.7580993408473766**2 * 0.2 + 1) * 0.8))
+    np.testing.assert_array_equal(g.grad.numpy()[~kept], 0.0)

@@ -30,6 +30,7 @@ from ..ops import (  # noqa: F401 - re-exported as F.<name>
     tanh,
 )
 from ..ops.linear import linear as _linear
+from ._dropout_functional import *  # noqa: F401,F403
 from ._functional_extra import *  # noqa: F401,F403
 from ._loss_functional import *  # noqa: F401,F403
 from ._loss_functional_extra import *  # noqa: F401,F403
@@ -377,33 +378,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if inplace and training and p:
         return _inplace(input, "dropout_", lambda t: ops.dropout(t, p, True))
     return ops.dropout(input, p, training)
-
-
-def _feature_dropout(input: Tensor, p: float, training: bool, spatial: int, name: str) -> Tensor:  # noqa: A002
-    """Drop whole channels: one Bernoulli draw per (sample, channel), shared over ``spatial`` dims."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name}(): dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    from ..random import default_generator
-
-    xs = input._data.shape
-    batched = len(xs) == spatial + 2
-    mask_shape = xs[: len(xs) - spatial] + (1,) * spatial
-    if not batched and len(xs) != spatial + 1:
-        raise ValueError(f"{name}(): expected a {spatial + 1}-d or {spatial + 2}-d input, got shape {xs}")
-    if p == 1.0:
-        return input * 0.0
-    keep = default_generator.numpy().random(mask_shape) >= p
-    return input * (keep / (1.0 - p)).astype(input._data.dtype)
-
-
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _feature_dropout(input, p, training, 1, "dropout1d")
-
-
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _feature_dropout(input, p, training, 2, "dropout2d")
 
 
 # ==================================================================== embedding
