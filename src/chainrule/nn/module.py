@@ -24,6 +24,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..utils.hooks import RemovableHandle
 from . import _state
+from ._backward_hooks import BackwardHookState
 from .parameter import Parameter, is_lazy
 
 __all__ = ["Module"]
@@ -75,6 +76,8 @@ class Module:
         d["_modules"] = {}
         d["_forward_pre_hooks"] = {}  # id -> (hook, with_kwargs)
         d["_forward_hooks"] = {}  # id -> (hook, with_kwargs, always_call)
+        d["_backward_hooks"] = {}  # id -> hook (full backward hooks, see _backward_hooks)
+        d["_backward_pre_hooks"] = {}
 
     # ------------------------------------------------------------------ forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -84,7 +87,9 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_pre_hooks or self._forward_hooks:
+        d = self.__dict__
+        if self._forward_pre_hooks or self._forward_hooks or d.get("_backward_hooks") or d.get(
+                "_backward_pre_hooks"):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -103,6 +108,11 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        bw = None
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            bw = BackwardHookState(self, list(self._backward_hooks.values()),
+                                   list(self._backward_pre_hooks.values()))
+            args = bw.setup_inputs(args)
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
@@ -117,7 +127,7 @@ class Module:
             res = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if res is not None:
                 out = res
-        return out
+        return out if bw is None else bw.setup_outputs(out)
 
     _call_impl = __call__
 
@@ -130,6 +140,14 @@ class Module:
                               with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after ``forward``; a returned value replaces the output."""
         return self._add_hook(self._forward_hooks, (hook, with_kwargs, always_call), prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` in backward; a returned tuple replaces it."""
+        return self._add_hook(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` in backward; a returned tuple replaces grad_output."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
 
     @staticmethod
     def _add_hook(hooks: dict, entry: tuple, prepend: bool) -> RemovableHandle:
