@@ -103,3 +103,26 @@ def test_errors_name_the_problem():
         cr.nn.utils.parametrize.register_parametrization(ours, "weight", Shrink())
     with pytest.raises(ValueError, match="does not have a parametrization"):
         cr.nn.utils.parametrize.remove_parametrizations(ours, "weight")
+
+
+@pytest.mark.parametrize("make", ["linear", "conv"])
+def test_spectral_norm_matches_torch_with_copied_vectors(make):
+    need_torch()
+    torch.manual_seed(4)
+    if make == "linear":
+        ref, ours, x = torch.nn.Linear(5, 3).double(), cr.nn.Linear(5, 3).double(), (4, 5)
+    else:
+        ref, ours, x = torch.nn.Conv2d(2, 3, 3).double(), cr.nn.Conv2d(2, 3, 3).double(), (2, 2, 5, 5)
+    torch.nn.utils.parametrizations.spectral_norm(ref)
+    cr.nn.utils.parametrizations.spectral_norm(ours)
+    ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    data = np.random.default_rng(4).standard_normal(x)
+    for _ in range(2):  # training: each weight access runs one power iteration and moves _u, _v
+        ref.zero_grad()
+        ours.zero_grad()
+        # cached(): one access per forward in both libraries (Conv2d.forward here reads .weight twice)
+        with torch.nn.utils.parametrize.cached(), cr.nn.utils.parametrize.cached():
+            _check_same(ref, ours, data)
+    ref.eval()
+    ours.eval()
+    _check_same(ref, ours, data)
