@@ -27,8 +27,14 @@ def test_backends_answer_for_a_cpu_only_library() -> None:
 def test_accelerator_cuda_and_mps_queries_match_pytorch_on_cpu() -> None:
     for name in ("is_available", "current_accelerator", "device_count"):
         assert getattr(cr.accelerator, name)() == getattr(torch.accelerator, name)()
-    for name in ("is_available", "device_count", "is_initialized", "memory_allocated",
-                 "max_memory_allocated", "is_bf16_supported"):
+    for name in (
+        "is_available",
+        "device_count",
+        "is_initialized",
+        "memory_allocated",
+        "max_memory_allocated",
+        "is_bf16_supported",
+    ):
         assert getattr(cr.cuda, name)() == getattr(torch.cuda, name)(), name
     for name in ("current_device", "get_device_name", "get_device_capability"):
         with pytest.raises(AssertionError):
@@ -64,6 +70,65 @@ def test_creation_signatures_as_pytorch() -> None:
         cr.randint(5)
 
 
+_FACTORY_CALLS = [
+    "randint(2, 9, (3,), dtype=T.int32)",
+    "randint(low=2, high=5, size=(2,))",
+    "randint(3, (2,), layout=T.strided, pin_memory=False, device='cpu')",
+    "rand((2, 3), layout=T.strided, pin_memory=False, out=None)",
+    "randn(2, generator=G, dtype=T.float64)",
+    "randn(size=(2, 3))",
+    "empty((2, 3), pin_memory=False, layout=T.strided)",
+    "zeros(2, out=None, dtype=T.float32, layout=T.strided, device='cpu', pin_memory=False)",
+    "full((2,), 1.0, layout=T.strided, pin_memory=False, out=None)",
+    "arange(3, layout=T.strided, pin_memory=False, out=None)",
+    "linspace(0, 1, 3, layout=T.strided, pin_memory=False)",
+    "logspace(0, 1, 3, layout=T.strided, pin_memory=False)",
+    "eye(2, layout=T.strided, pin_memory=False)",
+    "randperm(3, layout=T.strided, pin_memory=False, generator=G)",
+    "full_like(T.zeros(2), 1, layout=T.strided, memory_format=T.preserve_format)",
+    "zeros_like(T.zeros(2), layout=T.strided, pin_memory=False)",
+    "rand_like(T.zeros(2), layout=T.strided, memory_format=T.preserve_format)",
+    "randint_like(T.zeros(2), 5, layout=T.strided)",
+    "empty_strided((2, 3), (3, 1))",
+    "arange(3, out=T.zeros(3))",
+    "zeros(2, 3, out=T.ones(2, 3))",
+]
+
+
+@pytest.mark.parametrize("call", _FACTORY_CALLS)
+def test_factory_keywords_accepted_as_pytorch(call: str) -> None:
+    results = []
+    for T in (torch, cr):
+        G = T.Generator().manual_seed(0)  # noqa: F841 - used by eval
+        r = eval("T." + call)
+        results.append((tuple(r.shape), str(r.dtype).split(".")[-1], r.requires_grad))
+    assert results[0] == results[1]
+    if "zeros(2, 3, out" in call:  # out= is written and returned
+        out = cr.ones(2, 3)
+        assert cr.zeros(2, 3, out=out) is out and out.tolist() == [[0.0] * 3] * 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["randint(-1, (2,))", "randint(5, 2, (2,))", "empty_strided((2, 3), (3,))"],
+)
+def test_factory_errors_as_pytorch(call: str) -> None:
+    with pytest.raises(RuntimeError) as ref:
+        eval("torch." + call)
+    with pytest.raises(RuntimeError) as ours:
+        eval("cr." + call)
+    assert str(ref.value).split("(")[0].split(",")[0] in str(ours.value)
+
+
+def test_factory_refusals_name_the_fix() -> None:
+    with pytest.raises(TypeError, match="rand\\(\\) got an unexpected keyword argument 'foo'"):
+        cr.rand(2, foo=1)
+    with pytest.raises(RuntimeError, match="layout=chainrule.strided"):
+        cr.zeros(2, layout=cr.sparse_coo)  # chainrule has no sparse tensors
+    with pytest.raises(RuntimeError, match="out= must be a tensor of shape"):
+        cr.zeros(2, out=cr.zeros(3))
+
+
 # ------------------------------------------------------------------ autocast
 def _product_dtypes(T, **kw):
     a = T.ones(2, 2)
@@ -71,8 +136,12 @@ def _product_dtypes(T, **kw):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with T.autocast("cpu", **kw):
-            out = (str((a @ a).dtype), str((a + a).dtype), str(T.nn.functional.linear(a, w).dtype),
-                   str((a @ a + a).dtype))
+            out = (
+                str((a @ a).dtype),
+                str((a + a).dtype),
+                str(T.nn.functional.linear(a, w).dtype),
+                str((a @ a + a).dtype),
+            )
     disabled = any("Disabling autocast" in str(c.message) for c in caught)
     return tuple(s.split(".")[-1] for s in out), disabled
 
@@ -141,8 +210,12 @@ def test_disabled_grad_scaler_is_a_pass_through() -> None:
 
 # --------------------------------------------------------------- assert_close
 CLOSE = [
-    (1.0, 1.5), ([1.0, 2.0, 3.0], [1.0, 2.5, 3.0]), ([1, 2], [1, 3]), ([[0.0, 0.0]], [[1.0, 1.0]]),
-    ([1.0, float("nan")], [1.0, float("nan")]), ([1.0, 2.0], [1.0, 2.0, 3.0]),
+    (1.0, 1.5),
+    ([1.0, 2.0, 3.0], [1.0, 2.5, 3.0]),
+    ([1, 2], [1, 3]),
+    ([[0.0, 0.0]], [[1.0, 1.0]]),
+    ([1.0, float("nan")], [1.0, float("nan")]),
+    ([1.0, 2.0], [1.0, 2.0, 3.0]),
 ]
 
 
@@ -197,12 +270,15 @@ def test_data_parallel_on_the_one_device_as_pytorch() -> None:
     cr.manual_seed(0)
     lin = cr.nn.Linear(3, 2)
     ref_lin = torch.nn.Linear(3, 2)
-    ref_lin.load_state_dict({k: torch.from_numpy(v.detach().numpy().copy()) for k, v in lin.state_dict().items()})
+    ref_lin.load_state_dict(
+        {k: torch.from_numpy(v.detach().numpy().copy()) for k, v in lin.state_dict().items()}
+    )
     ours, ref = cr.nn.DataParallel(lin), torch.nn.DataParallel(ref_lin)
     assert list(ours.state_dict()) == list(ref.state_dict()) and repr(ours) == repr(ref)
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
-    np.testing.assert_allclose(ours(cr.tensor(x)).detach().numpy(), ref(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        ours(cr.tensor(x)).detach().numpy(), ref(torch.tensor(x)).detach().numpy(), rtol=1e-6
+    )
     y = cr.nn.parallel.data_parallel(lin, cr.tensor(x))
     np.testing.assert_allclose(y.detach().numpy(), ours(cr.tensor(x)).detach().numpy())
     with pytest.raises(RuntimeError, match="CPU only"):

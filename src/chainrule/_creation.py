@@ -25,14 +25,28 @@ __all__ = [
     "bernoulli", "multinomial", "scalar_tensor", "is_tensor", "is_floating_point", "numel",
     "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor",
     "tril", "triu", "diag", "trace", "memory_format", "contiguous_format", "channels_last",
-    "channels_last_3d", "preserve_format",
+    "channels_last_3d", "preserve_format", "layout", "strided", "sparse_coo", "empty_strided",
 ]
 
 
-def _finish(data: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
+def _finish(data: np.ndarray, requires_grad: bool, device: Any, *, out: Any = None, layout: Any = None,
+            name: str = "") -> Tensor:
+    """Wrap a new array; check ``device``/``layout`` and write into ``out=`` as PyTorch's factories do.
+
+    ``pin_memory`` is accepted by every factory and ignored: there is no device memory to pin.
+    """
     if device is not None:
         _device(device)
+    if layout is not None and layout is not strided:
+        raise fail(f"{name}(): layout {layout!r} is not supported; chainrule tensors are dense "
+                   "(layout=chainrule.strided)", RuntimeError)
     t = wrap(data)
+    if out is not None:
+        if not isinstance(out, Tensor) or tuple(out.shape) != data.shape:
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            raise fail(f"{name}(): out= must be a tensor of shape {data.shape}, got {got}", RuntimeError)
+        out.copy_(t)
+        return out
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -110,6 +124,18 @@ class memory_format:  # noqa: N801 - PyTorch's name
         return f"chainrule.{self.name}"
 
 
+class layout:  # noqa: N801 - PyTorch's name
+    """A tensor layout name; chainrule tensors are dense, so only ``strided`` is accepted."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self.name}"
+
+
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")
 contiguous_format = memory_format("contiguous_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
@@ -125,7 +151,7 @@ def _filled(fill: Any):
         shape = sizes_arg(size, make.__name__)
         npd = _dtype(dtype)
         data = np.empty(shape, npd) if fill is None else np.full(shape, fill, npd)
-        return _finish(data, requires_grad, device)
+        return _finish(data, requires_grad, device, out=out, layout=layout, name=make.__name__)
 
     return make
 
@@ -144,21 +170,34 @@ def _size_kw(size: tuple, kwargs: dict) -> tuple:
     return size
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size``; the strides are accepted (arrays are C-ordered)."""
+    shape = sizes_arg((tuple(size),), "empty_strided")
+    if len(tuple(stride)) != len(shape):
+        raise fail(f"empty_strided(): dimensionality of sizes ({len(shape)}) must match dimensionality of "
+                   f"strides ({len(tuple(stride))})", RuntimeError)
+    return _finish(np.empty(shape, _dtype(dtype)), requires_grad, device, layout=layout, name="empty_strided")
+
+
+def full(size: Any, fill_value: Any, *, out: Any = None, dtype: Any = None, layout: Any = None,
+         device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it, as in PyTorch)."""
     if dtype is None:
         dtype = _infer_dtype(np.asarray(fill_value.item() if isinstance(fill_value, Tensor) else fill_value))
     shape = sizes_arg((size,) if not isinstance(size, (list, tuple)) else (tuple(size),), "full")
-    return _finish(np.full(shape, as_array(fill_value), _dt.to_numpy(dtype)), requires_grad, device)
+    return _finish(np.full(shape, as_array(fill_value), _dt.to_numpy(dtype)), requires_grad, device,
+                   out=out, layout=layout, name="full")
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
-        requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad, device)
+def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, layout: Any = None,
+        device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    data = np.eye(n, m, dtype=_dtype(dtype))
+    return _finish(data, requires_grad, device, out=out, layout=layout, name="eye")
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
+           layout: Any = None, device: Any = None, pin_memory: bool = False,
            requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
     if end is None:
@@ -174,28 +213,29 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
         data = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]).astype(npd)
     else:
         data = np.arange(vals[0], vals[1], vals[2]).astype(npd)
-    return _finish(data, requires_grad, device)
+    return _finish(data, requires_grad, device, out=out, layout=layout, name="arange")
 
 
-def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, layout: Any = None,
+             device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     data = np.linspace(float(start), float(end), int(steps)).astype(_dtype(dtype))
-    return _finish(data, requires_grad, device)
+    return _finish(data, requires_grad, device, out=out, layout=layout, name="linspace")
 
 
-def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
-             device: Any = None, requires_grad: bool = False) -> Tensor:
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
+             layout: Any = None, device: Any = None, pin_memory: bool = False,
+             requires_grad: bool = False) -> Tensor:
     data = np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype(dtype))
-    return _finish(data, requires_grad, device)
+    return _finish(data, requires_grad, device, out=out, layout=layout, name="logspace")
 
 
 def _like(fill: Any):
-    def make(input: Any, *, dtype: Any = None, device: Any = None,  # noqa: A002
-             requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    def make(input: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
+             pin_memory: bool = False, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
         src = input._data if isinstance(input, Tensor) else np.asarray(input)
         npd = _dt.to_numpy(dtype) if dtype is not None else src.dtype
         data = np.empty(src.shape, npd) if fill is None else np.full(src.shape, fill, npd)
-        return _finish(data, requires_grad, device)
+        return _finish(data, requires_grad, device, layout=layout, name="zeros_like")
 
     return make
 
@@ -205,24 +245,30 @@ ones_like = _like(1)
 empty_like = _like(None)
 
 
-def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,  # noqa: A002
-              requires_grad: bool = False) -> Tensor:
+def full_like(input: Any, fill_value: Any, *, dtype: Any = None, layout: Any = None,  # noqa: A002
+              device: Any = None, pin_memory: bool = False, requires_grad: bool = False,
+              memory_format: Any = None) -> Tensor:
     src = input._data if isinstance(input, Tensor) else np.asarray(input)
     npd = _dt.to_numpy(dtype) if dtype is not None else src.dtype
-    return _finish(np.full(src.shape, as_array(fill_value), npd), requires_grad, device)
+    return _finish(np.full(src.shape, as_array(fill_value), npd), requires_grad, device, layout=layout,
+                   name="full_like")
 
 
 # ------------------------------------------------------------------- random
 def _random_float(draw: Any, name: str):
-    def make(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False, **kwargs: Any) -> Tensor:
-        shape = sizes_arg(_size_kw(size, kwargs), name)
+    def make(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
+             device: Any = None, pin_memory: bool = False, requires_grad: bool = False,
+             **kwargs: Any) -> Tensor:
+        size = _size_kw(size, kwargs)
+        if kwargs:
+            raise fail(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}", TypeError)
+        shape = sizes_arg(size, name)
         npd = _dtype(dtype)
         if npd.kind != "f":
             raise fail(f"{name}(): dtype must be floating point, got {npd}", TypeError)
         rng = _random.rng(generator)
         data = draw(rng, shape, npd if npd in (np.float32, np.float64) else np.float64)
-        return _finish(data.astype(npd, copy=False), requires_grad, device)
+        return _finish(data.astype(npd, copy=False), requires_grad, device, out=out, layout=layout, name=name)
 
     make.__name__ = name
     return make
@@ -232,8 +278,9 @@ rand = _random_float(lambda r, s, d: r.random(s, dtype=d), "rand")
 randn = _random_float(lambda r, s, d: r.standard_normal(s, dtype=d), "randn")
 
 
-def randint(low: int, high: Any = None, size: Any = None, *, generator: Any = None,
-            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randint(low: int, high: Any = None, size: Any = None, *, generator: Any = None, out: Any = None,
+            dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+            requires_grad: bool = False) -> Tensor:
     """Integers in [low, high) of the given size (``randint(high, size)`` also works)."""
     if size is None:
         if isinstance(high, (tuple, list)):
@@ -244,8 +291,12 @@ def randint(low: int, high: Any = None, size: Any = None, *, generator: Any = No
     elif high is None:  # randint(high, size=...)
         low, high = 0, low
     shape = sizes_arg((size,) if isinstance(size, (tuple, list)) else (size,), "randint")
+    if int(low) >= int(high):
+        raise fail(f"randint(): random_ expects 'from' to be less than 'to', but got from={int(low)} >= "
+                   f"to={int(high)}", RuntimeError)
     data = _random.rng(generator).integers(int(low), int(high), shape)
-    return _finish(data.astype(_dtype(dtype, np.dtype(np.int64))), requires_grad, device)
+    return _finish(data.astype(_dtype(dtype, np.dtype(np.int64))), requires_grad, device, out=out,
+                   layout=layout, name="randint")
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
@@ -265,24 +316,26 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     return _finish(np.asarray(data).astype(npd), requires_grad, device)
 
 
-def rand_like(input: Any, *, dtype: Any = None, **kw: Any) -> Tensor:  # noqa: A002
+def rand_like(input: Any, *, dtype: Any = None, memory_format: Any = None, **kw: Any) -> Tensor:  # noqa: A002
     return rand(tuple(input.shape), dtype=dtype or input._data.dtype, **kw)
 
 
-def randn_like(input: Any, *, dtype: Any = None, **kw: Any) -> Tensor:  # noqa: A002
+def randn_like(input: Any, *, dtype: Any = None, memory_format: Any = None, **kw: Any) -> Tensor:  # noqa: A002
     return randn(tuple(input.shape), dtype=dtype or input._data.dtype, **kw)
 
 
-def randint_like(input: Any, low: int, high: Any = None, *, dtype: Any = None, **kw: Any) -> Tensor:  # noqa: A002
+def randint_like(input: Any, low: int, high: Any = None, *, dtype: Any = None,  # noqa: A002
+                 memory_format: Any = None, **kw: Any) -> Tensor:
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input._data.dtype, **kw)
 
 
-def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
+             device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     data = _random.rng(generator).permutation(int(n))
-    return _finish(data.astype(_dtype(dtype, np.dtype(np.int64))), requires_grad, device)
+    return _finish(data.astype(_dtype(dtype, np.dtype(np.int64))), requires_grad, device, out=out,
+                   layout=layout, name="randperm")
 
 
 def bernoulli(input: Any, p: Any = None, *, generator: Any = None) -> Tensor:  # noqa: A002
