@@ -1,0 +1,159 @@
+"""Code generation: the optimised IR becomes the source of a plain Python function.
+
+Each op node is one line ``vN = <Primitive>(v.., params)`` calling the primitive's own
+forward (the op table's NumPy function), so no op needs compiler code.  Fused chains
+(see ``passes/fuse.py``) become one line of ``xp.<ufunc>(..., out=buf)`` calls.  The
+array module is the object ``xp`` (NumPy by default), never ``np.`` by name, so another
+array library with NumPy's API can stand in.  The source is kept: ``compiled.code``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._tensor import wrap
+from ..random import default_generator
+from .ir import Node, Ref
+
+__all__ = ["Program", "generate"]
+
+
+class Mismatch(Exception):
+    """A checked value (graph break) differs from the traced one: this code does not apply."""
+
+
+def _literal(v: Any) -> bool:
+    if v is None or isinstance(v, (bool, int, str)):
+        return True
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, tuple):
+        return all(_literal(x) for x in v)
+    return False
+
+
+def _read(v: Any, how: str, args: tuple) -> Any:
+    from ._patches import _ORIG
+
+    return _ORIG[how](wrap(np.asarray(v)), *args)
+
+
+def _dropout_scale(xp: Any, shape: tuple, p: float, dtype: Any) -> Any:
+    keep = default_generator._rng.random(shape) >= p  # the stream eager dropout draws from
+    return (keep / (1.0 - p)).astype(dtype)
+
+
+def _assign(target: Any, value: Any) -> None:
+    target._data[...] = value
+    target._vc[0] += 1
+
+
+def _add(target: Any, value: Any) -> None:
+    target._data += value
+    target._vc[0] += 1
+
+
+def _print(*args: Any, **kw: Any) -> None:
+    print(*[wrap(np.asarray(a)) if isinstance(a, np.ndarray) else a for a in args], **kw)
+
+
+class Program:
+    """One generated function: its source, the compiled callable, and what it takes."""
+
+    def __init__(self, name: str, source: str, namespace: dict, params: list[int]) -> None:
+        self.name = name
+        self.source = source
+        self.params = params
+        code = compile(source, f"<chainrule.compile {name}>", "exec")
+        exec(code, namespace)  # noqa: S102 - our own generated source
+        self.fn = namespace[name]
+
+    def __repr__(self) -> str:
+        return self.source
+
+
+class _Emitter:
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {
+            "Mismatch": Mismatch,
+            "_read": _read,
+            "_assign": _assign,
+            "_add": _add,
+            "_print": _print,
+            "_dropout_scale": _dropout_scale,
+            "asarray": np.asarray,
+        }
+        self.by_id: dict[int, str] = {}
+
+    def const(self, v: Any, hint: str = "k") -> str:
+        if _literal(v):
+            return repr(v)
+        key = id(v)
+        if key not in self.by_id:
+            name = f"{hint}{len(self.by_id)}"
+            self.by_id[key] = name
+            self.ns[name] = v
+        return self.by_id[key]
+
+    def arg(self, a: Any) -> str:
+        return f"v{a.i}" if isinstance(a, Ref) else self.const(a)
+
+    def call(self, n: Node) -> str:
+        name = n.prim.name
+        self.ns.setdefault(name, n.prim.forward)
+        parts = [self.arg(a) for a in n.args]
+        parts += [f"{k}={self.const(v)}" for k, v in n.params.items()]
+        expr = f"{name}({', '.join(parts)})"
+        return f"asarray({expr})" if n.shape == () else expr
+
+
+def generate(
+    name: str,
+    params: list[Node],
+    body: list[Node],
+    returns: list[list],
+    checks: list | None = None,
+    effects: list | None = None,
+    xp: Any = np,
+) -> Program:
+    """The source of ``def name(xp, <params>)`` running ``body`` and returning ``returns``."""
+    em = _Emitter()
+    em.ns["xp"] = xp
+    checks_at: dict[int, list] = {}
+    for c in checks or ():
+        checks_at.setdefault(c[0], []).append(c)
+    lines = [f"def {name}({', '.join(f'v{p.i}' for p in params)}):"]
+    done = {p.i for p in params}
+    for p in params:
+        for node, (how, args), value, line in checks_at.get(p.i, ()):
+            lines.append(f"    if _read(v{node}, {how!r}, {em.const(args)}) != {em.const(value)}:  # {line}")
+            lines.append("        raise Mismatch")
+    for n in body:
+        if n.kind == "random":
+            lines.append(
+                f"    v{n.i} = _dropout_scale(xp, {n.shape!r}, {n.extra!r}, {em.const(n.dtype, 'dt')})"
+            )
+        elif n.kind == "fused":
+            lines.extend(f"    {s}" for s in n.extra.lines(em))
+        else:
+            lines.append(f"    v{n.i} = {em.call(n)}")
+        done.add(n.i)
+        for node, (how, args), value, line in checks_at.get(n.i, ()):
+            lines.append(
+                f"    if _read(v{node}, {how!r}, {em.const(args)}) != {em.const(value)}:"
+                f"  # graph break: {line}"
+            )
+            lines.append("        raise Mismatch")
+    for kind, target, args in effects or ():
+        if kind == "print":
+            kw = "".join(f", {k}={em.const(v)}" for k, v in target.items())
+            lines.append(f"    _print({', '.join(em.arg(a) for a in args)}{kw})")
+        else:
+            fn = "_assign" if kind == "assign" else "_add"
+            lines.append(f"    {fn}({em.const(target, 'buf')}, {em.arg(args[0])})")
+    groups = ", ".join("(" + "".join(f"{em.arg(a)}, " for a in g) + ")" for g in returns)
+    lines.append(f"    return {groups}")
+    return Program(name, "\n".join(lines) + "\n", em.ns, [p.i for p in params])

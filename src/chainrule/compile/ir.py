@@ -1,0 +1,148 @@
+"""The IR: a graph is a list of nodes, each one primitive call on earlier nodes.
+
+A node reads ``Ref``s to earlier nodes and constants.  Kinds of node:
+
+- ``input``: the k-th tensor argument of the compiled function;
+- ``external``: a tensor the function reads but did not receive (a parameter, a buffer,
+  a closure); it is read by reference on every call, so parameter updates are seen;
+- ``grad``: the cotangent of the k-th output (the backward's input);
+- ``random``: a dropout scale drawn from chainrule's generator on every call;
+- ``op``: one ``Primitive`` of the op table, ``prim.forward(*args, **params)``.
+
+``phase`` says whether the node was traced in the forward or in the backward (the
+derivative rules, traced by running them on tensors), so one joint graph holds both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Ref", "Node", "Graph"]
+
+
+class Ref:
+    """An edge: the value of node ``i``."""
+
+    __slots__ = ("i",)
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def __repr__(self) -> str:
+        return f"v{self.i}"
+
+
+@dataclass
+class Node:
+    i: int
+    kind: str  # input | external | grad | random | op
+    prim: Any = None
+    args: tuple = ()
+    params: dict = field(default_factory=dict)
+    shape: tuple = ()
+    dtype: Any = None
+    phase: str = "fwd"
+    line: str = ""
+    extra: Any = None  # input/grad position, the external tensor, the dropout p
+
+    @property
+    def name(self) -> str:
+        return f"v{self.i}"
+
+    def refs(self) -> list[int]:
+        return [a.i for a in self.args if isinstance(a, Ref)]
+
+    def target(self) -> str:
+        if self.kind == "op":
+            return self.prim.name
+        return self.kind
+
+
+@dataclass
+class Graph:
+    """Nodes in execution order plus what the compiled function returns and checks.
+
+    ``outputs``: refs (or constants) of the forward's results, flattened.  ``grads``: per
+    differentiable source, the ref of its gradient (None: unused).  ``checks``: value reads
+    by Python (graph breaks), ``(node, how, value, line)``.  ``effects``: writes done after
+    the forward (running statistics, counters, prints)."""
+
+    nodes: list[Node] = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    grads: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
+    effects: list = field(default_factory=list)
+
+    def add(self, kind: str, **kw: Any) -> Node:
+        n = Node(len(self.nodes), kind, **kw)
+        self.nodes.append(n)
+        return n
+
+    def live(self) -> list[Node]:
+        return [n for n in self.nodes if n is not None]
+
+    def roots(self) -> set[int]:
+        """Nodes the outside world reads: outputs, gradients, checked values, effects."""
+        out = {a.i for a in self.outputs if isinstance(a, Ref)}
+        out |= {g.i for g in self.grads if isinstance(g, Ref)}
+        out |= {c[0] for c in self.checks}
+        for e in self.effects:
+            out |= {a.i for a in e[2] if isinstance(a, Ref)}
+        return out
+
+    def replace_uses(self, old: int, new: Any) -> None:
+        """Every reader of node ``old`` reads ``new`` (a Ref or constant) instead."""
+
+        def sub(a: Any) -> Any:
+            return new if isinstance(a, Ref) and a.i == old else a
+
+        for n in self.live():
+            n.args = tuple(sub(a) for a in n.args)
+        self.outputs = [sub(a) for a in self.outputs]
+        self.grads = [sub(a) for a in self.grads]
+        self.effects = [(k, t, tuple(sub(a) for a in args)) for k, t, args in self.effects]
+        if isinstance(new, Ref):
+            self.checks = [(new.i if c[0] == old else c[0], *c[1:]) for c in self.checks]
+
+    def table(self) -> str:
+        """The graph as a table: one row per node (what ``print(graph)`` shows)."""
+        rows = [("node", "phase", "op", "inputs", "params", "shape", "dtype")]
+        for n in self.live():
+            ins = ", ".join(_show(a) for a in n.args)
+            if n.kind == "input" or n.kind == "grad":
+                ins = f"#{n.extra}"
+            elif n.kind == "external":
+                ins = "by reference"
+            params = ", ".join(f"{k}={_show(v)}" for k, v in n.params.items())
+            if n.kind == "random":
+                params = f"p={n.extra}"
+            rows.append((n.name, n.phase, n.target(), ins, params, str(tuple(n.shape)), str(n.dtype)))
+        widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.append(f"outputs: {', '.join(_show(a) for a in self.outputs)}")
+        if self.grads:
+            lines.append(f"gradients: {', '.join(_show(a) for a in self.grads)}")
+        for node, how, value, line in self.checks:
+            lines.append(f"graph break: {how}(v{node}) == {value!r}  ({line})")
+        for kind, target, args in self.effects:
+            lines.append(
+                f"effect: {kind} {target if kind != 'print' else ''} "
+                f"{', '.join(_show(a) for a in args)}".rstrip()
+            )
+        return "\n".join(lines)
+
+    __str__ = table
+
+
+def _show(a: Any) -> str:
+    if isinstance(a, Ref):
+        return repr(a)
+    if isinstance(a, np.ndarray):
+        return f"const{tuple(a.shape)}" if a.size > 4 else f"const({a.tolist()})"
+    if isinstance(a, float):
+        return repr(a)
+    return repr(a) if len(repr(a)) < 30 else type(a).__name__

@@ -1,0 +1,238 @@
+"""The tracer: run the function once, eagerly, and record every op it calls.
+
+Every op goes through ``ops._core.apply``; while tracing, a wrapper installed there
+(``add_apply_wrapper``) appends one IR node per call and maps the result tensor (and its
+array) to that node.  The run is an ordinary eager run, so the first call of a compiled
+function returns eager's results.
+
+What an apply wrapper cannot see is caught around it, for the length of the trace only:
+Python reading a tensor's value (``bool(t)``, ``.item()``, ``.tolist()``, ``print(t)``)
+becomes a *check* on that node's value (a graph break: the compiled code recomputes it
+and falls back if it differs); dropout's mask and BatchNorm's running-statistic updates,
+which the library computes with raw NumPy, are recorded as a random node and as effects;
+anything else that leaves the op table (other random draws, ``.numpy()``, in-place writes,
+``backward()`` inside the function) is a *problem*: the function then runs eagerly.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import threading
+import traceback
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd._switch import Switch
+from .ir import Graph, Node, Ref
+
+__all__ = ["Tracer", "GraphBreak", "current", "user_line"]
+
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_local = threading.local()
+
+
+class GraphBreak(RuntimeError):
+    """Raised under ``fullgraph=True`` where the function leaves the graph."""
+
+
+def current() -> Tracer | None:
+    return getattr(_local, "tracer", None)
+
+
+def user_line() -> str:
+    """The innermost source line outside chainrule (where the user's code is)."""
+    for fs in reversed(traceback.extract_stack()):
+        if not os.path.abspath(fs.filename).startswith(_PKG):
+            return f"{fs.filename}:{fs.lineno}: {(fs.line or '').strip()}"
+    return "<unknown>"
+
+
+class Tracer:
+    """One trace: the graph being built and the tensor -> node maps."""
+
+    def __init__(self, fullgraph: bool = False) -> None:
+        self.graph = Graph()
+        self.fullgraph = fullgraph
+        self.phase = "fwd"
+        self.quiet = 0
+        self.env: dict[int, int] = {}  # id(Tensor) -> node
+        self.arrays: dict[int, int] = {}  # id(ndarray) -> node
+        self.keep: list = []  # everything mapped by id stays alive until the trace ends
+        self.versions: list[tuple[Tensor, int, int]] = []  # (tensor, version when seen, node)
+        self.problems: list[str] = []
+        self.raw_constants: list[np.ndarray] = []
+
+    # ---------------------------------------------------------------- mapping
+    def bind(self, obj: Any, node: Node) -> None:
+        self.keep.append(obj)
+        if isinstance(obj, Tensor):
+            self.env[id(obj)] = node.i
+            self.keep.append(obj._data)
+            self.arrays[id(obj._data)] = node.i
+            self.versions.append((obj, obj._vc[0], node.i))
+        else:
+            self.arrays[id(obj)] = node.i
+
+    def node_of(self, t: Tensor) -> int:
+        i = self.env.get(id(t))
+        if i is None:
+            i = self.arrays.get(id(t._data))
+            if i is None:
+                d = t._data
+                i = self.graph.add("external", shape=d.shape, dtype=d.dtype, extra=t, phase=self.phase).i
+            self.bind(t, self.graph.nodes[i])
+        return i
+
+    def add_input(self, t: Tensor, k: int, kind: str = "input") -> None:
+        d = t._data
+        self.bind(t, self.graph.add(kind, shape=d.shape, dtype=d.dtype, extra=k, phase=self.phase))
+
+    def problem(self, what: str) -> None:
+        line = user_line()
+        if self.fullgraph:
+            raise GraphBreak(f"chainrule.compile(fullgraph=True): {what} at {line}")
+        self.problems.append(f"{what} at {line}")
+
+    # ---------------------------------------------------------------- recording
+    def record(self, op: Any, args: tuple, params: dict, inner: Callable) -> Any:
+        if self.quiet:
+            return inner(op, args, params)
+        refs = []
+        traced = False
+        for a in args:
+            if isinstance(a, Tensor):
+                refs.append(Ref(self.node_of(a)))
+                traced = True
+            elif isinstance(a, np.ndarray):
+                i = self.arrays.get(id(a))
+                if i is None:
+                    self.raw_constants.append(a)
+                    self.keep.append(a)
+                    refs.append(a)
+                else:
+                    refs.append(Ref(i))
+                    traced = True
+            else:
+                if isinstance(a, (list, tuple)) and any(isinstance(b, Tensor) for b in a):
+                    self.problem(f"{op.public}() got tensors inside a {type(a).__name__}")
+                refs.append(a)
+        out = inner(op, args, params)
+        if traced:
+            d = out._data if isinstance(out, Tensor) else np.asarray(out)
+            node = self.graph.add(
+                "op",
+                prim=op,
+                args=tuple(refs),
+                params=dict(params),
+                shape=d.shape,
+                dtype=d.dtype,
+                phase=self.phase,
+            )
+            if not isinstance(out, np.ndarray) and not isinstance(out, Tensor):
+                out = d
+            self.bind(out, node)
+        return out
+
+    def check(self, t: Tensor, how: str, args: tuple, value: Any) -> None:
+        """Python read a traced value: compiled code recomputes and compares it (a graph break)."""
+        line = user_line()
+        if self.fullgraph:
+            raise GraphBreak(
+                f"chainrule.compile(fullgraph=True): data-dependent Python, {how}() on a tensor, at {line}"
+            )
+        self.graph.checks.append((self.node_of(t), (how, args), value, line))
+
+    def write(self, target: Tensor, value: Tensor, kind: str = "assign") -> None:
+        """An effect: ``target`` takes ``value`` (done now, eagerly, and replayed by the code)."""
+        i = self.node_of(value)
+        self.graph.effects.append((kind, target, (Ref(i),)))
+        target._data[...] = value._data
+        target._vc[0] += 1
+        self.env[id(target)] = i  # later reads of target see the new value
+        self.keep.append(target)
+
+    def finish_checks(self) -> None:
+        """In-place writes the wrapper did not see make the trace unsound: report them."""
+        for t, v, i in self.versions:
+            if t._vc[0] != v and self.env.get(id(t)) == i:
+                self.problem(f"an in-place write to v{i} ({self.graph.nodes[i].kind})")
+                return
+
+
+# ------------------------------------------------------------------ installation
+def _wrapper(op: Any, args: tuple, params: dict, inner: Callable) -> Any:
+    tr = current()
+    if tr is None:
+        return inner(op, args, params)
+    return tr.record(op, args, params, inner)
+
+
+_switch = Switch(_wrapper)
+_patch_lock = threading.Lock()
+_patch_users = [0]
+_saved: list = []
+
+
+@contextlib.contextmanager
+def tracing(tr: Tracer) -> Iterator[Tracer]:
+    """Record ops into ``tr`` in this thread while the block runs."""
+    if current() is not None:
+        raise RuntimeError(
+            "chainrule.compile: a compiled function was traced inside another "
+            "trace; compile the outer function only"
+        )
+    _local.tracer = tr
+    _switch.on()
+    _install()
+    try:
+        yield tr
+    finally:
+        _local.tracer = None
+        _uninstall()
+        _switch.off()
+
+
+@contextlib.contextmanager
+def quiet(tr: Tracer | None) -> Iterator[None]:
+    if tr is not None:
+        tr.quiet += 1
+    try:
+        yield
+    finally:
+        if tr is not None:
+            tr.quiet -= 1
+
+
+def _install() -> None:
+    with _patch_lock:
+        _patch_users[0] += 1
+        if _patch_users[0] > 1:
+            return
+        from . import _patches
+
+        for owner, name, new in _patches.patches():
+            _saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+            setattr(owner, name, new)
+
+
+_MISSING = object()
+
+
+def _uninstall() -> None:
+    with _patch_lock:
+        _patch_users[0] -= 1
+        if _patch_users[0]:
+            return
+        while _saved:
+            owner, name, old = _saved.pop()
+            if old is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, old)
+
+
+_print = builtins.print
