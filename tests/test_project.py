@@ -63,7 +63,9 @@ def test_core_line_budget() -> None:
             *(SRC / "autograd" / name for name in engine)]
     total = sum(len(p.read_text().splitlines()) for p in core)
     # 6200 -> 6900: views (shared storage, CopySlices, view replay, the strided view ops)
-    assert total < 6900, f"core is {total} lines"
+    # 6900 -> 9400: the math families (decompositions, FFT, special functions, sorting and
+    # selection) are primitives in ops/ like every other op, one file per family
+    assert total < 9400, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:
