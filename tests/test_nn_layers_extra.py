@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_helpers import Case, compare, need_torch
+from nn_helpers import Case, Ints, compare, need_torch
 from reference import torch
 
 import chainrule as cr
@@ -395,3 +395,75 @@ def test_alpha_dropout_formula_matches_torch(name: str) -> None:
     kept = ~np.isclose(y, vals[np.argmax(counts)])
     np.testing.assert_allclose(g.grad.numpy()[kept], 1 / np.sqrt((1.7580993408473766**2 * 0.2 + 1) * 0.8))
     np.testing.assert_array_equal(g.grad.numpy()[~kept], 0.0)
+
+
+class Fixed:
+    """A fixed integer input (bag offsets)."""
+
+    def __init__(self, *values: int) -> None:
+        self.values = values
+
+    def make(self, rng: np.random.Generator) -> np.ndarray:
+        return np.asarray(self.values, dtype=np.int64)
+
+
+BAG_CASES = [
+    C("EmbeddingBag-2d-mean", lambda T: T.nn.EmbeddingBag(10, 3), Ints(10, (4, 5))),
+    C("EmbeddingBag-2d-sum", lambda T: T.nn.EmbeddingBag(10, 3, mode="sum"), Ints(10, (4, 5))),
+    C("EmbeddingBag-2d-max", lambda T: T.nn.EmbeddingBag(10, 3, mode="max"), Ints(10, (4, 5))),
+    C("EmbeddingBag-offsets-mean", lambda T: T.nn.EmbeddingBag(8, 4), Ints(8, (9,)), Fixed(0, 2, 2, 6)),
+    C(
+        "EmbeddingBag-offsets-max",
+        lambda T: T.nn.EmbeddingBag(8, 4, mode="max"),
+        Ints(8, (9,)),
+        Fixed(0, 3, 3, 7),
+    ),
+    C(
+        "EmbeddingBag-last-offset",
+        lambda T: T.nn.EmbeddingBag(8, 2, mode="sum", include_last_offset=True),
+        Ints(8, (7,)),
+        Fixed(0, 3, 7),  # the documented form: the last offset is the input's length
+    ),
+    C(
+        "EmbeddingBag-per-sample",
+        lambda T: T.nn.EmbeddingBag(8, 3, mode="sum"),
+        Ints(8, (7,)),
+        Fixed(0, 4),
+        (7,),
+        call=lambda m, x, o, w: m(x, o, per_sample_weights=w),
+    ),
+    C(
+        "EmbeddingBag-padding",
+        lambda T: T.nn.EmbeddingBag(6, 3, padding_idx=1),
+        Fixed(1, 2, 1, 3, 1, 1),
+        Fixed(0, 2, 4),
+    ),
+    C(
+        "EmbeddingBag-padding-max",
+        lambda T: T.nn.EmbeddingBag(6, 3, mode="max", padding_idx=0),
+        Fixed(0, 2, 1, 0, 5, 0),
+        Fixed(0, 3, 5),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", BAG_CASES, ids=[c.id for c in BAG_CASES])
+def test_embedding_bag_matches_torch(case: Case) -> None:
+    compare(case, "float64")
+
+
+def test_embedding_bag_repr_and_errors_match_torch() -> None:
+    need_torch()
+    for make in (
+        lambda T: T.nn.EmbeddingBag(10, 3),
+        lambda T: T.nn.EmbeddingBag(10, 3, max_norm=1.0, mode="max", padding_idx=2),
+    ):
+        assert repr(make(cr)) == repr(make(torch))
+    for T in (cr, torch):
+        bag = T.nn.EmbeddingBag(5, 2)
+        with pytest.raises(ValueError, match="offsets has to be None"):
+            bag(T.tensor([[1, 2]]), T.tensor([0]))
+        with pytest.raises(NotImplementedError, match="only supported for mode='sum'"):
+            bag(T.tensor([1, 2]), T.tensor([0]), per_sample_weights=T.ones(2))
+        with pytest.raises(ValueError, match="1D or 2D"):
+            bag(T.zeros(1, 1, 1, dtype=T.int64))

@@ -43,6 +43,7 @@ from .conv import (
     LazyConvTranspose2d,
 )
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
+from .embedding_bag import EmbeddingBag
 from .flatten import Flatten, Unflatten
 from .layers_extra import (  # noqa: F401
     AdaptiveAvgPool3d,
@@ -142,4 +143,4 @@ __all__ = [
 ]
 from . import layers_extra as _layers_extra  # noqa: E402
 
-__all__ += _layers_extra.__all__ + ["Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
+__all__ += _layers_extra.__all__ + ["Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "EmbeddingBag"]

@@ -500,3 +500,4 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 # attention is composed from the functions above, so it is imported last
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
+from .embedding_bag import embedding_bag  # noqa: E402,F401
