@@ -432,3 +432,10 @@ def _setitem(x: Any, idx: Any, v: Any) -> Any:
 
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"
+
+
+from ops_table_special import CASES as _SPECIAL  # noqa: E402  (special functions: their own file)
+
+CASES += _SPECIAL
+for _i, _c in enumerate(CASES):
+    _c.id = f"{_c.op}-{_i}"

@@ -1,0 +1,66 @@
+"""Tensor methods (and ``_`` in-place forms) of the special-function and sorting families.
+
+One-line forwards, as in ``_tensor_methods``: ``x.lgamma()`` is ``chainrule.lgamma(x)``,
+``x.lgamma_()`` writes it into ``x`` (recorded for autograd like every in-place op).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import ops
+from ._inplace import inplace
+from ._tensor import Tensor
+from .ops import special_functions as sf
+
+
+def _inplace_of(name: str, fn: Callable) -> Callable:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return inplace(self, name, lambda t: fn(t, *args, **kwargs))
+
+    method.__name__ = name
+    return method
+
+
+def _polygamma(self: Tensor, n: int) -> Any:
+    return sf.polygamma(n, self)
+
+
+_FUNCTIONS: dict[str, Callable] = {
+    "erfc": sf.erfc,
+    "erfinv": sf.erfinv,
+    "lgamma": sf.lgamma,
+    "digamma": sf.digamma,
+    "polygamma": _polygamma,
+    "mvlgamma": sf.mvlgamma,
+    "logit": sf.logit,
+    "xlogy": sf.xlogy,
+    "i0": sf.i0,
+    "sinc": sf.sinc,
+}
+_INPLACE = [
+    "erfc",
+    "erfinv",
+    "lgamma",
+    "digamma",
+    "polygamma",
+    "mvlgamma",
+    "logit",
+    "xlogy",
+    "i0",
+    "sinc",
+    "erf",
+    "cumprod",
+]
+
+
+def install(functions: dict[str, Callable], inplace_names: list[str]) -> None:
+    """Attach ``functions`` as methods and their in-place forms (``name_``)."""
+    for name, fn in functions.items():
+        setattr(Tensor, name, fn)
+    for name in inplace_names:
+        fn = functions.get(name) or getattr(Tensor, name, None) or getattr(ops, name)
+        setattr(Tensor, name + "_", _inplace_of(name + "_", fn))
+
+
+install(_FUNCTIONS, _INPLACE)
