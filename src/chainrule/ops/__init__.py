@@ -142,6 +142,9 @@ from .reduce import (  # noqa: F401
     var_mean,
 )
 from .rnn_cell import lstm_cell  # noqa: F401
+from .special_functions import (  # noqa: F401
+    digamma, erfc, erfinv, i0, lgamma, logit, mvlgamma, polygamma, sinc, xlogy,
+)
 from .shape import (  # noqa: F401
     T,
     atleast_1d,
