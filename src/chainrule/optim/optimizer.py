@@ -51,6 +51,9 @@ class Optimizer:
     options missing from a group are taken from ``defaults``.
     """
 
+    # per-parameter state tensors have the parameter's shape (checked on load); LBFGS's do not
+    _state_shaped_like_params = True
+
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -257,7 +260,9 @@ class Optimizer:
             p = id_map[k]
             state[p] = {key: _cast_state(p, key, value) for key, value in v.items()}
             for key, value in state[p].items():
-                if isinstance(value, Tensor) and key != "step" and value.shape != p.shape:
+                # 0-d entries are scalars (step counts, NAdam's mu_product, ASGD's eta)
+                shaped = self._state_shaped_like_params and isinstance(value, Tensor)
+                if shaped and value.ndim and value.shape != p.shape:
                     raise ValueError(
                         f"loaded optimizer state '{key}' for parameter {k} has shape "
                         f"{tuple(value.shape)}, but the parameter has shape {tuple(p.shape)}; "
@@ -335,3 +340,10 @@ def _check_nonnegative(**values: float) -> None:
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+def _check_betas(betas: tuple[float, float]) -> None:
+    """``ValueError`` unless ``betas`` is a pair in ``[0, 1)`` (PyTorch's messages)."""
+    _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        _check(0.0 <= beta < 1.0, f"Invalid beta parameter at index {i}: {beta} (need 0 <= beta < 1)")
