@@ -435,7 +435,8 @@ for _i, _c in enumerate(CASES):
 
 
 from ops_table_special import CASES as _SPECIAL  # noqa: E402  (special functions: their own file)
+from ops_table_sorting import CASES as _SORTING  # noqa: E402
 
-CASES += _SPECIAL
+CASES += _SPECIAL + _SORTING
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from . import ops
 from ._inplace import inplace
 from ._tensor import Tensor
+from .ops import sorting as so
 from .ops import special_functions as sf
 
 
@@ -64,3 +65,19 @@ def install(functions: dict[str, Callable], inplace_names: list[str]) -> None:
 
 
 install(_FUNCTIONS, _INPLACE)
+_SORTING = [
+    "sort",
+    "argsort",
+    "msort",
+    "topk",
+    "kthvalue",
+    "median",
+    "nanmedian",
+    "mode",
+    "quantile",
+    "nanquantile",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+]
+install({name: getattr(so, name) for name in _SORTING}, [])

@@ -142,6 +142,10 @@ from .reduce import (  # noqa: F401
     var_mean,
 )
 from .rnn_cell import lstm_cell  # noqa: F401
+from .sorting import (  # noqa: F401
+    argsort, cummax, cummin, kthvalue, logcumsumexp, median, mode, msort, nanmedian, nanquantile,
+    quantile, sort, topk,
+)
 from .special_functions import (  # noqa: F401
     digamma, erfc, erfinv, i0, lgamma, logit, mvlgamma, polygamma, sinc, xlogy,
 )

@@ -1,0 +1,165 @@
+"""Sorting, selection and counting against PyTorch where the op table cannot reach: NaNs,
+ties, integer inputs, non-differentiable results (unique, bincount, histc, searchsorted...)
+and the errors PyTorch raises."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from reference import torch
+
+import chainrule as cr
+
+pytestmark = pytest.mark.skipif(torch is None, reason="PyTorch not installed")
+
+_RNG = np.random.default_rng(0)
+FLOAT_NAN = _RNG.standard_normal((3, 6))
+FLOAT_NAN[1, 2] = np.nan
+FLOAT_NAN[2, [0, 3]] = np.nan
+ALL_NAN_ROW = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, -2.0]])
+INTS = _RNG.integers(-3, 4, (3, 7))
+TIES = np.array([[3.0, 1.0, 3.0, 1.0, 2.0], [2.0, 2.0, 2.0, 0.0, 0.0]])
+
+
+def _flat(out: Any) -> list:
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flat(o)]
+    return [out]
+
+
+def _same(fn: Callable[[Any, Any], Any], arr: np.ndarray, check_dtype: bool = True) -> None:
+    ours = _flat(fn(cr, cr.tensor(arr)))
+    ref = _flat(fn(torch, torch.from_numpy(np.array(arr, copy=True))))
+    assert len(ours) == len(ref)
+    for o, r in zip(ours, ref):
+        assert tuple(o.shape) == tuple(r.shape)
+        if check_dtype:
+            assert str(o.dtype).split(".")[-1] == str(r.dtype).split(".")[-1]
+        np.testing.assert_allclose(o.detach().numpy(), r.detach().numpy(), rtol=1e-12, atol=0, equal_nan=True)
+
+
+NAN_CASES = {
+    "sort": lambda T, x: T.sort(x, 1),
+    "sort_descending": lambda T, x: T.sort(x, 1, descending=True),
+    "argsort": lambda T, x: T.argsort(x, 0),
+    "topk": lambda T, x: T.topk(x, 2),
+    "topk_smallest": lambda T, x: T.topk(x, 3, largest=False),
+    "kthvalue": lambda T, x: T.kthvalue(x, 4),  # the k-th among NaNs is PyTorch's choice
+    "median_all": lambda T, x: T.median(x),
+    "median": lambda T, x: T.median(x, 1),
+    "nanmedian_all": lambda T, x: T.nanmedian(x),
+    "nanmedian": lambda T, x: T.nanmedian(x, 1, keepdim=True),
+    "cummax": lambda T, x: T.cummax(x, 1),
+    "cummin": lambda T, x: T.cummin(x, 0),
+    "quantile": lambda T, x: T.quantile(x, 0.5, 1),
+    "nanquantile": lambda T, x: T.nanquantile(x, T.tensor([0.0, 0.3, 1.0], dtype=T.float64), 1),
+    "logcumsumexp": lambda T, x: T.logcumsumexp(x, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAN_CASES))
+def test_nans_as_pytorch(name: str) -> None:
+    _same(NAN_CASES[name], FLOAT_NAN)
+
+
+@pytest.mark.parametrize("name", ["nanmedian", "nanquantile", "median", "quantile"])
+def test_rows_of_nans(name: str) -> None:
+    _same(NAN_CASES[name], ALL_NAN_ROW)
+
+
+STABLE_CASES = {
+    "sort_stable": lambda T, x: T.sort(x, dim=1, stable=True),
+    "sort_stable_descending": lambda T, x: T.sort(x, dim=1, descending=True, stable=True),
+    "mode": lambda T, x: T.mode(x, 1),
+    "mode_keepdim": lambda T, x: T.mode(x, 0, keepdim=True),
+    "cummax": lambda T, x: T.cummax(x, 1),
+    "cummin": lambda T, x: T.cummin(x, 1),
+    "median": lambda T, x: T.median(x, 1),
+    "msort": lambda T, x: T.msort(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STABLE_CASES))
+@pytest.mark.parametrize("arr", [TIES, INTS], ids=["float_ties", "int64"])
+def test_ties_and_integers(name: str, arr: np.ndarray) -> None:
+    _same(STABLE_CASES[name], arr)
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [None, 0, -1])
+def test_quantile_options(interpolation: str, keepdim: bool, dim: Any) -> None:
+    arr = _RNG.standard_normal((4, 5))
+    for q in (0.5, np.array([0.0, 0.125, 0.5, 0.625, 1.0])):
+
+        def fn(T: Any, x: Any, q: Any = q) -> Any:
+            qq = T.tensor(q) if isinstance(q, np.ndarray) else q
+            return (
+                T.quantile(x, qq, dim, keepdim, interpolation=interpolation),
+                T.nanquantile(x, qq, dim, keepdim, interpolation=interpolation),
+            )
+
+        _same(fn, arr)
+
+
+def test_zero_dim_and_methods() -> None:
+    _same(
+        lambda T, x: (
+            T.sort(x),
+            T.topk(x, 1),
+            T.kthvalue(x, 1),
+            T.median(x, 0),
+            T.mode(x),
+            T.cummax(x, 0),
+            T.logcumsumexp(x, 0),
+            T.quantile(x, 0.3),
+        ),
+        np.array(1.5),
+    )
+    _same(
+        lambda T, x: (
+            x.sort(),
+            x.argsort(),
+            x.msort(),
+            x.topk(2),
+            x.kthvalue(1),
+            x.median(),
+            x.nanmedian(),
+            x.mode(),
+            x.quantile(0.2),
+            x.nanquantile(0.2),
+            x.cummax(0),
+            x.cummin(0),
+            x.logcumsumexp(0),
+        ),
+        _RNG.standard_normal(5),
+    )
+
+
+ERRORS = {
+    "topk_k": (lambda T, x: T.topk(x, 7), RuntimeError),
+    "kthvalue_k": (lambda T, x: T.kthvalue(x, 0), (IndexError, RuntimeError)),
+    "quantile_q": (lambda T, x: T.quantile(x, 1.5), RuntimeError),
+    "quantile_int": (lambda T, x: T.quantile(x.long(), 0.5), RuntimeError),
+    "quantile_q_dtype": (lambda T, x: T.quantile(x, T.tensor([0.5], dtype=T.float32)), RuntimeError),
+    "quantile_interp": (lambda T, x: T.quantile(x, 0.5, interpolation="cubic"), RuntimeError),
+    "sort_dim": (lambda T, x: T.sort(x, 3), IndexError),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_errors_as_pytorch(name: str) -> None:
+    fn, cls = ERRORS[name]
+    arr = _RNG.standard_normal((2, 6))
+    with pytest.raises(cls):
+        fn(torch, torch.from_numpy(arr))
+    with pytest.raises(cls):
+        fn(cr, cr.tensor(arr))
+
+
+def test_sorted_values_gradient_goes_to_the_chosen_elements() -> None:
+    x = cr.tensor([[3.0, 1.0, 2.0]], dtype=cr.float64, requires_grad=True)
+    cr.sort(x, descending=True).values[0, 0].backward()
+    assert x.grad.tolist() == [[1.0, 0.0, 0.0]]
