@@ -131,9 +131,10 @@ def _prod_others(x: Any, dim: tuple[int, ...]) -> Any:
         others = prod(expanded, -1)
     else:
         ones = np.ones(xt.shape[:-1] + (1,), dtype=xt.dtype)
-        left = np.cumprod(np.concatenate([ones, xt[..., :-1]], -1), -1)
-        right = np.flip(np.cumprod(np.flip(np.concatenate([xt[..., 1:], ones], -1), -1), -1), -1)
-        others = left * right
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN, silently as in PyTorch
+            left = np.cumprod(np.concatenate([ones, xt[..., :-1]], -1), -1)
+            right = np.flip(np.cumprod(np.flip(np.concatenate([xt[..., 1:], ones], -1), -1), -1), -1)
+            others = left * right
     inv = list(np.argsort(order))
     return permute(reshape(others, tuple(shape[i] for i in order)), inv)
 
@@ -431,6 +432,8 @@ def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> A
 def cumprod(x: Any, dim: Any = None, *, axis: Any = None) -> Any:
     """Cumulative product, composed from log-free prefix products (exact with zeros)."""
     d = norm_dim(pick(dim, axis), len(_shape(x)), "cumprod")
+    if not _shape(x):  # a 0-d tensor is its own cumulative product
+        return ew.mul(x, 1)
     from .shape import stack, unbind
 
     parts = unbind(x, d)
