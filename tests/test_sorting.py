@@ -163,3 +163,61 @@ def test_sorted_values_gradient_goes_to_the_chosen_elements() -> None:
     x = cr.tensor([[3.0, 1.0, 2.0]], dtype=cr.float64, requires_grad=True)
     cr.sort(x, descending=True).values[0, 0].backward()
     assert x.grad.tolist() == [[1.0, 0.0, 0.0]]
+
+
+# ------------------------------------------------------------ counting and bucketing
+VALUES = np.array([[2, 1, 1, 3], [2, 2, 0, 3], [2, 1, 1, 3]])
+FLOATS = np.array([0.5, -1.25, 0.5, 2.0, 7.5, -1.25, 3.0])
+COUNTING = {
+    "unique": (lambda T, x: T.unique(x), VALUES),
+    "unique_all": (lambda T, x: T.unique(x, return_inverse=True, return_counts=True), VALUES),
+    "unique_dim0": (lambda T, x: T.unique(x, return_inverse=True, return_counts=True, dim=0), VALUES),
+    "unique_dim1": (lambda T, x: x.unique(dim=1, return_counts=True), VALUES),
+    "unique_float": (lambda T, x: x.unique(return_inverse=True), FLOATS),
+    "unique_consecutive": (
+        lambda T, x: T.unique_consecutive(x, return_inverse=True, return_counts=True),
+        VALUES,
+    ),
+    "unique_consecutive_dim": (lambda T, x: x.unique_consecutive(return_counts=True, dim=0), VALUES),
+    "unique_consecutive_dim1": (lambda T, x: T.unique_consecutive(x, True, True, dim=1), VALUES),
+    "bincount": (lambda T, x: T.bincount(x.reshape(-1)), VALUES),
+    "bincount_weights": (lambda T, x: x.reshape(-1).bincount(T.arange(12.0), minlength=6), VALUES),
+    "bincount_weights64": (lambda T, x: T.bincount(x[0], x[1].double()), VALUES),
+    "histc": (lambda T, x: T.histc(x, 4), FLOATS),
+    "histc_range": (lambda T, x: x.float().histc(bins=3, min=-1, max=2), FLOATS),
+    "histogram": (lambda T, x: T.histogram(x, 4), FLOATS),
+    "histogram_range": (lambda T, x: T.histogram(x, 3, range=(0.0, 3.0), weight=x * 2, density=True), FLOATS),
+    "histogram_edges": (lambda T, x: x.histogram(T.tensor([-2.0, 0.0, 1.0, 8.0], dtype=T.float64)), FLOATS),
+    "searchsorted": (lambda T, x: T.searchsorted(T.tensor([-1.25, 0.5, 3.0], dtype=T.float64), x), FLOATS),
+    "searchsorted_right": (
+        lambda T, x: T.searchsorted(
+            T.tensor([-1.25, 0.5, 3.0], dtype=T.float64), x, right=True, out_int32=True
+        ),
+        FLOATS,
+    ),
+    "searchsorted_nd": (lambda T, x: T.searchsorted(T.sort(x, 1).values, x, side="right"), VALUES),
+    "searchsorted_scalar": (lambda T, x: T.searchsorted(x, 2), np.array([0, 2, 2, 5])),
+    "bucketize": (lambda T, x: T.bucketize(x, T.tensor([-1.25, 0.5, 3.0], dtype=T.float64)), FLOATS),
+    "bucketize_right": (lambda T, x: T.bucketize(x, T.tensor([0, 2]), right=True), VALUES),
+    "isin": (lambda T, x: T.isin(x, T.tensor([1, 3])), VALUES),
+    "isin_invert": (lambda T, x: T.isin(x, 0.5, invert=True), FLOATS),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNTING))
+def test_counting_as_pytorch(name: str) -> None:
+    fn, arr = COUNTING[name]
+    _same(fn, arr)
+
+
+def test_counting_errors_as_pytorch() -> None:
+    for fn, arr in [
+        (lambda T, x: T.bincount(x), VALUES),
+        (lambda T, x: T.bincount(x[0] - 5), VALUES),
+        (lambda T, x: T.histc(x), VALUES),
+        (lambda T, x: T.bucketize(x, x), VALUES),
+    ]:
+        with pytest.raises(RuntimeError):
+            fn(torch, torch.from_numpy(arr))
+        with pytest.raises(RuntimeError):
+            fn(cr, cr.tensor(arr))

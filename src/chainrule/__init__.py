@@ -21,6 +21,7 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule(\
 
 # The core: tensors, dtypes, the op table (attached to Tensor as methods), grad modes.
 from . import _tensor_methods, _tensor_methods_math
+from ._counting import *
 from ._creation import *
 from ._printing import set_printoptions
 from ._tensor import Size, Tensor
@@ -59,6 +60,7 @@ from . import special
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
+from . import compile  # a callable package: chainrule.compile(fn) is compile.api.compile
 
 # PyTorch's dtype aliases.
 float = float32

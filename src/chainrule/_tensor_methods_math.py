@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import ops
+from . import _counting, ops
 from ._inplace import inplace
 from ._tensor import Tensor
 from .ops import sorting as so
@@ -81,3 +81,7 @@ _SORTING = [
     "logcumsumexp",
 ]
 install({name: getattr(so, name) for name in _SORTING}, [])
+
+install(
+    {n: getattr(_counting, n) for n in ("unique", "unique_consecutive", "bincount", "histc", "histogram")}, []
+)
