@@ -408,16 +408,18 @@ ByteTensor = _typed("ByteTensor", _dt.uint8)
 def tril(x: Any, diagonal: int = 0) -> Any:
     """Lower triangle of the last two dims (others zeroed); gradient passes through the kept part."""
     from .ops import mul
+    from .ops._core import structural
 
     n, m = x.shape[-2], x.shape[-1]
-    return mul(x, np.tri(n, m, diagonal, dtype=bool))
+    return mul(x, structural(wrap(np.tri(n, m, diagonal, dtype=bool))))
 
 
 def triu(x: Any, diagonal: int = 0) -> Any:
     from .ops import mul
+    from .ops._core import structural
 
     n, m = x.shape[-2], x.shape[-1]
-    return mul(x, ~np.tri(n, m, diagonal - 1, dtype=bool))
+    return mul(x, structural(wrap(~np.tri(n, m, diagonal - 1, dtype=bool))))
 
 
 def diag(x: Any, diagonal: int = 0) -> Any:

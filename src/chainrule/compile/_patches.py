@@ -161,6 +161,42 @@ def _not_inside(orig: Callable, what: str) -> Callable:
     return call
 
 
+_FACTORIES = (
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "eye",
+    "arange",
+    "linspace",
+    "logspace",
+    "scalar_tensor",
+    "empty_strided",
+    "tensor",
+    "as_tensor",
+    "asarray",
+    "from_numpy",
+)
+_LIKE = ("zeros_like", "ones_like", "full_like", "empty_like")
+
+
+def _factory(orig: Callable, shape_only: bool) -> Callable:
+    """A factory whose result is a constant of the trace (unless it copied a traced tensor)."""
+
+    def make(*args: Any, **kw: Any) -> Any:
+        out = orig(*args, **kw)
+        tr = current()
+        if tr is not None and not tr.quiet and isinstance(out, Tensor):
+            data_args = args[1:] if shape_only else args
+            if not any(isinstance(a, Tensor) for a in data_args):
+                tr.constants.add(id(out))
+                tr.keep.append(out)
+        return out
+
+    make.__name__ = orig.__name__
+    return make
+
+
 def patches() -> list[tuple[Any, str, Any]]:
     """(owner, attribute, replacement) for every swap made while tracing."""
     out: list[tuple[Any, str, Any]] = [(Tensor, name, _reader(name)) for name in _READS]
@@ -179,4 +215,11 @@ def patches() -> list[tuple[Any, str, Any]]:
         (_BatchNorm, "forward", _bn_forward),
         (builtins, "print", _print_traced),
     ]
+    import chainrule
+
+    from .. import _creation
+
+    for name in _FACTORIES + _LIKE:
+        made = _factory(getattr(_creation, name), name in _LIKE)
+        out += [(_creation, name, made), (chainrule, name, made)]
     return out

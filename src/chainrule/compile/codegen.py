@@ -155,5 +155,5 @@ def generate(
             fn = "_assign" if kind == "assign" else "_add"
             lines.append(f"    {fn}({em.const(target, 'buf')}, {em.arg(args[0])})")
     groups = ", ".join("(" + "".join(f"{em.arg(a)}, " for a in g) + ")" for g in returns)
-    lines.append(f"    return {groups}")
+    lines.append(f"    return {groups},")
     return Program(name, "\n".join(lines) + "\n", em.ns, [p.i for p in params])

@@ -65,6 +65,10 @@ class Tracer:
         self.versions: list[tuple[Tensor, int, int]] = []  # (tensor, version when seen, node)
         self.problems: list[str] = []
         self.raw_constants: list[np.ndarray] = []
+        self.origins: dict[int, tuple[Tensor, int]] = {}  # inputs and externals: (tensor, first node)
+        self.known: dict[int, Tensor] = {}  # tensors that exist outside the call (guards.known_tensors)
+        self.constants: set[int] = set()  # tensors made by factories during the trace
+        self.notified: set[int] = set()  # tensors the in-place hook rebound (writes it saw)
 
     # ---------------------------------------------------------------- mapping
     def bind(self, obj: Any, node: Node) -> None:
@@ -82,14 +86,42 @@ class Tracer:
         if i is None:
             i = self.arrays.get(id(t._data))
             if i is None:
+                if self.phase == "bwd":
+                    self.problem("a derivative rule read a value computed outside the op table")
+                elif id(t) not in self.known and id(t) not in self.constants:
+                    self.problem(
+                        f"a tensor of shape {tuple(t._data.shape)} made outside the op table (from "
+                        "array values, not by an op or a factory)"
+                    )
                 d = t._data
                 i = self.graph.add("external", shape=d.shape, dtype=d.dtype, extra=t, phase=self.phase).i
+                self.origins[id(t)] = (t, i)
             self.bind(t, self.graph.nodes[i])
         return i
 
+    def structural(self, a: Any) -> None:
+        """``ops._core.structural``: an array made from shapes only is a constant of the trace."""
+        if current() is self:
+            self.constants.add(id(a))
+            self.keep.append(a)
+
+    def rebind(self, t: Tensor, src: Tensor) -> None:
+        """The in-place hook: ``t`` now holds ``src``'s value (a write, or a base rewritten)."""
+        if current() is not self or self.quiet:
+            return
+        self.node_of(t)  # before the rebinding: t's old value is a node of its own
+        i = self.node_of(src)
+        self.notified.add(id(t))
+        self.env[id(t)] = i
+        self.keep.append(t)
+        self.versions.append((t, t._vc[0], i))
+
     def add_input(self, t: Tensor, k: int, kind: str = "input") -> None:
         d = t._data
-        self.bind(t, self.graph.add(kind, shape=d.shape, dtype=d.dtype, extra=k, phase=self.phase))
+        node = self.graph.add(kind, shape=d.shape, dtype=d.dtype, extra=k, phase=self.phase)
+        if id(t) not in self.env:
+            self.origins[id(t)] = (t, node.i)
+        self.bind(t, node)
 
     def problem(self, what: str) -> None:
         line = user_line()
@@ -110,6 +142,12 @@ class Tracer:
             elif isinstance(a, np.ndarray):
                 i = self.arrays.get(id(a))
                 if i is None:
+                    if id(a) not in self.constants:
+                        where = "the derivative rule of " if self.phase == "bwd" else ""
+                        self.problem(
+                            f"{where}{op.public}() got an array of shape {tuple(a.shape)} computed "
+                            "outside the op table (from tensor values?)"
+                        )
                     self.raw_constants.append(a)
                     self.keep.append(a)
                     refs.append(a)
@@ -120,6 +158,8 @@ class Tracer:
                 if isinstance(a, (list, tuple)) and any(isinstance(b, Tensor) for b in a):
                     self.problem(f"{op.public}() got tensors inside a {type(a).__name__}")
                 refs.append(a)
+        if params:
+            self._index_params(params)
         out = inner(op, args, params)
         if traced:
             d = out._data if isinstance(out, Tensor) else np.asarray(out)
@@ -137,9 +177,26 @@ class Tracer:
             self.bind(out, node)
         return out
 
+    def _index_params(self, params: dict) -> None:
+        """Index arrays taken from traced tensors (``x[mask]``, embedding ids) are values the
+        generated code would bake in: check them (a graph break) like a Python read."""
+        for v in params.values():
+            for a in v if isinstance(v, tuple) else (v,):
+                if isinstance(a, np.ndarray) and id(a) in self.arrays:
+                    line = user_line()
+                    if self.fullgraph:
+                        raise GraphBreak(
+                            "chainrule.compile(fullgraph=True): a tensor's values used as an index "
+                            f"(the result depends on the data) at {line}"
+                        )
+                    self.graph.checks.append((self.arrays[id(a)], ("tolist", ()), a.tolist(), line))
+
     def check(self, t: Tensor, how: str, args: tuple, value: Any) -> None:
         """Python read a traced value: compiled code recomputes and compares it (a graph break)."""
         line = user_line()
+        if self.phase == "bwd":
+            self.problem(f"a derivative rule read a value in Python ({how})")
+            return
         if self.fullgraph:
             raise GraphBreak(
                 f"chainrule.compile(fullgraph=True): data-dependent Python, {how}() on a tensor, at {line}"
@@ -158,6 +215,8 @@ class Tracer:
     def finish_checks(self) -> None:
         """In-place writes the wrapper did not see make the trace unsound: report them."""
         for t, v, i in self.versions:
+            if id(t) in self.notified or (t._base is not None and id(t._base) in self.notified):
+                continue  # a write the hook saw (a stale view is regenerated when it is read)
             if t._vc[0] != v and self.env.get(id(t)) == i:
                 self.problem(f"an in-place write to v{i} ({self.graph.nodes[i].kind})")
                 return

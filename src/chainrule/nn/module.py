@@ -88,10 +88,26 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
+        if "_compiled_call" in d:  # after self.compile()
+            return d["_compiled_call"](*args, **kwargs)
         if self._forward_pre_hooks or self._forward_hooks or d.get("_backward_hooks") or d.get(
                 "_backward_pre_hooks"):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_uncompiled(self, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        if self._forward_pre_hooks or self._forward_hooks or d.get("_backward_hooks") or d.get(
+                "_backward_pre_hooks"):
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile this module's calls in place (``chainrule.compile``'s options)."""
+        from ..compile.api import Compiled, _module_call
+
+        self.__dict__.pop("_compiled_call", None)
+        self.__dict__["_compiled_call"] = Compiled(_module_call(self), *args, module=self, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):

@@ -322,6 +322,16 @@ def _translate(op: Primitive, args: tuple, exc: Exception) -> Exception:
 
 # ------------------------------------------------------------------ apply
 _WRAPPERS: list[Callable] = []  # see add_apply_wrapper
+STRUCTURAL_HOOKS: list[Callable] = []  # see structural
+
+
+def structural(a: Any) -> Any:
+    """Mark ``a`` as made from shapes only (a triangle mask, a window count, a class range):
+    a compiler that sees it passed to an op may keep it as a constant.  Arrays computed
+    from tensor values must go through ops instead."""
+    for hook in STRUCTURAL_HOOKS:
+        hook(a)
+    return a
 
 
 def apply(op: Primitive, args: tuple, params: dict = _NO_PARAMS) -> Any:

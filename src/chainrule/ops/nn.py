@@ -17,8 +17,9 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..autograd import _levels
 from ..random import default_generator
+from . import _core
 from . import elementwise as ew
-from ._core import Primitive, apply, fail
+from ._core import Primitive, apply, fail, structural
 from ._dims import norm_dim
 from .conv import _conv, _conv_forward, _pair
 from .reduce import mean, sum
@@ -103,7 +104,7 @@ def _ce_local(x: Any, target: Any, ignore_index: int) -> tuple[Any, np.ndarray]:
         from .shape import unsqueeze
 
         xs = _shape(x)
-        classes = np.arange(xs[1]).reshape((1, -1) + (1,) * (len(xs) - 2))
+        classes = structural(np.arange(xs[1]).reshape((1, -1) + (1,) * (len(xs) - 2)))
         valid_t = ew.cast(ne(target, ignore_index), _dtype(x))
         onehot = ew.cast(eq(unsqueeze(target, 1), classes), _dtype(x))  # (float - bool is refused)
         return (softmax(x, 1) - onehot) * unsqueeze(valid_t, 1), valid_t
@@ -202,7 +203,9 @@ def cross_entropy(
         )
     if weight is None and not label_smoothing:
         keep = isinstance(target, Tensor) and target._data is t and t.dtype == np.int64
-        return apply(CROSS_ENTROPY, (ew._to_float(input), target if keep else t.astype(np.int64)),
+        if not keep:
+            target = ew.cast(target, np.int64) if _batched(target, None) else t.astype(np.int64)
+        return apply(CROSS_ENTROPY, (ew._to_float(input), target),
                      {"reduction": reduction, "ignore_index": int(ignore_index)})
     if _batched(target, weight):
         return _ce_ops(input, target, weight, ignore_index, reduction, float(label_smoothing))
@@ -273,7 +276,10 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
 
 def _batched(target: Any, weight: Any) -> bool:
     """Targets (or class weights) that vmap batches: the NumPy paths would see one example only."""
-    return isinstance(target, Tensor) and (_levels.has_levels(target) or _levels.has_levels(weight))
+    if not isinstance(target, Tensor):
+        return False
+    # an op wrapper (a compiler's tracer) must see the targets flow through ops, too
+    return bool(_core._WRAPPERS) or _levels.has_levels(target) or _levels.has_levels(weight)
 
 
 def _nll_ops(x: Any, target: Tensor, weight: Any, ignore_index: int, reduction: str) -> Any:
@@ -447,7 +453,7 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
         extra = [max((out_hw[i] - 1) * s[i] + k[i] - ((h, w)[i] + 2 * p[i]), 0) for i in range(2)]
         if any(extra):  # ceil_mode windows running past the end: pad with zeros, never counted
             xs = pad(xs, [0, extra[1], 0, extra[0]])
-        ones_w = np.ones((c, 1) + k, dtype=_dtype(x))
+        ones_w = structural(np.ones((c, 1) + k, dtype=_dtype(x)))
         summed = _conv(xs, ones_w, stride=s, padding=p, dilation=(1, 1), groups=c)
         if divisor_override:
             out = summed / float(divisor_override)
@@ -461,7 +467,7 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                                    (margin[1], margin[1] + extra[1])))
             cnt = _conv_forward(cover, np.ones((1, 1) + k, _dtype(x)), stride=s, padding=(0, 0),
                                 dilation=(1, 1), groups=1)
-            out = summed / cnt
+            out = summed / structural(cnt)
     return reshape(out, _shape(out)[1:]) if unbatched else out
 
 
