@@ -103,9 +103,9 @@ def test_nested_containers(tmp_path):
 
 def test_shared_tensor_is_stored_once(tmp_path):
     w = chainrule.ones(3)
-    back = _round_trip({"enc": w, "dec": w, "other": chainrule.ones(3)}, tmp_path)
+    back = _round_trip({"enc": w, "dec": w, "other": chainrule.ones(3)}, tmp_path, "obj.ckpt")
     assert back["enc"] is back["dec"] and back["other"] is not back["enc"]
-    with zipfile.ZipFile(tmp_path / "obj.pt") as zf:
+    with zipfile.ZipFile(tmp_path / "obj.ckpt") as zf:
         assert sorted(zf.namelist()) == ["__chainrule__.npy", "t0.npy", "t1.npy"]
 
 
@@ -280,13 +280,13 @@ def test_pickle_file_is_refused_without_unpickling(tmp_path, canary):
     assert not canary()
 
 
-def test_pytorch_style_zip_with_pickle_is_refused(tmp_path, canary):
+def test_pytorch_style_zip_with_code_in_its_pickle_is_refused(tmp_path, canary):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("archive/data.pkl", pickle.dumps(Payload()))
         zf.writestr("archive/version", "3\n")
-    with pytest.raises(LoadError, match=r"ckpt\.pt is not a chainrule file: it is a PyTorch "
-                                        r"checkpoint.*never unpickles"):
+    with pytest.raises(LoadError, match=r"refusing to load 'builtins\.exec' from .*ckpt\.pt: only "
+                                        r"tensor data can be loaded"):
         load(_write(tmp_path, "ckpt.pt", buf.getvalue()))
     assert not canary()
 
@@ -325,18 +325,17 @@ def _trap_pickle(monkeypatch):
 
 def test_a_normal_load_never_touches_pickle(tmp_path, monkeypatch):
     obj = {"w": chainrule.randn(3, 4, requires_grad=True), "meta": [1, (2.5, "x")], 0: None}
-    save(obj, tmp_path / "m.pt")
+    save(obj, tmp_path / "m.pt", format="chainrule")  # (.pt alone means PyTorch's format)
     _trap_pickle(monkeypatch)
     _same(obj, load(tmp_path / "m.pt"))
 
 
-def test_real_pytorch_files_are_refused(tmp_path, canary):
+def test_legacy_pytorch_files_are_refused(tmp_path, canary):
     if not HAVE_TORCH:
         assert not REQUIRE_TORCH, "PyTorch 2.13 must be installed in CI (extra 'reference')"
         pytest.skip("PyTorch not installed")
-    torch.save({"w": torch.ones(2)}, tmp_path / "new.pt")
-    with pytest.raises(LoadError, match="PyTorch checkpoint"):
-        load(tmp_path / "new.pt")
+    torch.save({"w": torch.ones(2)}, tmp_path / "new.pt")  # the zip format loads (test_torchfile)
+    assert load(tmp_path / "new.pt")["w"].tolist() == [1.0, 1.0]
     torch.save({"w": torch.ones(2)}, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
     with pytest.raises(LoadError, match="Python pickle"):
         load(tmp_path / "old.pt")

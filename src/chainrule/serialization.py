@@ -46,16 +46,43 @@ class LoadError(RuntimeError, ValueError):
 
 # ------------------------------------------------------------------- save
 def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2,
-         _use_new_zipfile_serialization: bool = True) -> None:
+         _use_new_zipfile_serialization: bool = True, *, format: str | None = None,
+         metadata: dict | None = None) -> None:
     """Write ``obj`` (tensors, NumPy arrays, dicts, lists, tuples, str, numbers, None) to ``f``.
 
     ``f`` is a path (written as given; no ``.npz`` is appended) or a binary file
     object.  Anything else (a whole ``nn.Module``, as ``torch.save(model, f)``) is
     pickled with its tensors stored apart; ``load`` then needs ``weights_only=False``
     (see ``_pickled``).  The pickle arguments exist for PyTorch compatibility.
+    ``format="safetensors"`` (or a name ending in ``.safetensors``) writes a dict of tensors
+    in that format, with ``metadata`` (str -> str); ``format="torch"`` writes PyTorch's zip
+    checkpoint, which ``torch.load(f, weights_only=True)`` reads (see ``docs/interop.md``).
 
     >>> chainrule.save(model.state_dict(), "model.pt")
     """
+    kind = _format_for(f, format, "save")
+    if kind == "safetensors":
+        from . import safetensors as st
+
+        data = st.save(obj, metadata=metadata)
+        if hasattr(f, "write"):
+            f.write(data)  # type: ignore[union-attr]
+        else:
+            with open(os.fspath(f), "wb") as fh:  # type: ignore[arg-type]
+                fh.write(data)
+        return
+    if metadata is not None:
+        raise TypeError("chainrule.save(): metadata= is stored only by format='safetensors'")
+    if kind == "torch" or (format is None and _torch_name(f)):
+        from . import _torchfile
+
+        try:
+            _torchfile.save(obj, f)
+            return
+        except TypeError:
+            if kind == "torch":
+                raise
+        # a whole model or another object PyTorch's weights-only format cannot hold: chainrule's
     arrays: dict[str, np.ndarray] = {}
     memo: dict[int, str] = {}
     root = _encode(obj, arrays, memo, "obj")
@@ -66,6 +93,24 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int 
         return
     with open(os.fspath(f), "wb") as fh:  # type: ignore[arg-type]
         np.savez(fh, allow_pickle=False, **arrays)
+
+
+_FORMATS = ("chainrule", "torch", "safetensors")
+
+
+def _format_for(f: Any, format: str | None, what: str) -> str:
+    """The format named by ``format=``, else by the file name (``.safetensors``), else chainrule's."""
+    if format is not None:
+        if format not in _FORMATS:
+            raise ValueError(f"chainrule.{what}(): unknown format {format!r}; use one of {_FORMATS}")
+        return format
+    name = str(getattr(f, "name", "")) if hasattr(f, "read") or hasattr(f, "write") else os.fspath(f)
+    return "safetensors" if str(name).endswith(".safetensors") else "chainrule"
+
+
+def _torch_name(f: Any) -> bool:
+    """``.pt``/``.pth`` paths get PyTorch's format, so ``torch.load`` reads what chainrule saves."""
+    return not hasattr(f, "write") and os.fspath(f).endswith((".pt", ".pth"))
 
 
 def _parameter_type() -> type:
@@ -123,7 +168,8 @@ def _encode(obj: Any, arrays: dict, memo: dict, where: str) -> dict:
 
 # ------------------------------------------------------------------- load
 def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
-         weights_only: bool | None = True, mmap: bool | None = None, **kwargs: Any) -> Any:
+         weights_only: bool | None = True, mmap: bool | None = None, format: str | None = None,
+         **kwargs: Any) -> Any:
     """Read an object written by ``chainrule.save``.
 
     Tensors and containers are read without pickle.  A whole pickled object (a model saved with
@@ -134,9 +180,37 @@ def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
     checkpoint, another zip, a truncated download) raises ``LoadError``, which
     is both a ``RuntimeError`` and a ``ValueError``.
 
+    ``.safetensors`` files (by name, by their header, or ``format="safetensors"``) and
+    PyTorch's zip checkpoints (``torch.save`` output) are read too; the latter through an
+    unpickler that only rebuilds tensors and containers, never running code (memory-mapped
+    copy-on-write with ``mmap=True``).  ``save`` to a ``.pt``/``.pth`` path writes PyTorch's
+    format when the object is one ``torch.load(weights_only=True)`` can read, else chainrule's.
+
     >>> model.load_state_dict(chainrule.load("model.pt"))
     """
+    kind = _format_for(f, format, "load")
+    if kind == "chainrule" and not hasattr(f, "read"):
+        kind = _sniff_path(f)
+    if kind == "safetensors":
+        from . import safetensors as st
+
+        if hasattr(f, "read"):
+            return st.load(f.read())  # type: ignore[union-attr]
+        _exists(f)
+        return st.load_file(f)
+    if kind == "torch":
+        from . import _torchfile
+
+        return _torchfile.load(f, mmap=mmap)
     name, raw = _read(f)
+    if raw[8:9] == b"{" and raw[:1] != b"{":
+        from . import safetensors as st
+
+        return st.load(raw)
+    if _torch_names(raw):
+        from . import _torchfile
+
+        return _torchfile.load(io.BytesIO(raw), mmap=False, name=name)
     _sniff(name, raw)
     buf = io.BytesIO(raw)
     try:
@@ -158,6 +232,41 @@ def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
         raise
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError) as e:
         raise LoadError(f"{name} is corrupt: {type(e).__name__}: {e}") from None
+
+
+def _exists(f: Any) -> None:
+    if not os.path.exists(os.fspath(f)):
+        raise FileNotFoundError(f"chainrule.load: no such file: {os.fspath(f)}")
+
+
+def _sniff_path(f: Any) -> str:
+    """safetensors (a little-endian header length, then JSON) or a PyTorch zip, by content."""
+    _exists(f)
+    with open(os.fspath(f), "rb") as fh:
+        head = fh.read(9)
+        if len(head) == 9 and head[8:9] == b"{":
+            return "safetensors"
+        if head[:4] != b"PK\x03\x04":
+            return "chainrule"
+        fh.seek(0)
+        try:
+            names = zipfile.ZipFile(fh).namelist()
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return "chainrule"  # reported as truncated below
+    return "torch" if _is_torch_zip(names) else "chainrule"
+
+
+def _is_torch_zip(names: list[str]) -> bool:
+    return f"{_MARKER}.npy" not in names and any(n.endswith("/data.pkl") or n == "data.pkl" for n in names)
+
+
+def _torch_names(raw: bytes) -> bool:
+    if raw[:4] != b"PK\x03\x04":
+        return False
+    try:
+        return _is_torch_zip(zipfile.ZipFile(io.BytesIO(raw)).namelist())
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
 
 
 def _read(f: FileLike) -> tuple[str, bytes]:
