@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import HAVE_TORCH, torch
+from reference import need_torch
 
 import chainrule as cr
 import chainrule.autograd.forward_ad as fwAD
@@ -113,8 +113,7 @@ def test_levels_exit_in_order() -> None:
 
 
 def test_matches_torch_forward_ad() -> None:
-    if not HAVE_TORCH:
-        pytest.skip("PyTorch not installed")
+    torch = need_torch()
     import torch.autograd.forward_ad as tfw
 
     rng = np.random.default_rng(3)

@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 import pytest
-from reference import HAVE_TORCH, torch
+from reference import need_torch
 
 import chainrule as cr
 from chainrule.autograd import grad
@@ -51,8 +51,7 @@ def test_third_derivative_three_ways(k: int) -> None:
 
 
 def test_third_order_of_a_matrix_function_matches_torch() -> None:
-    if not HAVE_TORCH:
-        pytest.skip("PyTorch not installed")
+    torch = need_torch()
     rng = np.random.default_rng(0)
     a, w = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from ops_table import CASES, A, Case, I, M
-from reference import HAVE_TORCH, REQUIRE_TORCH, torch
+from reference import HAVE_TORCH, need_torch, torch
 
 import chainrule as cr
 
@@ -76,9 +76,7 @@ def _second(case: Case, T: Any) -> tuple[list, list]:
 
 @pytest.mark.parametrize("case", COMPARED, ids=[c.id for c in COMPARED])
 def test_second_derivative_matches_torch(case: Case) -> None:
-    if not HAVE_TORCH:
-        assert not REQUIRE_TORCH, "PyTorch 2.13 must be installed in CI (extra 'reference')"
-        pytest.skip("PyTorch not installed")
+    need_torch()
     first, second = _second(case, cr)
     rfirst, rsecond = _second(case, torch)
     for o, r in zip(first, rfirst):
@@ -108,8 +106,6 @@ def test_coverage_of_the_differentiable_cases() -> None:
 def test_most_comparisons_are_not_zero_against_zero() -> None:
     """The comparison above is mostly about non-zero numbers: count the cases whose second
     derivative is non-zero in PyTorch (ops linear in all inputs rightly give zero)."""
-    if not HAVE_TORCH:
-        assert not REQUIRE_TORCH, "PyTorch 2.13 must be installed in CI (extra 'reference')"
-        pytest.skip("PyTorch not installed")
+    need_torch()
     nonzero = sum(any(r is not None and np.any(_np(r)) for r in _second(c, torch)[1]) for c in COMPARED)
     assert nonzero >= 0.4 * len(COMPARED), (nonzero, len(COMPARED))
