@@ -22,6 +22,7 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule(\
 # The core: tensors, dtypes, the op table (attached to Tensor as methods), grad modes.
 from . import _tensor_methods, _tensor_methods_math
 from ._counting import *
+from ._tensor_functions import *
 from ._creation import *
 from ._printing import set_printoptions
 from ._tensor import Size, Tensor
@@ -55,12 +56,15 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 
 # The applications of the engine, at PyTorch's module paths.
 from . import autograd, cuda, distributions, func, linalg, memory, nn, optim, profiler, random, utils
+from .linalg._toplevel import (cholesky, cholesky_inverse, cholesky_solve, cross, det, inverse,  # noqa: E402
+                               logdet, matrix_exp, matrix_power, pinverse, qr, slogdet, svd)
 from . import accelerator, amp, backends, mps, onnx, serialization, testing, version
 from . import special
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
 from . import compile  # a callable package: chainrule.compile(fn) is compile.api.compile
+from . import compiler
 
 # PyTorch's dtype aliases.
 float = float32

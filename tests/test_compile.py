@@ -1,0 +1,312 @@
+"""chainrule.compile: the API forms, guards and retracing, graph breaks, effects, training.
+
+Every check compares the compiled call with the eager one on the same inputs, and the
+trace counts say when the compiler traced (a guard failed) and when it reused code.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.compile.tracer import GraphBreak
+
+
+def _d(t: cr.Tensor) -> np.ndarray:
+    return t.detach().numpy()
+
+
+def _traces(c: object) -> int:
+    inner = c.__dict__.get("_compiled") or c.__dict__.get("_compiled_call") or c
+    return inner.traces
+
+
+def _entry_reasons(c: object) -> list:
+    inner = c.__dict__.get("_compiled") or c.__dict__.get("_compiled_call") or c
+    return [e.eager_reason for e in inner.cache.values() if e.eager_reason]
+
+
+def test_function_decorator_and_module_forms() -> None:
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return cr.tanh(x) * 2 + 1
+
+    @cr.compile
+    def g(x: cr.Tensor) -> cr.Tensor:
+        return cr.tanh(x) * 2 + 1
+
+    @cr.compile(fullgraph=True)
+    def h(x: cr.Tensor) -> cr.Tensor:
+        return cr.tanh(x) * 2 + 1
+
+    x = cr.randn(3, 4, dtype=cr.float64)
+    for c in (cr.compile(f), g, h):
+        for _ in range(3):
+            np.testing.assert_array_equal(_d(c(x)), _d(f(x)))
+        assert c.traces == 1
+    cr.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2))
+    m.tag = "mlp"
+    om = cr.compile(m)
+    assert om._orig_mod is m and om.tag == "mlp"  # attributes fall through to the module
+    assert list(om.state_dict()) == [f"_orig_mod.{k}" for k in m.state_dict()]
+    want = _d(m(x.float()))
+    for _ in range(3):
+        np.testing.assert_array_equal(_d(om(x.float())), want)
+    m.compile()
+    for _ in range(3):
+        np.testing.assert_array_equal(_d(m(x.float())), want)
+    assert _traces(m) == 1 and _traces(om) == 1
+    with pytest.raises(ValueError, match="unknown backend"):
+        cr.compile(f, backend="tensorrt")
+
+
+def test_guards_retrace_on_shape_dtype_flags_and_requires_grad_only() -> None:
+    cr.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5))
+    c = cr.compile(m)
+    x = cr.randn(8, 4)
+    m.eval()
+    c(x), c(x), c(cr.randn(8, 4))
+    assert _traces(c) == 1  # new values, same guards: reused
+    c(cr.randn(5, 4))
+    assert _traces(c) == 2  # batch size
+    c(cr.randn(5, 4, dtype=cr.float64).float())
+    assert _traces(c) == 2
+    m.train()
+    c(x)
+    assert _traces(c) == 3  # train/eval switch
+    m.eval()
+    c(x)
+    assert _traces(c) == 3  # back to a known key
+    c(x.detach().requires_grad_())
+    assert _traces(c) == 4  # requires_grad
+    with cr.no_grad():
+        c(x)
+    assert _traces(c) == 5  # grad mode
+    m[0].weight = nn.Parameter(cr.randn(3, 4))
+    np.testing.assert_allclose(_d(c(x)), _d(m(x)), rtol=1e-6)
+    assert _traces(c) == 6  # a replaced parameter is a new guard value
+
+    def scaled(x: cr.Tensor, k: float) -> cr.Tensor:
+        return x * k
+
+    s = cr.compile(scaled)
+    assert _d(s(x, 2.0)).tolist() == _d(x * 2.0).tolist()
+    assert _d(s(x, 3.0)).tolist() == _d(x * 3.0).tolist()  # a Python scalar is guarded
+    assert s.traces == 2
+
+
+def test_graph_break_at_item_and_branch_gives_eager_results_on_both_branches() -> None:
+    def f(x: cr.Tensor) -> cr.Tensor:
+        if x.sum() > 0:
+            return x * 2
+        return x - 1
+
+    def g(x: cr.Tensor) -> cr.Tensor:
+        return x * x.mean().item()
+
+    cf, cg = cr.compile(f), cr.compile(g)
+    for sign in (1, -1, 1, -1, 1):
+        x = cr.tensor(np.abs(np.random.default_rng(sign + 5).standard_normal(4)) * sign)
+        np.testing.assert_array_equal(_d(cf(x)), _d(f(x)))
+        np.testing.assert_array_equal(_d(cg(x)), _d(g(x)))
+    assert cf.traces == 2  # one artefact per branch, then reused
+    out = cr.compiler.explain(f, cr.ones(4))
+    assert out.graph_break_count == 1 and "__bool__" in out.break_reasons[0]
+    assert "x.sum() > 0" in out.break_reasons[0]
+
+
+def test_fullgraph_names_the_source_line() -> None:
+    def f(x: cr.Tensor) -> cr.Tensor:
+        y = x * 2
+        if y.sum() > 0:  # the line the error must name
+            return y
+        return -y
+
+    with pytest.raises(GraphBreak, match=r"test_compile.py:\d+: if y.sum\(\) > 0"):
+        cr.compile(f, fullgraph=True)(cr.ones(3))
+
+    def g(x: cr.Tensor) -> cr.Tensor:
+        return x * float(np.asarray(x.detach().numpy()).sum())
+
+    with pytest.raises(GraphBreak, match=r"\.numpy\(\)"):
+        cr.compile(g, fullgraph=True)(cr.ones(3))
+
+
+def test_untraceable_code_runs_eagerly_with_the_reason() -> None:
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return x + cr.tensor(x.detach().numpy() ** 2)
+
+    c = cr.compile(f)
+    for k in range(3):
+        x = cr.randn(3) + k
+        np.testing.assert_array_equal(_d(c(x)), _d(f(x)))
+    assert any(".numpy()" in r for r in _entry_reasons(c))
+    assert c.traces == 1  # the key is marked eager: no retrace per call
+
+
+def test_gradients_and_input_grad_match_eager() -> None:
+    w = cr.randn(4, 3, dtype=cr.float64, requires_grad=True)
+
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return (cr.sigmoid(x @ w) ** 2).sum()
+
+    c = cr.compile(f)
+    for seed in range(3):
+        x = cr.tensor(np.random.default_rng(seed).standard_normal((5, 4)), requires_grad=True)
+        w.grad = None
+        f(x).backward()
+        gx, gw = _d(x.grad), _d(w.grad)
+        x.grad, w.grad = None, None
+        loss = c(x)
+        loss.backward()
+        np.testing.assert_allclose(_d(x.grad), gx, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(_d(w.grad), gw, rtol=1e-12, atol=1e-14)
+    assert type(loss.grad_fn).__name__ == "CompiledFunctionBackward"
+    loss = c(x)
+    g = cr.autograd.grad(loss, x, create_graph=False)[0]
+    np.testing.assert_allclose(_d(g), gx, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="double backward"):
+        loss = c(x)
+        (gx2,) = cr.autograd.grad(loss, x, create_graph=True)
+        gx2.sum().backward()
+
+
+def test_in_place_writes_to_inputs_buffers_and_through_views() -> None:
+    buf = cr.zeros(3)
+
+    def f(x: cr.Tensor) -> cr.Tensor:
+        x.mul_(2)  # an input written in place
+        buf.add_(x[:3])  # an outside tensor written in place
+        y = x * 1
+        y[0] = y[0] * 3  # a write into a tensor an earlier op read
+        y[1:].clamp_(max=0.5)  # through a view
+        return y
+
+    c = cr.compile(f)
+    eager_buf = cr.zeros(3)
+    for seed in range(4):
+        a = cr.tensor(np.random.default_rng(seed).standard_normal(4))
+        b = a.clone()
+        out = c(a)
+        buf, saved = eager_buf, buf  # the same function, eagerly, on the eager buffer
+        want = f(b)
+        buf, eager_buf = saved, buf
+        np.testing.assert_array_equal(_d(out), _d(want))
+        np.testing.assert_array_equal(_d(a), _d(b))
+        np.testing.assert_array_equal(_d(buf), _d(eager_buf))
+    assert c.traces == 1
+
+
+def test_function_local_buffers_start_fresh_on_every_call() -> None:
+    def f(x: cr.Tensor) -> cr.Tensor:
+        acc = cr.zeros(2)
+        acc += x.sum()
+        acc[1] = acc[1] * 2
+        return acc
+
+    c = cr.compile(f)
+    for k in range(3):
+        x = cr.ones(3) * (k + 1)
+        np.testing.assert_array_equal(_d(c(x)), _d(f(x)))
+    assert c.traces == 1
+
+
+def test_cache_limit_falls_back_to_eager_with_one_warning() -> None:
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return x * 2
+
+    c = cr.compile(f)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(1, cr.compiler.config.cache_size_limit + 4):
+            np.testing.assert_array_equal(_d(c(cr.ones(n))), np.full(n, 2.0, np.float32))
+    msgs = [str(w.message) for w in caught if "cache size limit" in str(w.message)]
+    assert len(msgs) == 1 and "runs eagerly" in msgs[0]
+    assert c.traces == cr.compiler.config.cache_size_limit
+
+
+def _mlp() -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def _cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.Sigmoid(),
+        nn.AvgPool2d(2, 2),
+        nn.Conv2d(6, 16, 5),
+        nn.Sigmoid(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(400, 32),
+        nn.ReLU(),
+        nn.Linear(32, 10),
+    )
+
+
+def _bn_dropout() -> nn.Module:
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 10)
+    )
+
+
+def _train(make: object, compiled: bool, dtype: object, steps: int, adam: bool = False) -> tuple:
+    cr.manual_seed(0)
+    m = make().to(dtype)
+    net = cr.compile(m) if compiled else m
+    opt = cr.optim.Adam(m.parameters(), 1e-3) if adam else cr.optim.SGD(m.parameters(), 0.1, momentum=0.9)
+    rng = np.random.default_rng(0)
+    losses = []
+    for _ in range(steps):
+        x = cr.tensor(rng.standard_normal((16, 1, 28, 28))).to(dtype)
+        y = cr.tensor(rng.integers(0, 10, 16))
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return m, losses, net
+
+
+@pytest.mark.parametrize("make", [_mlp, _cnn, _bn_dropout], ids=["mlp", "cnn", "batchnorm-dropout"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fifty_training_steps_give_eager_parameters(make: object, dtype: str) -> None:
+    dt, tol = (cr.float64, 1e-10) if dtype == "float64" else (cr.float32, 1e-5)
+    steps = 50 if make is not _cnn else 20
+    eager, le, _ = _train(make, False, dt, steps, adam=make is _bn_dropout)
+    comp, lc, net = _train(make, True, dt, steps, adam=make is _bn_dropout)
+    assert _traces(net) == 1 and not _entry_reasons(net)
+    np.testing.assert_allclose(lc, le, rtol=tol, atol=tol)
+    for (k, a), b in zip(eager.state_dict().items(), comp.state_dict().values()):
+        np.testing.assert_allclose(_d(b), _d(a), rtol=tol, atol=tol, err_msg=k)  # buffers included
+
+
+def test_dropout_draws_the_eager_stream() -> None:
+    m = nn.Dropout(0.5)
+    c = cr.compile(m)
+    x = cr.ones(1000)
+    cr.manual_seed(3)
+    eager = [_d(m(x)) for _ in range(3)]
+    cr.manual_seed(3)
+    comp = [_d(c(x)) for _ in range(3)]
+    for a, b in zip(eager, comp):
+        np.testing.assert_array_equal(a, b)
+    assert _traces(c) == 1
+    assert float(cr.rand(1)) == (cr.manual_seed(3), [m(x) for _ in range(3)], float(cr.rand(1)))[2]
+
+
+def test_code_and_graph_are_inspectable() -> None:
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return (x * 1 + 0).exp().sum()
+
+    c = cr.compile(f)
+    c(cr.ones(3, requires_grad=True))
+    assert "def forward(" in c.code and "def backward(" in c.code and "Exp(" in c.code
+    assert "Mul(" not in c.code.split("def backward")[0]  # x*1 and +0 simplified away
+    table = str(c.graph)
+    assert "Exp" in table and "bwd" in table and "gradients:" in table
