@@ -243,6 +243,19 @@ class Tensor:
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+        """Call ``hook(self)`` on a leaf after backward has accumulated into its ``.grad``."""
+        from .utils.hooks import RemovableHandle
+
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self._get_meta("post_hooks")
+        if hooks is None:
+            hooks = []
+            self._set_meta("post_hooks", hooks)
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
     def backward(
         self,
         gradient: Any = None,

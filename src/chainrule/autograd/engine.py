@@ -48,9 +48,16 @@ from ..ops import _core  # module reference: ops imports autograd while loading
 from .grad_mode import state as _state
 from .graph import Node
 
-__all__ = ["run_backward", "add_backward_tap"]
+__all__ = ["run_backward", "add_backward_tap", "queue_callback"]
 
 _TAPS: list = []  # factories installed by the profiler, anomaly mode, memory accounting
+_CALLBACKS: list = []  # run once when the current backward has written every .grad
+
+
+def queue_callback(fn: Any) -> None:
+    """Run ``fn()`` at the end of the backward now running, after every leaf's ``.grad`` is
+    written (DistributedDataParallel waits for its all-reduces there)."""
+    _CALLBACKS.append(fn)
 
 
 def add_backward_tap(factory: Any) -> Any:
@@ -225,7 +232,10 @@ def run_backward(
             del pending[leaf]
             if _finish_leaf(leaf, g, create_graph, targets, capture, captured, shared):
                 with_graph.append(leaf)
+        while _CALLBACKS:
+            _CALLBACKS.pop(0)()
     finally:
+        _CALLBACKS.clear()
         _state.grad_enabled = prev_mode
         if taps is not None:
             taps.close()
@@ -359,6 +369,9 @@ def _finish_leaf(leaf: Tensor, g: Any, create_graph: bool, targets: dict, captur
     if targets and leaf not in targets:
         return False
     _accumulate(leaf, g, create_graph, shared)
+    if meta and meta.get("post_hooks"):  # register_post_accumulate_grad_hook
+        for hook in list(meta["post_hooks"]):
+            hook(leaf)
     return create_graph and leaf._grad._rg
 
 

