@@ -454,9 +454,10 @@ for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"
 
 
-from ops_table_special import CASES as _SPECIAL  # noqa: E402  (special functions: their own file)
+from ops_table_everyday import CASES as _EVERYDAY  # noqa: E402
 from ops_table_sorting import CASES as _SORTING  # noqa: E402
+from ops_table_special import CASES as _SPECIAL  # noqa: E402  (special functions: their own file)
 
-CASES += _SPECIAL + _SORTING
+CASES += _SPECIAL + _SORTING + _EVERYDAY
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"

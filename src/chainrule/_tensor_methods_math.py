@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import _counting, ops
+from . import _counting, _creation, ops
+from . import _tensor_functions as _functions
 from ._inplace import inplace
 from ._tensor import Tensor
 from .ops import sorting as so
@@ -84,4 +85,61 @@ install({name: getattr(so, name) for name in _SORTING}, [])
 
 install(
     {n: getattr(_counting, n) for n in ("unique", "unique_consecutive", "bincount", "histc", "histogram")}, []
+)
+
+_EVERYDAY = [
+    "diff",
+    "diag_embed",
+    "diagflat",
+    "kron",
+    "rot90",
+    "lerp",
+    "addcmul",
+    "addcdiv",
+    "nan_to_num",
+    "addmv",
+    "addbmm",
+    "baddbmm",
+    "trace",
+    "diag",
+    "addmm",
+    "hypot",
+    "atan2",
+    "arctan2",
+    "copysign",
+    "logaddexp",
+    "logaddexp2",
+    "asinh",
+    "acosh",
+    "atanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "fmod",
+]
+install(
+    {n: getattr(_functions, n, None) or getattr(ops, n, None) or getattr(_creation, n) for n in _EVERYDAY},
+    [
+        "lerp",
+        "addcmul",
+        "addcdiv",
+        "nan_to_num",
+        "addmv",
+        "addbmm",
+        "baddbmm",
+        "addmm",
+        "hypot",
+        "atan2",
+        "arctan2",
+        "copysign",
+        "asinh",
+        "acosh",
+        "atanh",
+        "arcsinh",
+        "arccosh",
+        "arctanh",
+        "fmod",
+        "remainder",
+        "floor_divide",
+    ],
 )

@@ -142,6 +142,10 @@ from .reduce import (  # noqa: F401
     var_mean,
 )
 from .rnn_cell import lstm_cell  # noqa: F401
+from .elementwise_more import (  # noqa: F401
+    acosh, arccosh, arcsinh, arctan2, arctanh, asinh, atan2, atanh, copysign, fmod, hypot, logaddexp,
+    logaddexp2,
+)
 from .sorting import (  # noqa: F401
     argsort, cummax, cummin, kthvalue, logcumsumexp, median, mode, msort, nanmedian, nanquantile,
     quantile, sort, topk,
@@ -201,7 +205,6 @@ from .shape import (  # noqa: F401
 absolute = abs
 arccos, arcsin, arctan = acos, asin, atan
 multiply, subtract, divide, true_divide, negative = mul, sub, div, div, neg
-fmod = remainder
 
 __all__ = sorted(
     name
