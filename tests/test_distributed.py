@@ -17,6 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,8 +120,8 @@ def test_a_raising_rank_ends_the_job_with_its_message() -> None:
 
 def test_importing_distributed_does_not_import_mpi4py() -> None:
     code = (
-        "import sys, chainrule, chainrule.distributed as d, chainrule.nn.parallel"
-        "; "
+        "import sys, chainrule, chainrule.distributed as d, chainrule.nn.parallel, "
+        "chainrule.utils.data.distributed; "
         "assert 'mpi4py' not in sys.modules; assert d.is_available(); "
         "assert not d.is_initialized()"
     )
@@ -175,3 +176,61 @@ def test_post_accumulate_grad_hook_and_queue_callback_match_torch() -> None:
     assert trace(C, queue_callback) == trace(T, T.autograd.Variable._execution_engine.queue_callback)
     with pytest.raises(RuntimeError, match="non-leaf"):
         (C.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+# ------------------------------------------------------------------ DistributedSampler
+def _both_samplers(n: int, replicas: int, rank: int, **kw):
+    from reference import torch as T
+
+    from chainrule.utils.data import DistributedSampler
+
+    ours = DistributedSampler(range(n), num_replicas=replicas, rank=rank, **kw)
+    theirs = T.utils.data.distributed.DistributedSampler(range(n), num_replicas=replicas, rank=rank, **kw)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 10, 13])
+@pytest.mark.parametrize("replicas", [2, 3, 4])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_indices_match_torch(n: int, replicas: int, drop_last: bool) -> None:
+    from reference import torch as T
+
+    for rank in range(replicas):
+        ours, theirs = _both_samplers(n, replicas, rank, shuffle=False, drop_last=drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+        # shuffled: the same partition and padding of the same permutation (PyTorch's generator's)
+        ours, theirs = _both_samplers(n, replicas, rank, shuffle=True, seed=5, drop_last=drop_last)
+        for epoch in (0, 3):
+            ours.set_epoch(epoch)
+            theirs.set_epoch(epoch)
+            g = T.Generator()
+            g.manual_seed(5 + epoch)
+            perm = T.randperm(n, generator=g).tolist()
+            ours._order = lambda perm=perm: list(perm)
+            assert list(ours) == list(theirs)
+
+
+@pytest.mark.parametrize("replicas", [2, 4])
+@pytest.mark.parametrize("n", [12, 13, 3])
+def test_distributed_sampler_sees_every_sample_once_per_epoch(replicas: int, n: int) -> None:
+    from chainrule.utils.data import DistributedSampler
+
+    def epoch(e: int) -> list[list[int]]:
+        out = []
+        for r in range(replicas):
+            s = DistributedSampler(range(n), num_replicas=replicas, rank=r, seed=1)
+            s.set_epoch(e)
+            out.append(list(s))
+        return out
+
+    shards = epoch(0)
+    flat = [i for s in shards for i in s]
+    total = -(-n // replicas) * replicas
+    assert len(flat) == total and sorted(set(flat)) == list(range(n))
+    counts = np.bincount(flat, minlength=n)
+    assert counts.min() >= 1 and counts.sum() - n == total - n  # only the padding repeats
+    assert epoch(0) == shards and epoch(1) != shards  # same order on a rerun, new order per epoch
+    with pytest.raises(ValueError, match="Invalid rank 4"):
+        DistributedSampler(range(n), num_replicas=4, rank=4)
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        DistributedSampler(range(n))

@@ -6,7 +6,7 @@ Laid out as ``torch.utils.data``: ``dataset`` (``Dataset``, ``TensorDataset``, .
 processes for ``num_workers > 0``, ``get_worker_info``).
 """
 
-from . import dataloader, dataset, sampler  # noqa: F401
+from . import dataloader, dataset, distributed, sampler  # noqa: F401
 from ._utils.collate import default_collate, default_convert
 from ._utils.worker import WorkerInfo, get_worker_info
 from .dataloader import DataLoader
@@ -19,6 +19,7 @@ from .dataset import (
     TensorDataset,
     random_split,
 )
+from .distributed import DistributedSampler
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "RandomSampler",
     "SubsetRandomSampler",
     "BatchSampler",
+    "DistributedSampler",
     "DataLoader",
     "default_collate",
     "default_convert",
