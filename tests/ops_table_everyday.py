@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops_table import A, C, I, K, P
+from ops_table import A, C, D, I, K, M, P
 
 CASES = [
     C("asinh", lambda T, x: T.asinh(x), A((3, 4), -3, 3)),
@@ -51,4 +51,52 @@ CASES = [
     C("block_diag", lambda T, a, b, c: T.block_diag(a, b, c), A((2, 3)), A((3,)), A((1, 2))),
     C("cdist", lambda T, a, b: T.cdist(a, b), A((3, 4)), A((2, 4))),
     C("cdist", lambda T, a, b: T.cdist(a, b, p=1), K(2, 3, 2), K(2, 4, 2)),
+]
+CASES += [
+    C("index_copy", lambda T, x, s: T.index_copy(x, 1, T.tensor([3, 0]), s), A((3, 4)), A((3, 2))),
+    C("index_copy", lambda T, x, s: x.index_copy(0, T.tensor([2]), s), A((3, 4)), A((1, 4))),
+    C("index_fill", lambda T, x: T.index_fill(x, 1, T.tensor([0, 2]), -1.5), A((3, 4))),
+    C("index_fill", lambda T, x, v: x.index_fill(0, T.tensor([1]), v), A((3, 4)), A(())),
+    C("masked_scatter", lambda T, x, m, s: x.masked_scatter(m, s), A((3, 4)), M((4,)), A((12,))),
+    C(
+        "index_put",
+        lambda T, x, v: x.index_put((T.tensor([0, 2, 0]), T.tensor([1, 1, 1])), v, True),
+        A((3, 4)),
+        A((3,)),
+    ),
+    C("index_put", lambda T, x, v: x.index_put((T.tensor([1]),), v), A((3, 4)), A((4,))),
+    C(
+        "scatter_reduce",
+        lambda T, x, s: x.scatter_reduce(1, T.tensor([[0, 1, 0], [2, 2, 2], [3, 0, 1]]), s, "sum"),
+        A((3, 4)),
+        A((3, 3)),
+    ),
+    C(
+        "scatter_reduce",
+        lambda T, x, s: T.scatter_reduce(
+            x, 0, T.tensor([[0, 1], [0, 1], [2, 1]]), s, "mean", include_self=False
+        ),
+        A((3, 2)),
+        A((3, 2)),
+    ),
+    C(
+        "scatter_reduce",
+        lambda T, x, s: x.scatter_reduce(1, T.tensor([[0, 1, 0], [2, 2, 2], [3, 0, 1]]), s, "amax"),
+        D((3, 4)),
+        D((3, 3)),
+    ),
+    C(
+        "scatter_reduce",
+        lambda T, x, s: x.scatter_reduce(
+            1, T.tensor([[0, 1, 0], [2, 2, 2], [3, 0, 1]]), s, "amin", include_self=False
+        ),
+        D((3, 4)),
+        D((3, 3)),
+    ),
+    C(
+        "scatter_reduce",
+        lambda T, x, s: x.scatter_reduce(0, T.tensor([[0, 1], [0, 1]]), s, "prod"),
+        P(2, 2),
+        P(2, 2),
+    ),
 ]

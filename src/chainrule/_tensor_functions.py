@@ -36,6 +36,11 @@ __all__ = [
     "combinations",
     "block_diag",
     "cdist",
+    "index_copy",
+    "index_fill",
+    "masked_scatter",
+    "scatter_reduce",
+    "index_put_",
 ]
 
 
@@ -212,3 +217,142 @@ def cdist(x1: Any, x2: Any, p: float = 2.0, compute_mode: str = "use_mm_for_eucl
     """Pairwise p-norm distances between the rows of ``x1`` (..., P, M) and ``x2`` (..., R, M)."""
     d = ops.sub(ops.unsqueeze(x1, -2), ops.unsqueeze(x2, -3))  # (..., P, R, M)
     return ops.norm(d, p=p, dim=-1)
+
+
+# ------------------------------------------------------------------ indexed writes
+def _along(index: Any, dim: int, shape: tuple) -> np.ndarray:
+    """A 1-d ``index`` along ``dim`` spread to ``shape`` (scatter's index for a whole slice)."""
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise fail(f"index must be a 1-d integer tensor, got {idx.ndim}-d {idx.dtype}", IndexError)
+    idx = np.where(idx < 0, idx + shape[dim], idx).reshape(-1)
+    return np.broadcast_to(
+        idx.reshape([-1 if i == dim else 1 for i in range(len(shape))]),
+        shape[:dim] + (idx.size,) + shape[dim + 1 :],
+    )
+
+
+def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
+    """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s."""
+    d = norm_dim(dim, len(_shape(x)), "index_copy")
+    if not _shape(x):
+        return ops.clone(ops.reshape(source, ()))
+    return ops.scatter(x, d, _along(index, d, tuple(_shape(x))), source)
+
+
+def index_fill(x: Any, dim: int, index: Any, value: Any) -> Any:
+    """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
+    d = norm_dim(dim, len(_shape(x)), "index_fill")
+    shape = tuple(_shape(x)) or (1,)
+    idx = _along(index, d, shape)
+    xx = ops.reshape(x, shape)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise fail(
+                f"index_fill(): only supports a 0-dimensional value tensor, got {value.ndim}-d", IndexError
+            )
+        out = ops.scatter(xx, d, idx, ops.expand(ops.cast(value, x._data.dtype), *idx.shape))
+    else:
+        out = ops.scatter(xx, d, idx, value=value)
+    return ops.reshape(out, _shape(x))
+
+
+def masked_scatter(x: Any, mask: Any, source: Any) -> Any:
+    """``x`` with the positions where ``mask`` (broadcast to x) is True filled, in order, by
+    the first elements of ``source``."""
+    m = np.broadcast_to(mask._data if isinstance(mask, Tensor) else np.asarray(mask), _shape(x))
+    if m.dtype != np.bool_:
+        raise fail(f"masked_scatter(): expected a bool mask, got {m.dtype}", RuntimeError)
+    count, size = int(m.sum()), int(np.prod(_shape(source)))
+    if count > size:
+        raise fail(
+            f"masked_scatter(): number of elements of source < number of ones in mask ({size} < {count})",
+            RuntimeError,
+        )
+    mb = ops.broadcast_to(mask, _shape(x)) if isinstance(mask, Tensor) else m
+    pos = ops.cumsum(ops.reshape(mb, (-1,)), 0) - 1  # the k-th True takes source's k-th element
+    pos = ops.where(ops.lt(pos, 0), 0, pos)
+    vals = ops.gather(ops.reshape(source, (-1,)), 0, pos)
+    return ops.where(mb, ops.reshape(vals, _shape(x)), x)
+
+
+def index_put(x: Any, indices: Any, values: Any, accumulate: bool = False) -> Any:
+    """Out-of-place ``x[indices] = values`` (``accumulate``: ``x[indices] += values``, with
+    repeated indices adding up)."""
+    from .ops.index import apply_index_add, normalize_index
+
+    idx = normalize_index(tuple(indices))
+    if not accumulate:
+        return ops.index_put(x, tuple(indices), values)
+    target = _shape(ops.getitem(x, idx))
+    v = ops.broadcast_to(
+        ops.cast(values, x._data.dtype)
+        if isinstance(values, Tensor)
+        else np.asarray(values, dtype=x._data.dtype),
+        target,
+    )
+    return ops.add(x, apply_index_add(v, tuple(_shape(x)), idx))
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(x: Any, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True) -> Any:
+    """Reduce ``src`` into ``x`` at ``index`` along ``dim`` (sum, prod, mean, amax, amin), with
+    or without ``x``'s own values.  amax/amin share the gradient evenly among tied elements,
+    as PyTorch does."""
+    if reduce not in _REDUCES:
+        raise fail(
+            f"scatter_reduce(): reduce argument must be one of {', '.join(_REDUCES)}, got {reduce!r}",
+            RuntimeError,
+        )
+    d = norm_dim(dim, len(_shape(x)), "scatter_reduce")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    src = ops.getitem(src, tuple(slice(0, s) for s in idx.shape))
+    count = np.zeros(_shape(x), x._data.dtype)  # contributions per output element
+    np.add.at(count, _scatter_target(idx, d), 1)
+    touched = count > 0
+    base = x if include_self else ops.where(touched, 0.0 if reduce != "prod" else 1.0, x)
+    if include_self:
+        count = count + 1
+    if reduce == "sum":
+        return ops.scatter_add(base, d, idx, src)
+    if reduce == "mean":
+        total = ops.scatter_add(base, d, idx, src)
+        out = ops.div(total, np.where(count > 0, count, 1.0).astype(x._data.dtype))
+        return out if x._data.dtype.kind == "f" else ops.cast(ops.floor(out), x._data.dtype)
+    if reduce == "prod":
+        logs = ops.scatter_add(ops.log(ops.abs(base)), d, idx, ops.log(ops.abs(src)))
+        neg = ops.scatter_add(
+            ops.cast(ops.lt(base, 0), x._data.dtype), d, idx, ops.cast(ops.lt(src, 0), x._data.dtype)
+        )
+        value = ops.mul(ops.exp(logs), 1 - 2 * ops.remainder(neg, 2))
+        exact = x._data.copy()
+        if not include_self:
+            exact[touched] = 1
+        np.multiply.at(exact, _scatter_target(idx, d), src._data if isinstance(src, Tensor) else src)
+        return ops.add(ops.sub(value, value.detach()), exact)  # exact values, the log-sum gradient
+    # amax/amin: every source as a candidate for every output position along dim (a one-hot
+    # grid), reduced with amax/amin, so ties share the gradient evenly as in PyTorch
+    fill = -np.inf if reduce == "amax" else np.inf
+    onehot = np.expand_dims(idx, -1) == np.arange(_shape(x)[d])
+    grid = ops.where(onehot, ops.unsqueeze(src, -1), fill)
+    best = ops.movedim((ops.amax if reduce == "amax" else ops.amin)(grid, d), -1, d)
+    widths: list[int] = []
+    for i in reversed(range(len(_shape(x)))):
+        widths += [0, _shape(x)[i] - _shape(best)[i]]
+    best = ops.pad(best, widths, value=fill)
+    if include_self:
+        best = (ops.maximum if reduce == "amax" else ops.minimum)(best, x)
+    return ops.where(touched, best, x)
+
+
+def _scatter_target(idx: np.ndarray, dim: int) -> tuple:
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[dim] = idx
+    return tuple(grids)
+
+
+def index_put_(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """In-place ``index_put``: ``x[indices] = values`` (or ``+=`` with ``accumulate``)."""
+    return x.index_put_(indices, values, accumulate)  # type: ignore[attr-defined]

@@ -143,3 +143,6 @@ install(
         "floor_divide",
     ],
 )
+
+_INDEXED = ["index_copy", "index_fill", "masked_scatter", "scatter_reduce", "index_put"]
+install({n: getattr(_functions, n) for n in _INDEXED}, _INDEXED)
