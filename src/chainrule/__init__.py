@@ -63,8 +63,15 @@ from . import special
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
+from ._numpy_protocol import install as _install_numpy_protocol
+
+_install_numpy_protocol()  # np.exp(t), np.sum(t, axis=0), ... return tensors and record the graph
+from .utils import dlpack as _dlpack
+from .utils.dlpack import from_dlpack
+
+_dlpack.install()  # Tensor.__dlpack__ / __dlpack_device__
 from . import compile  # a callable package: chainrule.compile(fn) is compile.api.compile
-from . import compiler
+from . import compiler, fx, jit
 
 # PyTorch's dtype aliases.
 float = float32

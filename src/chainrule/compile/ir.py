@@ -55,10 +55,37 @@ class Node:
     def refs(self) -> list[int]:
         return [a.i for a in self.args if isinstance(a, Ref)]
 
-    def target(self) -> str:
+    def label(self) -> str:
         if self.kind == "op":
             return self.prim.name
         return self.kind
+
+    # FX's names for the same fields (chainrule.fx): op, target, kwargs
+    @property
+    def op(self) -> str:
+        return _FX_OPS.get(self.kind, self.kind)
+
+    @property
+    def target(self) -> Any:
+        return self.prim if self.kind == "op" else self.kind
+
+    @target.setter
+    def target(self, prim: Any) -> None:
+        self.prim = prim
+
+    @property
+    def kwargs(self) -> dict:
+        return self.params
+
+
+_FX_OPS = {
+    "input": "placeholder",
+    "grad": "placeholder",
+    "external": "get_attr",
+    "op": "call_function",
+    "random": "call_function",
+    "fused": "call_function",
+}
 
 
 @dataclass
@@ -119,7 +146,7 @@ class Graph:
             params = ", ".join(f"{k}={_show(v)}" for k, v in n.params.items())
             if n.kind == "random":
                 params = f"p={n.extra}"
-            rows.append((n.name, n.phase, n.target(), ins, params, str(tuple(n.shape)), str(n.dtype)))
+            rows.append((n.name, n.phase, n.label(), ins, params, str(tuple(n.shape)), str(n.dtype)))
         widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -136,6 +163,27 @@ class Graph:
         return "\n".join(lines)
 
     __str__ = table
+
+    def to_dot(self, digraph: Any) -> Any:
+        """The graph as a ``graphviz.Digraph`` (``chainrule.viz.draw(graph)``): forward nodes in
+        blue, backward nodes in orange, inputs and gradients as ovals."""
+        dot = digraph(graph_attr={"rankdir": "TB"}, node_attr={"fontname": "Helvetica", "fontsize": "10"})
+        colour = {"fwd": "#dbeafe", "bwd": "#fde2c8"}
+        for n in self.live():
+            shape = "oval" if n.kind in ("input", "grad", "external") else "box"
+            label = f"{n.name}: {n.label()}\n{tuple(n.shape)}"
+            dot.node(n.name, label, shape=shape, style="filled", fillcolor=colour.get(n.phase, "white"))
+            for r in n.refs():
+                dot.edge(f"v{r}", n.name)
+        for k, a in enumerate(self.outputs):
+            if isinstance(a, Ref):
+                dot.node(f"out{k}", f"output {k}", shape="plaintext")
+                dot.edge(a.name if hasattr(a, "name") else repr(a), f"out{k}")
+        for k, g in enumerate(self.grads):
+            if isinstance(g, Ref):
+                dot.node(f"grad{k}", f"gradient {k}", shape="plaintext")
+                dot.edge(repr(g), f"grad{k}")
+        return dot
 
 
 def _show(a: Any) -> str:

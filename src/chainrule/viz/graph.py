@@ -162,6 +162,8 @@ def draw(
     >>> draw(z, params={"w": w}).render("graph", format="svg")
     """
     Digraph = _digraph_class()
+    if len(tensors) == 1 and hasattr(tensors[0], "to_dot"):  # a compiled graph (chainrule.compile's IR)
+        return tensors[0].to_dot(Digraph)
     w = walk(tensors, constants=forward)
     vs = w.vertices
     if len(vs) > LARGE and not collapse:
