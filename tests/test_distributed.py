@@ -234,3 +234,22 @@ def test_distributed_sampler_sees_every_sample_once_per_epoch(replicas: int, n: 
         DistributedSampler(range(n), num_replicas=4, rank=4)
     with pytest.raises(RuntimeError, match="init_process_group"):
         DistributedSampler(range(n))
+
+
+# ------------------------------------------------------------------ DistributedDataParallel
+def test_ddp_on_two_ranks_matches_one_process_on_the_full_batch() -> None:
+    r = mpirun(2, "dist_ddp.py", timeout=150)
+    for case in [
+        "SGD 20 steps",
+        "state_dict keys",
+        "Adam 20 steps",
+        "no_sync accumulation",
+        "small buckets, gradient_as_bucket_view",
+        "overlap off",
+        "no_sync keeps local gradients",
+        "BatchNorm broadcast_buffers",
+        "find_unused_parameters",
+        "DistributedSampler from the process group",
+    ]:
+        assert f"OK {case}\n" in r.stdout, case
+    assert "RAISED model mismatch rank 0" in r.stdout and "RAISED model mismatch rank 1" in r.stdout
