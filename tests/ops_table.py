@@ -461,3 +461,9 @@ from ops_table_special import CASES as _SPECIAL  # noqa: E402  (special function
 CASES += _SPECIAL + _SORTING + _EVERYDAY
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"
+
+from ops_table_linalg import LINALG_CASES as _LINALG  # noqa: E402  (linear algebra: its own file)
+
+CASES += _LINALG
+for _i, _c in enumerate(CASES):
+    _c.id = f"{_c.op}-{_i}"

@@ -1,0 +1,273 @@
+"""Spectral decompositions and the matrix exponential: eigh, svd, qr, matrix_exp.
+
+The rules are the standard perturbation formulas, written with ops (so they differentiate
+again).  With ``F_ij = 1/(λ_j − λ_i)`` off the diagonal (0 on it)::
+
+    A = V diag(λ) Vᵀ:   dλ = diag(Vᵀ dA V),  dV = V (F ∘ Vᵀ dA V)
+                        Ā = V (diag(λ̄) + F ∘ skew(Vᵀ V̄)) Vᵀ
+    A = U diag(s) Vᵀ:   the same with F_ij = 1/(s_j² − s_i²), plus the parts of Ū, V̄
+                        outside the span of U, V when A is not square
+    A = QR (m ≥ n):     C = Qᵀ dA R⁻¹, Ω = tril(C,−1) − tril(C,−1)ᵀ, dR = (C − Ω) R
+
+As in PyTorch, the eigenvector and singular-vector derivatives are undefined where
+eigenvalues (singular values) repeat: F is then infinite and the gradient is inf/nan, while
+gradients of eigenvalues and singular values alone stay finite.  Losses must not depend on
+the sign (gauge) of each vector for the gradient to mean anything.  Results are packed into
+one array per call (``decompositions.pack``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+
+from .._tensor import wrap
+from ._core import Primitive, apply, fail
+from .compare import eq
+from .decompositions import _arr, _rule_batch, _shape, mT, pack, solve_triangular, sym, unpack
+from .elementwise import add, mul, reciprocal, sub, where
+from .linalg import matmul
+from .shape import cat, reshape, unsqueeze
+
+__all__ = ["eigh", "svd", "qr", "matrix_exp"]
+
+
+def _diag_embed(v: Any) -> Any:
+    n = _shape(v)[-1]
+    return mul(unsqueeze(v, -2), np.eye(n, dtype=_arr(v).dtype))
+
+
+def _diag(m: Any) -> Any:
+    from ._views import diagonal
+
+    return diagonal(m, 0, -2, -1)
+
+
+def _gaps(w: Any) -> Any:
+    """``F_ij = 1/(w_j − w_i)`` off the diagonal, 0 on it (inf where values repeat)."""
+    n = _shape(w)[-1]
+    eye = np.eye(n, dtype=_arr(w).dtype)
+    e = add(sub(unsqueeze(w, -2), unsqueeze(w, -1)), eye)
+    with np.errstate(divide="ignore"):
+        return mul(reciprocal(e), 1 - eye)
+
+
+def _times(f: Any, k: Any) -> Any:
+    """``F ∘ K`` with 0 where K is exactly 0: a cotangent (tangent) that does not reach the
+    vectors leaves eigenvalue gradients finite on repeated eigenvalues, as in PyTorch."""
+    with np.errstate(invalid="ignore"):
+        return where(eq(k, 0), 0.0, mul(f, k))
+
+
+def _flat(x: Any) -> Any:
+    return reshape(x, _shape(x)[:-2] + (-1,))
+
+
+# ------------------------------------------------------------------ eigh
+def _eigh_forward(x: np.ndarray, *, upper: bool) -> np.ndarray:
+    w, v = np.linalg.eigh(x, UPLO="U" if upper else "L")
+    return pack(x.shape[:-2], w, v)
+
+
+def _eigh_vjp(g: Any, ans: Any, x_shape: tuple) -> Any:
+    n = x_shape[-1]
+    w, v = unpack(ans, [(n,), (n, n)])
+    gw, gv = unpack(g, [(n,), (n, n)])
+    vtgv = matmul(mT(v), gv)
+    inner = add(_diag_embed(gw), _times(_gaps(w), mul(sub(vtgv, mT(vtgv)), 0.5)))
+    return matmul(v, matmul(inner, mT(v)))
+
+
+def _eigh_jvp(t: Any, ans: Any, x_shape: tuple) -> Any:
+    n = x_shape[-1]
+    w, v = unpack(ans, [(n,), (n, n)])
+    p = matmul(mT(v), matmul(sym(t), v))
+    dv = matmul(v, _times(_gaps(w), p))
+    return cat([_diag(p), _flat(dv)], -1)
+
+
+EIGH = _rule_batch(Primitive("LinalgEigh", _eigh_forward, public="linalg.eigh"))
+EIGH.defvjp(_eigh_vjp)
+EIGH.defjvp(_eigh_jvp)
+
+
+def eigh(a: Any, upper: bool = False) -> tuple[Any, Any]:
+    n = _shape(a)[-1]
+    w, v = unpack(apply(EIGH, (a,), {"upper": bool(upper)}), [(n,), (n, n)])
+    return w, v
+
+
+# ------------------------------------------------------------------ svd
+def _svd_shapes(m: int, n: int, full: bool) -> list[tuple]:
+    k = min(m, n)
+    return [(m, m if full else k), (k,), (n if full else k, n)]
+
+
+def _svd_forward(x: np.ndarray, *, full_matrices: bool) -> np.ndarray:
+    u, s, vh = np.linalg.svd(x, full_matrices=full_matrices)
+    return pack(x.shape[:-2], u, s, vh)
+
+
+def _svd_vjp(g: Any, ans: Any, x_shape: tuple, full_matrices: bool) -> Any:
+    m, n = x_shape[-2:]
+    k = min(m, n)
+    u, s, vh = unpack(ans, _svd_shapes(m, n, full_matrices))
+    gu, gs, gvh = unpack(g, _svd_shapes(m, n, full_matrices))
+    if full_matrices:  # the extra columns are arbitrary: the reduced SVD's rule, as PyTorch
+        u, gu, vh, gvh = u[..., :k], gu[..., :k], vh[..., :k, :], gvh[..., :k, :]
+    v, gv = mT(vh), mT(gvh)
+    f = _gaps(mul(s, s))
+    utgu, vtgv = matmul(mT(u), gu), matmul(mT(v), gv)
+    su = unsqueeze(s, -2)  # right-multiplying by diag(s) scales columns
+    inner = add(
+        mul(_times(f, sub(utgu, mT(utgu))), su), mul(unsqueeze(s, -1), _times(f, sub(vtgv, mT(vtgv))))
+    )
+    inner = add(inner, _diag_embed(gs))
+    ga = matmul(u, matmul(inner, vh))
+    sinv = reciprocal(s)
+    if m > k:  # (I − UUᵀ) Ū S⁻¹ Vᵀ
+        proj = sub(gu, matmul(u, utgu))
+        ga = add(ga, matmul(mul(proj, unsqueeze(sinv, -2)), vh))
+    if n > k:  # U S⁻¹ V̄ᵀ (I − VVᵀ)
+        proj = sub(gv, matmul(v, vtgv))
+        ga = add(ga, matmul(mul(u, unsqueeze(sinv, -2)), mT(proj)))
+    return ga
+
+
+def _svd_jvp(t: Any, ans: Any, x_shape: tuple, full_matrices: bool) -> Any:
+    m, n = x_shape[-2:]
+    k = min(m, n)
+    u, s, vh = unpack(ans, _svd_shapes(m, n, full_matrices))
+    extra = full_matrices and m != n  # the columns beyond k are arbitrary: zero tangent,
+    if extra:  # matching the VJP, which ignores them
+        u, vh = u[..., :k], vh[..., :k, :]
+    v = mT(vh)
+    dp = matmul(mT(u), matmul(t, v))
+    f = _gaps(mul(s, s))
+    sr, sc = unsqueeze(s, -2), unsqueeze(s, -1)
+    du = matmul(u, _times(f, add(mul(dp, sr), mul(sc, mT(dp)))))
+    dv = matmul(v, _times(f, add(mul(sc, dp), mul(mT(dp), sr))))
+    sinv = unsqueeze(reciprocal(s), -2)
+    if m > k:
+        tv = matmul(t, v)
+        du = add(du, mul(sub(tv, matmul(u, matmul(mT(u), tv))), sinv))
+    if n > k:
+        tu = matmul(mT(t), u)
+        dv = add(dv, mul(sub(tu, matmul(v, matmul(mT(v), tu))), sinv))
+    dvh = mT(dv)
+    if extra:
+        batch = _shape(du)[:-2]
+        du = cat([du, np.zeros(batch + (m, m - k), _arr(du).dtype)], -1)
+        dvh = cat([dvh, np.zeros(batch + (n - k, n), _arr(du).dtype)], -2)
+    return cat([_flat(du), _diag(dp), _flat(dvh)], -1)
+
+
+SVD = _rule_batch(Primitive("LinalgSvd", _svd_forward, public="linalg.svd"))
+SVD.defvjp(_svd_vjp)
+SVD.defjvp(_svd_jvp)
+
+
+def svd(a: Any, full_matrices: bool = True) -> tuple[Any, Any, Any]:
+    m, n = _shape(a)[-2:]
+    out = apply(SVD, (a,), {"full_matrices": bool(full_matrices)})
+    u, s, vh = unpack(out, _svd_shapes(m, n, full_matrices))
+    return u, s, vh
+
+
+# ------------------------------------------------------------------ qr
+def _qr_shapes(m: int, n: int, mode: str) -> list[tuple]:
+    k = min(m, n)
+    if mode == "r":
+        return [(k, n)]
+    return [(m, m), (m, n)] if mode == "complete" else [(m, k), (k, n)]
+
+
+def _qr_forward(x: np.ndarray, *, mode: str) -> np.ndarray:
+    if mode == "r":
+        return pack(x.shape[:-2], np.linalg.qr(x, mode="r"))
+    q, r = np.linalg.qr(x, mode=mode)
+    return pack(x.shape[:-2], q, r)
+
+
+def _qr_check(x_shape: tuple, mode: str) -> None:
+    m, n = x_shape[-2:]
+    if mode == "r":
+        raise fail(
+            "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+            "Please use linalg.qr(A, mode='reduced') if you are going to differentiate "
+            "through linalg.qr."
+        )
+    if mode == "complete" and m > n:
+        raise fail("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+    if m < n:
+        raise fail("linalg.qr: the rule covers m >= n; wide input is split by linalg.qr", NotImplementedError)
+
+
+def _qr_vjp(g: Any, ans: Any, x_shape: tuple, mode: str) -> Any:
+    _qr_check(x_shape, mode)
+    m, n = x_shape[-2:]
+    q, r = unpack(ans, _qr_shapes(m, n, mode))
+    gq, gr = unpack(g, _qr_shapes(m, n, mode))
+    mm = sub(matmul(gr, mT(r)), matmul(mT(q), gq))
+    upper = ~np.tri(n, n, -1, dtype=bool)
+    nmat = add(mul(mm, upper), mT(mul(mm, np.tri(n, n, -1, dtype=bool).T)))
+    b = add(gq, matmul(q, nmat))  # Ā Rᵀ = Q̄ + Q N
+    return mT(solve_triangular(r, mT(b), upper=True))
+
+
+def _qr_jvp(t: Any, ans: Any, x_shape: tuple, mode: str) -> Any:
+    _qr_check(x_shape, mode)
+    m, n = x_shape[-2:]
+    q, r = unpack(ans, _qr_shapes(m, n, mode))
+    x = mT(solve_triangular(mT(r), mT(t), upper=False))  # dA R⁻¹
+    c = matmul(mT(q), x)
+    low = mul(c, np.tri(n, n, -1, dtype=bool))
+    upper_part = sub(c, sub(low, mT(low)))  # C − Ω
+    dr = matmul(upper_part, r)
+    dq = sub(x, matmul(q, upper_part))
+    return cat([_flat(dq), _flat(dr)], -1)
+
+
+QR = _rule_batch(Primitive("LinalgQr", _qr_forward, public="linalg.qr"))
+QR.defvjp(_qr_vjp)
+QR.defjvp(_qr_jvp)
+
+
+def qr(a: Any, mode: str = "reduced") -> tuple[Any, Any]:
+    """(Q, R); wide reduced input A = [X | Y] as X = QRₓ and R = [Rₓ | QᵀY], so the square
+    rule serves it (Householder QR of A reduces the columns of X the same way)."""
+    m, n = _shape(a)[-2:]
+    if m < n and mode != "r":
+        q, rx = qr(a[..., :m], "reduced")
+        return q, cat([rx, matmul(mT(q), a[..., m:])], -1)
+    parts = unpack(apply(QR, (a,), {"mode": mode}), _qr_shapes(m, n, mode))
+    if mode == "r":
+        return wrap(np.zeros((0,), _arr(a).dtype)), parts[0]
+    return parts[0], parts[1]
+
+
+# ------------------------------------------------------------------ matrix_exp
+def _expm_forward(x: np.ndarray) -> np.ndarray:
+    if x.size == 0:
+        return x.copy()
+    return sla.expm(x)
+
+
+def _block(a: Any, b: Any) -> Any:
+    """exp([[A, B], [0, A]])'s top-right block: the Fréchet derivative of exp at A along B."""
+    n = _shape(a)[-1]
+    zero = mul(a, 0.0)
+    top = cat([a, b], -1)
+    bottom = cat([zero, a], -1)
+    return matrix_exp(cat([top, bottom], -2))[..., :n, n:]
+
+
+MATRIX_EXP = _rule_batch(Primitive("LinalgMatrixExp", _expm_forward, public="linalg.matrix_exp"))
+MATRIX_EXP.defvjp(lambda g, x: _block(mT(x), g))
+MATRIX_EXP.defjvp(lambda t, x: _block(x, t))
+
+
+def matrix_exp(a: Any) -> Any:
+    return apply(MATRIX_EXP, (a,))
