@@ -1,5 +1,5 @@
-"""``chainrule.utils``: ``data`` (datasets and DataLoader), ``checkpoint``, ``hooks`` (handles)."""
+"""``chainrule.utils``: ``data`` (datasets, DataLoader), ``checkpoint``, ``hooks`` (handles), ``dlpack``."""
 
-from . import checkpoint, data, hooks  # noqa: F401
+from . import checkpoint, data, dlpack, hooks  # noqa: F401
 
-__all__ = ["checkpoint", "data", "hooks"]
+__all__ = ["checkpoint", "data", "dlpack", "hooks"]
