@@ -1,14 +1,88 @@
-"""``chainrule.distributions``: probability distributions with ``sample`` and ``log_prob``.
+"""``chainrule.distributions``: probability distributions, transforms and KL divergences.
 
->>> from chainrule.distributions.multinomial import Multinomial
->>> Multinomial(10, chainrule.ones(6) / 6).sample()
+Names and semantics follow ``torch.distributions``: ``sample``/``rsample``
+(reparameterised where PyTorch's is), ``log_prob``, ``entropy``, ``cdf``/``icdf``,
+``mean``/``variance``, ``batch_shape``/``event_shape``, ``expand``, ``support`` and
+``arg_constraints`` (checked when ``validate_args``).
+
+>>> from chainrule.distributions import Normal, kl_divergence
+>>> kl_divergence(Normal(0.0, 1.0), Normal(1.0, 2.0))
 """
 
-from . import bernoulli, categorical, distribution, multinomial, normal  # noqa: F401
+from . import (  # noqa: F401
+    bernoulli,
+    beta,
+    binomial,
+    categorical,
+    cauchy,
+    chi2,
+    constraints,
+    dirichlet,
+    distribution,
+    exponential,
+    gamma,
+    geometric,
+    independent,
+    kl,
+    laplace,
+    log_normal,
+    mixture_same_family,
+    multinomial,
+    normal,
+    one_hot_categorical,
+    poisson,
+    relaxed_bernoulli,
+    studentT,
+    transformed_distribution,
+    transforms,
+    uniform,
+)
 from .bernoulli import Bernoulli
+from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical
+from .cauchy import Cauchy
+from .chi2 import Chi2
+from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exponential import Exponential
+from .gamma import Gamma
+from .geometric import Geometric
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .log_normal import LogNormal
+from .mixture_same_family import MixtureSameFamily
 from .multinomial import Multinomial
 from .normal import Normal
+from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from .poisson import Poisson
+from .relaxed_bernoulli import LogitRelaxedBernoulli, RelaxedBernoulli
+from .studentT import StudentT
+from .transformed_distribution import TransformedDistribution
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    IndependentTransform,
+    PowerTransform,
+    ReshapeTransform,
+    SigmoidTransform,
+    SoftmaxTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
+from .uniform import Uniform
 
-__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Multinomial"]
+__all__ = [
+    "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy",
+    "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
+    "Gamma", "Geometric", "Independent", "IndependentTransform", "Laplace", "LogNormal",
+    "LogitRelaxedBernoulli", "MixtureSameFamily", "Multinomial", "Normal", "OneHotCategorical",
+    "OneHotCategoricalStraightThrough", "Poisson", "PowerTransform", "RelaxedBernoulli",
+    "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "StudentT", "TanhTransform",
+    "Transform", "TransformedDistribution", "Uniform", "constraints", "identity_transform",
+    "kl_divergence", "register_kl", "transforms",
+]  # fmt: skip

@@ -9,6 +9,7 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..ops import softplus
 from ..random import rng
+from . import constraints
 from .distribution import NOT_NAN, _ProbsOrLogits
 
 __all__ = ["Bernoulli", "probs_to_logits", "clamp_probs"]
@@ -36,6 +37,7 @@ class Bernoulli(_ProbsOrLogits):
         "probs": (lambda a: (a >= 0) & (a <= 1), "probabilities in [0, 1]"),
         "logits": NOT_NAN,
     }
+    support = constraints.boolean
 
     def __init__(self, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:

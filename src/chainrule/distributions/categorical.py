@@ -49,6 +49,14 @@ class Categorical(_ProbsOrLogits):
             self._check_arg(given, param)  # as given: normalisation would hide negative entries
         super().__init__(param.shape[:-1], (), validate_args)
 
+    has_enumerate_support = True
+
+    @property
+    def support(self) -> Any:
+        from . import constraints
+
+        return constraints.integer_interval(0, self._num_events - 1)
+
     def _probs_from(self, logits: Tensor) -> Tensor:
         return logits.softmax(-1)
 

@@ -21,6 +21,7 @@ from .. import dtypes as _dt
 from .._tensor import Size, Tensor, wrap
 from ..autograd.grad_mode import no_grad
 from ..ops import broadcast_tensors
+from .constraints import Constraint, is_dependent
 
 __all__ = ["Distribution", "broadcast_all"]
 
@@ -51,6 +52,8 @@ class Distribution:
     """Base class: subclasses set shapes in ``__init__`` and implement ``log_prob``, ``sample``..."""
 
     has_rsample = False
+    has_enumerate_support = False
+    support: Any = None  # a Constraint: the sample space, checked by log_prob when validating
     # name -> (check(array) -> bool array, description) for each parameter, checked on creation
     arg_constraints: dict[str, tuple[Callable[[np.ndarray], Any], str]] = {}
     _validate_default = True
@@ -64,6 +67,8 @@ class Distribution:
             for name in self.arg_constraints:
                 if name in self.__dict__:  # not e.g. probs when the distribution was given logits
                     self._check_arg(name, self.__dict__[name])
+                elif isinstance(getattr(type(self), name, None), property):  # e.g. Chi2.df
+                    self._check_arg(name, getattr(self, name))
 
     @classmethod
     def _validating(cls, validate_args: bool | None) -> bool:
@@ -71,8 +76,14 @@ class Distribution:
 
     def _check_arg(self, name: str, value: Tensor) -> None:
         """Raise if ``value`` breaks the constraint ``arg_constraints[name]``, showing bad entries."""
-        check, what = self.arg_constraints[name]
-        ok = check(value._data)
+        constraint = self.arg_constraints[name]
+        if isinstance(constraint, Constraint):
+            if is_dependent(constraint):
+                return
+            ok, what = constraint._check(value._data), repr(constraint)
+        else:
+            check, what = constraint
+            ok = check(value._data)
         if not np.all(ok):
             bad = value._data[~np.broadcast_to(np.asarray(ok), value._data.shape)]
             raise ValueError(
@@ -101,7 +112,7 @@ class Distribution:
     # -------------------------------------------------------------- API
     def sample(self, sample_shape: Any = ()) -> Tensor:
         """A draw of shape ``sample_shape + batch_shape + event_shape`` (no gradient)."""
-        if self.has_rsample:
+        if self.has_rsample or type(self).rsample is not Distribution.rsample:
             with no_grad():
                 return self.rsample(sample_shape).detach()
         raise NotImplementedError(f"{type(self).__name__} does not implement sample()")
@@ -121,6 +132,58 @@ class Distribution:
 
     def cdf(self, value: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement cdf()")
+
+    def icdf(self, value: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement icdf()")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement enumerate_support()")
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Distribution:
+        """The same distribution broadcast to ``batch_shape`` (parameters are expanded views).
+
+        Every tensor attribute whose leading dimensions are the batch shape is
+        expanded; subclasses holding other distributions override this.
+        """
+        batch_shape = Size(tuple(batch_shape))
+        old = tuple(self._batch_shape)
+        try:
+            np.broadcast_shapes(old, tuple(batch_shape))
+        except ValueError:
+            raise ValueError(
+                f"{type(self).__name__}.expand: batch_shape {tuple(batch_shape)} is not a "
+                f"broadcast of the current batch_shape {old}"
+            ) from None
+        new = type(self).__new__(type(self)) if _instance is None else _instance
+        state = dict(self.__dict__)
+        for key, value in state.items():
+            if isinstance(value, Tensor) and tuple(value.shape[: len(old)]) == old:
+                state[key] = value.expand(*batch_shape, *value.shape[len(old) :])
+        new.__dict__.update(state)
+        new._batch_shape = batch_shape
+        return new
+
+    def _validate_sample(self, value: Tensor) -> None:
+        """``ValueError`` if ``value`` has the wrong shape or lies outside ``support``."""
+        self._value(value)
+        support = self.support
+        if support is None or is_dependent(support):
+            return
+        ok = support._check(value._data)
+        if not np.all(ok):
+            raise ValueError(
+                f"Expected value argument ({type(value).__name__} of shape "
+                f"{tuple(value.shape)}) to be within the support ({support!r}) of the "
+                f"distribution {self!r}, but found invalid values:\n{value}"
+            )
+
+    def _checked(self, value: Any) -> Tensor:
+        """``value`` as a tensor, validated against shapes and ``support`` if validating."""
+        if not isinstance(value, Tensor):
+            value = _as_tensor(value, getattr(self, "_param", None))
+        if self._validate_args:
+            self._validate_sample(value)
+        return value
 
     def entropy(self) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement entropy()")

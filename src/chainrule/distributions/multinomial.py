@@ -80,6 +80,29 @@ class Multinomial(Distribution):
     def variance(self) -> Tensor:
         return self.total_count * self.probs * (1 - self.probs)
 
+    @property
+    def support(self) -> Any:
+        from . import constraints
+
+        return constraints.multinomial(self.total_count)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Multinomial:
+        new = super().expand(batch_shape, _instance)
+        new._categorical = self._categorical.expand(batch_shape)
+        return new
+
+    def entropy(self) -> Tensor:
+        """``n H(cat) - log n! + sum_k E[log x_k!]``, each count ``x_k ~ Binomial(n, p_k)``."""
+        from .binomial import Binomial
+
+        n = self.total_count
+        binomial = Binomial(n, self.probs, validate_args=False)
+        support = binomial.enumerate_support(expand=False)[1:]
+        binomial_probs = binomial.log_prob(support).exp()
+        weights = wrap(np.asarray(_log_factorial(support._data), dtype=support._data.dtype))
+        term2 = (binomial_probs * weights).sum(0).sum(-1)
+        return n * self._categorical.entropy() - math.lgamma(n + 1) + term2
+
     def sample(self, sample_shape: Any = ()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))
         probs = self.probs._data
@@ -93,8 +116,7 @@ class Multinomial(Distribution):
         v = value._data
         if self._validate_args:
             ok = np.all((v >= 0) & (v == np.floor(v))) and np.all(v.sum(-1) <= self.total_count)
-            self._check_support(ok, f"non-negative integer counts summing to at most "
-                                    f"{self.total_count}")
+            self._check_support(ok, f"non-negative integer counts summing to at most {self.total_count}")
         logits = self.logits
         zero = (v == 0) & np.isneginf(np.broadcast_to(logits._data, np.broadcast_shapes(
             v.shape, logits._data.shape)))

@@ -9,7 +9,9 @@ import numpy as np
 
 from .._tensor import Tensor, wrap
 from ..ops import erf
+from ..ops.special_functions import erfinv
 from ..random import rng
+from . import constraints
 from .distribution import Distribution, broadcast_all
 
 __all__ = ["Normal"]
@@ -28,6 +30,7 @@ class Normal(Distribution):
         "scale": (lambda a: a > 0, "greater than 0"),
     }
     has_rsample = True
+    support = constraints.real
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
         self.loc, self.scale = broadcast_all(loc, scale)
@@ -50,9 +53,12 @@ class Normal(Distribution):
     def variance(self) -> Tensor:
         return self.scale**2
 
+    def _noise(self, shape: Any) -> np.ndarray:
+        """Standard normal draws: ``rsample`` is ``loc + noise * scale``."""
+        return rng().standard_normal(tuple(shape)).astype(self.loc._data.dtype, copy=False)
+
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        eps = wrap(rng().standard_normal(shape).astype(self.loc._data.dtype, copy=False))
+        eps = wrap(self._noise(self._extended_shape(sample_shape)))
         return self.loc + eps * self.scale
 
     def log_prob(self, value: Any) -> Tensor:
@@ -65,6 +71,9 @@ class Normal(Distribution):
     def cdf(self, value: Any) -> Tensor:
         value = self._value(value)
         return 0.5 * (1 + erf((value - self.loc) / (self.scale * math.sqrt(2))))
+
+    def icdf(self, value: Any) -> Tensor:
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
