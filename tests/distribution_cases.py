@@ -111,14 +111,21 @@ NAMES = [
 ]  # fmt: skip
 
 
-def make_for_kl(lib, cls_name, seed):
+def make_for_kl(lib, cls_name, seed, leaves=None):
     """A distribution of class ``cls_name`` with batch shape (5,) for the KL tests.
 
     Uniforms and Betas sit inside [0, 1] so that pairs with bounded supports are finite.
+    With a list ``leaves``, parameters require grad and are appended to it.
     """
     rng = np.random.default_rng(seed)
     D = lib.distributions
-    t = lambda a: lib.tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
+
+    def t(a):
+        leaf = lib.tensor(np.asarray(a, dtype=np.float64), requires_grad=leaves is not None)
+        if leaves is not None:
+            leaves.append(leaf)
+        return leaf
+
     n = 5
     if cls_name == "Uniform":
         lo = rng.random(n) * 0.4
