@@ -120,7 +120,8 @@ def test_a_raising_rank_ends_the_job_with_its_message() -> None:
 
 def test_importing_distributed_does_not_import_mpi4py() -> None:
     code = (
-        "import sys, chainrule, chainrule.distributed as d, chainrule.nn.parallel, "
+        "import sys, chainrule, chainrule.distributed as d, chainrule.nn.parallel, chainrule.cli, "
+        "chainrule.multiprocessing, chainrule.distributed.launch, "
         "chainrule.utils.data.distributed; "
         "assert 'mpi4py' not in sys.modules; assert d.is_available(); "
         "assert not d.is_initialized()"
@@ -253,3 +254,65 @@ def test_ddp_on_two_ranks_matches_one_process_on_the_full_batch() -> None:
     ]:
         assert f"OK {case}\n" in r.stdout, case
     assert "RAISED model mismatch rank 0" in r.stdout and "RAISED model mismatch rank 1" in r.stdout
+
+
+# ------------------------------------------------------------------ launchers
+def chainrule_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return run_job([sys.executable, "-m", "chainrule", *args], timeout)
+
+
+def test_torchrun_script_runs_under_chainrule_launch(tmp_path: Path) -> None:
+    ckpt = tmp_path / "model.pt"
+    r = chainrule_cli(
+        "launch", "-n", "2", "--oversubscribe", str(SCRIPTS / "dist_torchrun.py"), str(ckpt), "x", "--flag"
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for rank in (0, 1):
+        assert f"TORCHRUN rank {rank}/2 local {rank} torch=chainrule args=['x', '--flag']" in r.stdout
+    import chainrule as C
+
+    state = C.load(ckpt)  # written by rank 0 of 2, loads in one process
+    assert sorted(state) == ["module.0.bias", "module.0.weight", "module.2.bias", "module.2.weight"]
+
+
+@pytest.mark.parametrize("how", ["run", "launch"])
+def test_spawn_script_runs_under_run_and_launch(how: str) -> None:
+    extra = ["-n", "2", "--oversubscribe"] if how == "launch" else []
+    r = chainrule_cli(how, *extra, str(SCRIPTS / "dist_spawn.py"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for rank in (0, 1):
+        assert f"SPAWN rank {rank}/2 sum=30.0 torch=chainrule" in r.stdout
+    assert r.stdout.count("SPAWN done") == (1 if how == "run" else 2)
+
+
+def test_spawn_reports_a_failing_process() -> None:
+    r = chainrule_cli("run", str(SCRIPTS / "dist_spawn.py"), "fail")
+    assert r.returncode != 0
+    assert "RuntimeError: worker 1 failed on purpose" in r.stderr
+    assert "ProcessExitedException" in r.stderr and "SPAWN done" not in r.stdout
+
+
+def test_launch_without_mpiexec_names_the_extra() -> None:
+    code = (
+        "import shutil, chainrule.distributed.launch as L; shutil.which = lambda *a, **k: None\n"
+        "try:\n    L.find_mpiexec()\nexcept RuntimeError as e:\n    print(e)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=job_env(), timeout=60
+    )
+    assert 'pip install "chainrule[distributed]"' in r.stdout, r.stderr
+
+
+def test_zz_no_process_is_left_behind() -> None:
+    """Runs last in this file: no rank or mpiexec of the jobs above is still alive."""
+    time.sleep(0.5)
+    left = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if MARK.encode() in (proc / "environ").read_bytes():
+                left.append((proc.name, (proc / "cmdline").read_bytes().replace(b"\0", b" ")[:200]))
+        except OSError:
+            continue
+    assert not left, f"processes left behind: {left}"

@@ -16,7 +16,8 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
 
 # Modules that register subcommands when imported (imported lazily, only by main()).
-_COMMAND_MODULES = ["chainrule.tour", "chainrule.demo", "chainrule.run", "chainrule.viz.cli"]
+_COMMAND_MODULES = ["chainrule.tour", "chainrule.demo", "chainrule.run", "chainrule.viz.cli",
+                    "chainrule.distributed.launch"]
 
 
 def main(argv: list[str] | None = None) -> int:
