@@ -25,7 +25,8 @@ from .workload import REGISTRY, SECTIONS
 
 THREADS = os.environ.get("CHAINRULE_BENCH_THREADS", "2")  # BLAS/torch threads (--threads)
 _MODULES = ["benchmarks.core", "benchmarks.training", "benchmarks.transforms", "benchmarks.memory",
-            "benchmarks.saved", "benchmarks.data_workers"]
+            "benchmarks.saved", "benchmarks.data_workers",
+            "benchmarks.linalg"]
 
 
 def _load() -> None:

@@ -371,7 +371,7 @@ def _lu_forward(x: np.ndarray, *, check: bool = True) -> np.ndarray:
     batch = x.shape[:-2]
     if check and np.any(infos > 0):
         j = int(np.flatnonzero(infos[:, 0] > 0)[0])
-        d = int(infos[j, 0]) - 1
+        d = int(infos[j, 0])  # PyTorch prints LAPACK's (1-based) info as the index
         raise fail(
             f"torch.linalg.lu_factor: {_prefix(j, batch)}U[{d},{d}] is zero and using it on "
             "lu_solve would result in a division by zero. If you still want to perform the "

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from .._tensor import wrap
+from .._tensor import Tensor, wrap
 from ._core import Primitive, apply, fail
 from .compare import eq
 from .decompositions import _arr, _rule_batch, _shape, mT, pack, solve_triangular, sym, unpack
@@ -55,10 +55,19 @@ def _gaps(w: Any) -> Any:
 
 
 def _times(f: Any, k: Any) -> Any:
-    """``F ∘ K`` with 0 where K is exactly 0: a cotangent (tangent) that does not reach the
-    vectors leaves eigenvalue gradients finite on repeated eigenvalues, as in PyTorch."""
+    """``F ∘ K``.  Building a graph (or under vmap), entries where K is exactly 0 give 0, so
+    that a zero cotangent for the vectors leaves the eigenvalue gradients finite on repeated
+    eigenvalues; on arrays the product is plain (inf·0 = nan, as PyTorch)."""
+    if not isinstance(k, Tensor) and not isinstance(f, Tensor):
+        with np.errstate(invalid="ignore"):
+            return f * k
     with np.errstate(invalid="ignore"):
         return where(eq(k, 0), 0.0, mul(f, k))
+
+
+def _unused(*gs: Any) -> bool:
+    """Cotangents known to be zero (arrays only): PyTorch skips the vectors' term then."""
+    return all(not isinstance(g, Tensor) and not np.any(g) for g in gs)
 
 
 def _flat(x: Any) -> Any:
@@ -75,6 +84,8 @@ def _eigh_vjp(g: Any, ans: Any, x_shape: tuple) -> Any:
     n = x_shape[-1]
     w, v = unpack(ans, [(n,), (n, n)])
     gw, gv = unpack(g, [(n,), (n, n)])
+    if _unused(gv):
+        return matmul(mul(v, unsqueeze(gw, -2)), mT(v))
     vtgv = matmul(mT(v), gv)
     inner = add(_diag_embed(gw), _times(_gaps(w), mul(sub(vtgv, mT(vtgv)), 0.5)))
     return matmul(v, matmul(inner, mT(v)))
@@ -117,6 +128,8 @@ def _svd_vjp(g: Any, ans: Any, x_shape: tuple, full_matrices: bool) -> Any:
     gu, gs, gvh = unpack(g, _svd_shapes(m, n, full_matrices))
     if full_matrices:  # the extra columns are arbitrary: the reduced SVD's rule, as PyTorch
         u, gu, vh, gvh = u[..., :k], gu[..., :k], vh[..., :k, :], gvh[..., :k, :]
+    if _unused(gu, gvh):
+        return matmul(mul(u, unsqueeze(gs, -2)), vh)
     v, gv = mT(vh), mT(gvh)
     f = _gaps(mul(s, s))
     utgu, vtgv = matmul(mT(u), gu), matmul(mT(v), gv)
