@@ -221,3 +221,60 @@ def test_counting_errors_as_pytorch() -> None:
             fn(torch, torch.from_numpy(arr))
         with pytest.raises(RuntimeError):
             fn(cr, cr.tensor(arr))
+
+
+# ------------------------------------------------------------ in-place forms and ties
+INPLACE = {
+    "lgamma_": lambda x: x.abs().add(0.5).lgamma_(),
+    "digamma_": lambda x: x.abs().add(0.5).digamma_(),
+    "polygamma_": lambda x: x.abs().add(0.5).polygamma_(1),
+    "erfinv_": lambda x: (x * 0.5).erfinv_(),
+    "logit_": lambda x: (x.abs() * 0.5 + 0.1).logit_(),
+    "xlogy_": lambda x: x.clone().xlogy_(x.abs() + 1),
+    "sinc_": lambda x: x.clone().sinc_(),
+    "exp2_": lambda x: x.clone().exp2_(),
+    "atan2_": lambda x: x.clone().atan2_(x.flip(0)),
+    "hypot_": lambda x: x.clone().hypot_(x.flip(0)),
+    "fmod_": lambda x: x.mul(3).fmod_(0.7),
+    "lerp_": lambda x: x.clone().lerp_(x.flip(0), 0.25),
+    "addcmul_": lambda x: x.clone().addcmul_(x, x, value=2),
+    "nan_to_num_": lambda x: x.log().nan_to_num_(),
+    "index_fill_": lambda x: x.clone().index_fill_(1, x.new_tensor([0, 2]).long(), 7.0),
+    "scatter_reduce_": lambda x: x.clone().scatter_reduce_(
+        1, x.new_tensor([[0, 0, 1, 1]] * 3).long(), x, "amax", include_self=False
+    ),
+    "cumprod_": lambda x: x.clone().cumprod_(1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_forms_as_pytorch(name: str) -> None:
+    arr = _RNG.standard_normal((3, 4))
+    fn = INPLACE[name]
+    xt = torch.from_numpy(arr.copy()).requires_grad_()
+    xc = cr.tensor(arr).requires_grad_()
+    rt, rc = fn(xt), fn(xc)
+    np.testing.assert_allclose(rc.detach().numpy(), rt.detach().numpy(), rtol=1e-8, equal_nan=True)
+    g = _RNG.standard_normal((3, 4))
+    rt.backward(torch.from_numpy(g))
+    rc.backward(cr.tensor(g))
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-8, atol=1e-12)  # SciPy vs ATen
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin", "mean", "sum"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_ties_share_the_gradient(reduce: str, include_self: bool) -> None:
+    x = np.array([[1.0, 2.0, 2.0], [0.0, 5.0, 1.0]])
+    src = np.array([[2.0, 2.0, 1.0, 3.0], [5.0, 5.0, 0.0, 1.0]])
+    index = np.array([[1, 1, 0, 2], [1, 1, 0, 0]])
+    outs = []
+    for T, make in (
+        (torch, lambda a: torch.from_numpy(a.copy()).requires_grad_()),
+        (cr, lambda a: cr.tensor(a).requires_grad_()),
+    ):
+        xx, ss = make(x), make(src)
+        out = xx.scatter_reduce(1, T.tensor(index), ss, reduce, include_self=include_self)
+        out.sum().backward()
+        outs.append([out.detach().numpy(), xx.grad.numpy(), ss.grad.numpy()])
+    for o, r in zip(*outs):
+        np.testing.assert_allclose(o, r, rtol=1e-12)

@@ -333,18 +333,38 @@ def scatter_reduce(x: Any, dim: int, index: Any, src: Any, reduce: str, *, inclu
         np.multiply.at(exact, _scatter_target(idx, d), src._data if isinstance(src, Tensor) else src)
         return ops.add(ops.sub(value, value.detach()), exact)  # exact values, the log-sum gradient
     # amax/amin: every source as a candidate for every output position along dim (a one-hot
-    # grid), reduced with amax/amin, so ties share the gradient evenly as in PyTorch
+    # grid) reduced with amax/amin gives the values; computed without a graph (no_grad, not
+    # detach(), so that vmap batches it) and given PyTorch's gradient by ``_shares``
+    from .autograd.grad_mode import no_grad
+
     fill = -np.inf if reduce == "amax" else np.inf
     onehot = np.expand_dims(idx, -1) == np.arange(_shape(x)[d])
-    grid = ops.where(onehot, ops.unsqueeze(src, -1), fill)
-    best = ops.movedim((ops.amax if reduce == "amax" else ops.amin)(grid, d), -1, d)
-    widths: list[int] = []
-    for i in reversed(range(len(_shape(x)))):
-        widths += [0, _shape(x)[i] - _shape(best)[i]]
-    best = ops.pad(best, widths, value=fill)
-    if include_self:
-        best = (ops.maximum if reduce == "amax" else ops.minimum)(best, x)
-    return ops.where(touched, best, x)
+    with no_grad():
+        grid = ops.where(onehot, ops.unsqueeze(src, -1), fill)
+        best = ops.movedim((ops.amax if reduce == "amax" else ops.amin)(grid, d), -1, d)
+        widths: list[int] = []
+        for i in reversed(range(len(_shape(x)))):
+            widths += [0, _shape(x)[i] - _shape(best)[i]]
+        best = ops.pad(best, widths, value=fill)
+        if include_self:
+            best = (ops.maximum if reduce == "amax" else ops.minimum)(best, x)
+        result = ops.where(touched, best, x)
+        frozen = _shares(x, src, idx, d, result, touched, include_self)
+    return ops.add(result, ops.sub(_shares(x, src, idx, d, result, touched, include_self), frozen))
+
+
+def _shares(
+    x: Any, src: Any, idx: np.ndarray, d: int, result: Any, touched: np.ndarray, include_self: bool
+) -> Any:
+    """Linear in x and src with PyTorch's amax/amin gradient: shared evenly by the elements equal
+    to the result, x's own value counted among them (even without include_self, where x itself
+    then gets none)."""
+    hit_self = ops.eq(x, result)
+    hit_src = ops.eq(src, ops.gather(result, d, idx))
+    n = ops.scatter_add(ops.cast(hit_self, x._data.dtype), d, idx, ops.cast(hit_src, x._data.dtype))
+    own = hit_self if include_self else ops.logical_and(hit_self, ~touched)
+    total = ops.scatter_add(ops.where(own, x, 0.0), d, idx, ops.where(hit_src, src, 0.0))
+    return ops.div(total, ops.where(ops.gt(n, 0), n, 1.0))
 
 
 def _scatter_target(idx: np.ndarray, dim: int) -> tuple:

@@ -56,12 +56,19 @@ _INPLACE = [
 ]
 
 
+# cumprod is composed of unbind's views of its input: computed on a copy when written in place
+# (the in-place rewrite of a tensor whose own views feed the new value gets the gradient wrong)
+_READS_VIEWS = {"cumprod"}
+
+
 def install(functions: dict[str, Callable], inplace_names: list[str]) -> None:
     """Attach ``functions`` as methods and their in-place forms (``name_``)."""
     for name, fn in functions.items():
         setattr(Tensor, name, fn)
     for name in inplace_names:
         fn = functions.get(name) or getattr(Tensor, name, None) or getattr(ops, name)
+        if name in _READS_VIEWS:
+            fn = (lambda f: lambda t, *a, **k: f(ops.clone(t), *a, **k))(fn)
         setattr(Tensor, name + "_", _inplace_of(name + "_", fn))
 
 
@@ -144,5 +151,6 @@ install(
     ],
 )
 
+install({"exp2": ops.exp2}, ["exp2"])
 _INDEXED = ["index_copy", "index_fill", "masked_scatter", "scatter_reduce", "index_put"]
 install({n: getattr(_functions, n) for n in _INDEXED}, _INDEXED)

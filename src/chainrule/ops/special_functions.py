@@ -165,15 +165,26 @@ def expit(x: Any) -> Any:
     return sigmoid(x)
 
 
+def _logit_deriv(x: Any) -> Any:
+    """1 / (x (1 - x)), NaN outside [0, 1] (PyTorch's rule: the input is not a probability)."""
+    from .compare import gt, logical_or, lt
+
+    return where(logical_or(lt(x, 0), gt(x, 1)), math.nan, 1 / (x * (1 - x)))
+
+
+LOGIT = elementwise("Logit", _same_dtype(sc.logit), _logit_deriv)
+_same_rule(LOGIT)
+
+
 def logit(x: Any, eps: float | None = None) -> Any:
     """log(x / (1 - x)); with ``eps`` the input is clamped to [eps, 1 - eps] first (its gradient
     is then zero outside, as in PyTorch)."""
-    from .elementwise import clamp, log1p
+    from .elementwise import clamp
 
     x = _to_float(x)
     if eps is not None:
         x = clamp(x, eps, 1.0 - eps)
-    return log(x) - log1p(-x)
+    return apply(LOGIT, (x,))
 
 
 # =========================================================== differentiable, two inputs
