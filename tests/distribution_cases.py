@@ -99,6 +99,19 @@ def make(lib, name, seed=0):
             tr.ExpTransform(),
         ]
         return D.TransformedDistribution(base, parts), t(_pos(rng, 4, 2, 3))
+    if name.startswith("MultivariateNormal"):
+        A = rng.standard_normal((2, 3, 3))
+        cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
+        loc, value = t(rng.standard_normal((4, 1, 3))), t(rng.standard_normal((5, 4, 2, 3)))
+        if name.endswith("cov"):
+            return D.MultivariateNormal(loc, covariance_matrix=t(cov)), value
+        if name.endswith("precision"):
+            return D.MultivariateNormal(loc, precision_matrix=t(np.linalg.inv(cov))), value
+        return D.MultivariateNormal(loc, scale_tril=t(np.linalg.cholesky(cov))), value
+    if name == "LowRankMultivariateNormal":
+        W, d = rng.standard_normal((2, 4, 2)), _pos(rng, 4)
+        value = t(rng.standard_normal((3, 2, 4)))
+        return D.LowRankMultivariateNormal(t(rng.standard_normal(4)), t(W), t(d)), value
     raise KeyError(name)
 
 
@@ -108,6 +121,8 @@ NAMES = [
     "Geometric-logits", "OneHotCategorical", "RelaxedBernoulli", "LogitRelaxedBernoulli",
     "Multinomial", "Independent", "MixtureSameFamily", "MixtureSameFamily-Independent",
     "Transformed-affine-tanh", "Transformed-compose-sigmoid", "Transformed-event",
+    "MultivariateNormal-cov", "MultivariateNormal-precision", "MultivariateNormal-tril",
+    "LowRankMultivariateNormal",
 ]  # fmt: skip
 
 
@@ -146,6 +161,15 @@ def make_for_kl(lib, cls_name, seed, leaves=None):
         return getattr(D, cls_name)(t(_simplex(rng, n, 4)))
     if cls_name == "Independent":
         return D.Independent(D.Normal(t(rng.standard_normal((n, 3))), t(_pos(rng, n, 3))), 1)
+    if cls_name == "MultivariateNormal":
+        A = rng.standard_normal((n, 3, 3))
+        return D.MultivariateNormal(
+            t(rng.standard_normal((n, 3))), t(A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3))
+        )
+    if cls_name == "LowRankMultivariateNormal":
+        return D.LowRankMultivariateNormal(
+            t(rng.standard_normal((n, 3))), t(rng.standard_normal((n, 3, 2))), t(_pos(rng, n, 3))
+        )
     if cls_name == "TransformedDistribution":
         return D.LogNormal(t(rng.standard_normal(n)), t(_pos(rng, n)))
     raise KeyError(cls_name)

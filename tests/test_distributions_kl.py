@@ -116,6 +116,14 @@ def _case(lib, name):
         d = Dl.RelaxedBernoulli(t(0.8), logits=t(rng.standard_normal(n)))
     elif name == "Independent":
         d = Dl.Independent(Dl.Normal(t(rng.standard_normal((n, 2))), t(_pos(rng, (n, 2)))), 1)
+    elif name == "MultivariateNormal":
+        A = rng.standard_normal((n, 3, 3))
+        cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
+        d = Dl.MultivariateNormal(t(rng.standard_normal((n, 3))), scale_tril=t(np.linalg.cholesky(cov)))
+    elif name == "LowRankMultivariateNormal":
+        d = Dl.LowRankMultivariateNormal(
+            t(rng.standard_normal((n, 3))), t(rng.standard_normal((n, 3, 2))), t(_pos(rng, (n, 3)))
+        )
     elif name == "Transformed":
         tr = Dl.transforms
         base = Dl.Normal(t(rng.standard_normal(n) * 0.3), t(_pos(rng, n) * 0.3))
@@ -193,7 +201,19 @@ def test_rsample_gradients_match_pytorch_on_the_same_noise(name, monkeypatch):
     ref, ref_leaves = _case(torch, name)
     torch.manual_seed(0)
     n = (200,)
-    if name == "StudentT":  # fix PyTorch's normal draws; its Chi2 draw is recovered from x
+    if name in ("MultivariateNormal", "LowRankMultivariateNormal"):  # fix PyTorch's normals
+        rng = np.random.default_rng(5)
+        base = tuple(ref.batch_shape + ref.event_shape)
+        shapes = [n + base] if name == "MultivariateNormal" else [n + base[:-1] + (2,), n + base]
+        draws = [rng.standard_normal(s) for s in shapes]
+        queue = [torch.tensor(a) for a in draws]
+        module = getattr(
+            torch.distributions, "multivariate_normal" if len(draws) == 1 else "lowrank_multivariate_normal"
+        )
+        monkeypatch.setattr(module, "_standard_normal", lambda shape, dtype, device: queue.pop(0))
+        x_ref = ref.rsample(n)
+        ours._noise = lambda shape: draws[0] if len(draws) == 1 else tuple(draws)
+    elif name == "StudentT":  # fix PyTorch's normal draws; its Chi2 draw is recovered from x
         X = torch.randn(n + tuple(ref.batch_shape), dtype=torch.float64)
         monkeypatch.setattr(torch.distributions.studentT, "_standard_normal", lambda shape, dtype, device: X)
         x_ref = ref.rsample(n)

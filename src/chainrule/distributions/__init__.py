@@ -26,8 +26,10 @@ from . import (  # noqa: F401
     kl,
     laplace,
     log_normal,
+    lowrank_multivariate_normal,
     mixture_same_family,
     multinomial,
+    multivariate_normal,
     normal,
     one_hot_categorical,
     poisson,
@@ -52,8 +54,10 @@ from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .log_normal import LogNormal
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
 from .multinomial import Multinomial
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .poisson import Poisson
@@ -80,9 +84,9 @@ __all__ = [
     "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy",
     "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
     "Gamma", "Geometric", "Independent", "IndependentTransform", "Laplace", "LogNormal",
-    "LogitRelaxedBernoulli", "MixtureSameFamily", "Multinomial", "Normal", "OneHotCategorical",
-    "OneHotCategoricalStraightThrough", "Poisson", "PowerTransform", "RelaxedBernoulli",
-    "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "StudentT", "TanhTransform",
-    "Transform", "TransformedDistribution", "Uniform", "constraints", "identity_transform",
-    "kl_divergence", "register_kl", "transforms",
+    "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial",
+    "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
+    "Poisson", "PowerTransform", "RelaxedBernoulli", "ReshapeTransform", "SigmoidTransform",
+    "SoftmaxTransform", "StudentT", "TanhTransform", "Transform", "TransformedDistribution",
+    "Uniform", "constraints", "identity_transform", "kl_divergence", "register_kl", "transforms",
 ]  # fmt: skip

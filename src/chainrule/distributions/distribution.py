@@ -150,7 +150,7 @@ class Distribution:
         try:
             np.broadcast_shapes(old, tuple(batch_shape))
         except ValueError:
-            raise ValueError(
+            raise RuntimeError(  # PyTorch's class: its expand fails in Tensor.expand
                 f"{type(self).__name__}.expand: batch_shape {tuple(batch_shape)} is not a "
                 f"broadcast of the current batch_shape {old}"
             ) from None

@@ -29,6 +29,7 @@ from .gamma import Gamma
 from .geometric import Geometric
 from .independent import Independent
 from .laplace import Laplace
+from .linalg_kl import register_multivariate
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
@@ -383,3 +384,5 @@ for _p, _q in [
     (Poisson, Bernoulli), (Poisson, Binomial),
 ]:  # fmt: skip
     register_kl(_p, _q)(_kl_infinite)
+
+register_multivariate(register_kl)

@@ -36,6 +36,14 @@ def _sum_rightmost(value: Any, dim: int) -> Any:
     return value.reshape(*value.shape[: value.ndim - dim], -1).sum(-1)
 
 
+def _broadcast_shape(*shapes: tuple) -> Size:
+    """``np.broadcast_shapes`` raising PyTorch's ``RuntimeError`` on a mismatch."""
+    try:
+        return Size(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"shapes {list(shapes)} cannot be broadcast together") from None
+
+
 def _shape_of(value: Any) -> tuple:
     return tuple(value.shape) if isinstance(value, Tensor) else ()
 
@@ -417,7 +425,7 @@ class PowerTransform(Transform):
         return (self.exponent * y / x).abs().log()
 
     def forward_shape(self, shape: Any) -> Any:
-        return Size(np.broadcast_shapes(tuple(shape), _shape_of(self.exponent)))
+        return _broadcast_shape(tuple(shape), _shape_of(self.exponent))
 
     inverse_shape = forward_shape
 
@@ -552,7 +560,7 @@ class AffineTransform(Transform):
         return result.expand(*shape)
 
     def forward_shape(self, shape: Any) -> Any:
-        return Size(np.broadcast_shapes(tuple(shape), _shape_of(self.loc), _shape_of(self.scale)))
+        return _broadcast_shape(tuple(shape), _shape_of(self.loc), _shape_of(self.scale))
 
     inverse_shape = forward_shape
 
