@@ -305,3 +305,20 @@ def test_enumerate_support_matches_pytorch():
             np.testing.assert_array_equal(
                 ours.enumerate_support(expand).numpy(), ref.enumerate_support(expand).numpy()
             )
+
+
+@pytest.mark.parametrize("name", NAMES + ["Bernoulli", "Categorical"])
+def test_arg_constraints_and_support_are_pytorchs(name):
+    if name in ("Bernoulli", "Categorical"):
+        p = [[0.2, 0.8], [0.5, 0.5]]
+        ours = getattr(D, name)(chainrule.tensor(p, dtype=chainrule.float64))
+        ref = getattr(torch.distributions, name)(torch.tensor(p, dtype=torch.float64))
+    else:
+        ours, ref = make(chainrule, name)[0], make(torch, name)[0]
+    assert set(ours.arg_constraints) == set(ref.arg_constraints)
+    for key, constraint in ours.arg_constraints.items():
+        assert isinstance(constraint, constraints.Constraint), key
+        if key in ours.__dict__ and not constraints.is_dependent(constraint):
+            assert bool(constraint.check(ours.__dict__[key]).all())
+    assert ours.support.event_dim == ref.support.event_dim
+    assert ours.support.is_discrete == ref.support.is_discrete

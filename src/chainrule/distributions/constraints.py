@@ -53,6 +53,19 @@ class Constraint:
         return type(self).__name__[1:] + "()"
 
 
+class _Described(Constraint):
+    """A constraint from a ``check(array) -> bool array`` function and a description."""
+
+    def __init__(self, check: Any, description: str) -> None:
+        self._fn, self._description = check, description
+
+    def _check(self, a: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self._fn(a)), a.shape)
+
+    def __repr__(self) -> str:
+        return self._description
+
+
 class _Dependent(Constraint):
     """A placeholder for sets that depend on other parameters (not checked)."""
 

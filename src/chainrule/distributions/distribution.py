@@ -21,7 +21,7 @@ from .. import dtypes as _dt
 from .._tensor import Size, Tensor, wrap
 from ..autograd.grad_mode import no_grad
 from ..ops import broadcast_tensors
-from .constraints import Constraint, is_dependent
+from .constraints import Constraint, _Described, is_dependent
 
 __all__ = ["Distribution", "broadcast_all"]
 
@@ -69,6 +69,16 @@ class Distribution:
                     self._check_arg(name, self.__dict__[name])
                 elif isinstance(getattr(type(self), name, None), property):  # e.g. Chi2.df
                     self._check_arg(name, getattr(self, name))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # (check, description) pairs become Constraint objects, so that every entry of
+        # arg_constraints has PyTorch's .check(value)
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("arg_constraints")
+        if isinstance(table, dict) and any(isinstance(v, tuple) for v in table.values()):
+            cls.arg_constraints = {
+                k: _Described(*v) if isinstance(v, tuple) else v for k, v in table.items()
+            }
 
     @classmethod
     def _validating(cls, validate_args: bool | None) -> bool:
