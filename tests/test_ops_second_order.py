@@ -22,11 +22,14 @@ import chainrule as cr
 NOT_COMPARED: dict[str, str] = {
     # dropout in training mode draws its mask from each library's own random stream
     "dropout": "training-mode dropout: the masks differ (tests/test_nn_layers.py checks statistics)",
+    # PyTorch raises "the derivative for '_cdist_backward' is not implemented" (gradgradcheck in
+    # tests/test_ops.py checks ours against finite differences)
+    "cdist": "PyTorch 2.13 has no double backward for cdist",
 }
 
 DIFFERENTIABLE = [c for c in CASES if c.grad]
-COMPARED = [c for c in DIFFERENTIABLE if c.torch]
-LISTED = [c for c in DIFFERENTIABLE if not c.torch]
+COMPARED = [c for c in DIFFERENTIABLE if c.torch and c.op not in NOT_COMPARED]
+LISTED = [c for c in DIFFERENTIABLE if c not in COMPARED]
 
 
 def _inputs(case: Case, T: Any, seed: int) -> list:

@@ -410,6 +410,7 @@ def tril(x: Any, diagonal: int = 0) -> Any:
     from .ops import mul
     from .ops._core import structural
 
+    _matrix_dims(x, "tril")
     n, m = x.shape[-2], x.shape[-1]
     return mul(x, structural(wrap(np.tri(n, m, diagonal, dtype=bool))))
 
@@ -418,6 +419,7 @@ def triu(x: Any, diagonal: int = 0) -> Any:
     from .ops import mul
     from .ops._core import structural
 
+    _matrix_dims(x, "triu")
     n, m = x.shape[-2], x.shape[-1]
     return mul(x, structural(wrap(~np.tri(n, m, diagonal - 1, dtype=bool))))
 
@@ -438,7 +440,16 @@ def diag(x: Any, diagonal: int = 0) -> Any:
     return getitem(x, (i + max(-diagonal, 0), i + max(diagonal, 0)))
 
 
+def _matrix_dims(x: Any, op: str) -> None:
+    if x.ndim < 2:
+        raise fail(f"{op}(): input tensor must have at least 2 dimensions, got shape {tuple(x.shape)}")
+
+
 def trace(x: Any) -> Any:
     from .ops import sum as _sum
+
+    if x.ndim != 2:
+        raise fail(f"trace(): expected a matrix, got a tensor of shape {tuple(x.shape)} "
+                   f"({x.ndim} dimensions)")
 
     return _sum(diag(x))

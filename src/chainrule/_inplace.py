@@ -340,6 +340,7 @@ def setitem(t: Tensor, idx: Any, value: Any) -> None:
     vd = value._data if isinstance(value, Tensor) else value
     try:
         t._data[nidx] = vd
-    except ValueError as exc:
-        raise RuntimeError(f"setitem: {exc} (tensor shape {tuple(t._data.shape)})") from None
+    except (ValueError, IndexError) as exc:  # a bad index stays an IndexError, as in PyTorch
+        cls = IndexError if isinstance(exc, IndexError) else RuntimeError
+        raise cls(f"setitem: {exc} (tensor shape {tuple(t._data.shape)})") from None
     _bump(t)

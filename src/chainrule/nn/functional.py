@@ -205,7 +205,10 @@ def _checked_linear(input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa:
     """``linear`` after its checks; ``nn.Linear`` passes itself as ``layer`` to be named in errors."""
     _need_tensor(input, "linear")
     xs, ws = input._data.shape, weight._data.shape
-    if len(ws) != 2 or not xs or xs[-1] != ws[1]:
+    if not xs or not ws:
+        raise RuntimeError(f"linear(): both arguments need at least 1 dimension, got shapes {tuple(xs)} "
+                           f"and {tuple(ws)}; input (*, in_features), weight (out_features, in_features)")
+    if len(ws) != 2 or xs[-1] != ws[1]:
         if layer is not None:
             raise RuntimeError(
                 f"{layer!r}: expected input with {ws[-1]} features in its last dimension "

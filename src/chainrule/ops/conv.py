@@ -172,6 +172,9 @@ def _conv_geometry(x: Any, w: Any, stride: Any, padding: Any, dilation: Any, gro
     xs, ws = _shape(x), _shape(w)
     if len(xs) != 4 or len(ws) != 4:
         raise fail(f"{op}(): expects a 4-d input (N, C, H, W) and 4-d weight, got shapes {xs} and {ws}")
+    if min(ws) < 1 or min(xs[1:]) < 1:
+        raise fail(f"{op}(): weight of shape {ws} and input of shape {xs} need non-zero channels, "
+                   "kernel and spatial sizes (only the batch may be empty)")
     s, d = _pair(stride, "stride"), _pair(dilation, "dilation")
     if isinstance(padding, str):
         if padding == "valid":
@@ -189,9 +192,6 @@ def _conv_geometry(x: Any, w: Any, stride: Any, padding: Any, dilation: Any, gro
                        ValueError)
     else:
         p = _pair(padding, "padding")
-    if min(ws) < 1 or min(xs[1:]) < 1:
-        raise fail(f"{op}(): weight of shape {ws} and input of shape {xs} need non-zero channels, "
-                   "kernel and spatial sizes (only the batch may be empty)")
     if groups < 1 or xs[1] % groups or ws[0] % groups:
         raise fail(f"{op}(): groups={groups} must divide both the input channels ({xs[1]}) and "
                    f"the output channels ({ws[0]})")
@@ -258,7 +258,14 @@ def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     """1-d convolution as a 2-d one over a height of 1: input (N, C, L), weight (O, C/g, k)."""
     from .shape import squeeze, unsqueeze
 
-    unbatched = len(_shape(input)) == 2
+    xs, ws = _shape(input), _shape(weight)
+    if len(xs) not in (2, 3) or len(ws) != 3:
+        raise fail(f"conv1d(): expects a 2-d (unbatched) or 3-d (batched) input and a 3-d weight, got "
+                   f"shapes {xs} and {ws}")
+    if min(ws) < 1 or min(xs[-2:]) < 1:
+        raise fail(f"conv1d(): weight of shape {ws} and input of shape {xs} need non-zero channels, "
+                   "kernel and length (only the batch may be empty)")
+    unbatched = len(xs) == 2
     if unbatched:
         input = unsqueeze(input, 0)
     first = (lambda v: int(v[0] if isinstance(v, (tuple, list)) else v))  # noqa: E731

@@ -10,6 +10,7 @@ same holds for ``GATHER`` / ``SCATTER_ADD``.  ``INDEX_PUT`` (out-of-place
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -160,7 +161,12 @@ GETITEM.node_cls.__name__ = GETITEM.node_cls.__qualname__ = "SliceBackward0"
 
 
 def select(x: Any, dim: int, index: int) -> Any:
+    if not _shape(x):
+        raise fail("select(): cannot be applied to a 0-dim tensor (shape ()); use x.item()", IndexError)
     d = norm_dim(dim, len(_shape(x)), "select")
+    if not -_shape(x)[d] <= int(index) < _shape(x)[d]:
+        raise fail(f"select(): index {int(index)} out of range for tensor of shape {_shape(x)} at "
+                   f"dimension {d}", IndexError)
     return getitem(x, (slice(None),) * d + (int(index),))
 
 
@@ -169,6 +175,11 @@ def index_select(x: Any, dim: int, index: Any) -> Any:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise fail(f"index_select(): index must be 1-d, got shape {idx.shape}", IndexError)
+    n = _shape(x)[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):  # PyTorch: RuntimeError for an empty dim
+        raise fail(f"index_select(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of "
+                   f"range for dimension {d} of size {n} (input shape {_shape(x)})",
+                   RuntimeError if n == 0 else IndexError)
     return getitem(x, (slice(None),) * d + (idx.reshape(-1).astype(np.int64),))
 
 
@@ -185,6 +196,9 @@ def index_add(x: Any, dim: int, index: Any, source: Any, *, alpha: float = 1) ->
 
     d = norm_dim(dim, len(_shape(x)), "index_add")
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1 or idx.size != (_shape(source)[d] if _shape(source) else 1):
+        raise fail(f"index_add(): the number of indices ({idx.size}) must equal source.size({d}), "
+                   f"got source of shape {_shape(source)} for an input of shape {_shape(x)}")
     full = (slice(None),) * d + (idx.astype(np.int64),)
     src = mul(source, alpha) if alpha != 1 else source
     return add(x, apply_index_add(src, _shape(x), normalize_index(full)))
@@ -225,6 +239,8 @@ def index_put(x: Any, idx: Any, value: Any) -> Any:
         try:
             dest = np.empty(_shape(x), dtype=bool)[index].shape
             np.broadcast_shapes(vshape, dest)
+        except IndexError as exc:
+            raise fail(f"index_put(): {exc} (input shape {_shape(x)})", IndexError) from None
         except ValueError:
             raise fail(
                 f"setitem: shape mismatch: value tensor of shape {vshape} cannot be broadcast to "
@@ -305,11 +321,12 @@ def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str) -> int:
     for i, (a, b) in enumerate(zip(idx.shape, xs)):
         if i != d and a > b:
             raise fail(f"{op}(): index shape {idx.shape} is larger than input shape {xs} in dimension {i}")
-    if idx.size and (idx.min() < -xs[d] or idx.max() >= xs[d]):
+    n = xs[d] if xs else 1  # a 0-d input reads as one element along dim 0, as in PyTorch
+    if idx.size and (idx.min() < -n or idx.max() >= n):
         raise fail(
-            f"{op}(): index {int(idx.max() if idx.max() >= xs[d] else idx.min())} is out of bounds "
-            f"for dimension {d} with size {xs[d]}",
-            IndexError,
+            f"{op}(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds "
+            f"for dimension {d} with size {n} (input shape {xs})",
+            RuntimeError,  # PyTorch's class for gather/scatter bounds
         )
     return d
 
@@ -373,7 +390,11 @@ def take_along_dim(x: Any, indices: Any, dim: int | None = None) -> Any:
 def take(x: Any, index: Any) -> Any:
     from .shape import reshape
 
-    return getitem(reshape(x, (-1,)), _index_array(index, "take"))
+    idx, n = _index_array(index, "take"), math.prod(_shape(x))
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise fail(f"take(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of range for a "
+                   f"tensor of shape {_shape(x)} ({n} elements)", IndexError)
+    return getitem(reshape(x, (-1,)), idx)
 
 
 # ================================================================ no gradient

@@ -184,6 +184,9 @@ def tensordot(x: Any, y: Any, dims: Any = 2) -> Any:
         ay = list(range(dims))
     else:
         ax, ay = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+    from ._dims import norm_dim
+
+    ax, ay = [norm_dim(a, len(xs), "tensordot") for a in ax], [norm_dim(b, len(ys), "tensordot") for b in ay]
     letters = iter(string.ascii_letters)
     sx = [next(letters) for _ in xs]
     sy = [next(letters) for _ in ys]

@@ -179,6 +179,10 @@ def cross_entropy(
                    ValueError)
     xs = _shape(input)
     tgt = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if not xs:  # PyTorch's classes: IndexError (no dim 1) with probabilities, else RuntimeError
+        raise fail(f"cross_entropy(): input of shape () has no class dimension (target dtype {tgt.dtype}); "
+                   "expects logits of shape (C,) or (N, C, ...)",
+                   IndexError if tgt.dtype.kind == "f" else RuntimeError)
     if tgt.dtype.kind == "f":
         if tgt.shape != xs:
             raise fail(
@@ -251,6 +255,9 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
     from .shape import squeeze, unsqueeze
 
     xs = _shape(input)
+    if not xs:
+        raise fail("nll_loss(): expected 1 or more dimensions, got an input of shape (); expects "
+                   "log-probabilities of shape (C,) or (N, C, ...)", ValueError)
     if len(xs) == 1:
         out = nll_loss(unsqueeze(input, 0), reshape(target, (1,)), weight, None, ignore_index,
                        None, reduction)

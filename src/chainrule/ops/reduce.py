@@ -194,13 +194,14 @@ AMAX.defjvp(_TIE_JVP)
 AMIN.defjvp(_TIE_JVP)
 
 
-def _check_nonempty(x: Any, dims: tuple[int, ...], op: str) -> None:
+def _check_nonempty(x: Any, dims: tuple[int, ...], op: str, cls: type = IndexError, fix: str = "") -> None:
     shape = _shape(x)
     if builtins.any(shape[d] == 0 for d in dims) or (not dims and 0 in shape):
+        empty = next(d for d in (dims or range(len(shape))) if shape[d] == 0)
         raise fail(
-            f"{op}(): cannot reduce over a zero-size dimension of a tensor with shape {shape} "
-            "(there is no identity for max/min)",
-            IndexError,
+            f"{op}(): cannot reduce over dim {empty}, a zero-size dimension of a tensor with shape {shape} "
+            f"(there is no identity for max/min){fix}",
+            cls,
         )
 
 
@@ -239,7 +240,8 @@ def _minmax(x: Any, dim: Any, keepdim: bool, which: str, other: Any, axis: Any, 
         return ew.maximum(x, other) if which == "max" else ew.minimum(x, other)
     d = pick(dim, axis)
     keep = bool(pick(keepdims, None, keepdim))
-    if d is None:
+    if d is None:  # PyTorch asks for a dim here (RuntimeError), amax/amin for a non-empty one
+        _check_nonempty(x, (), which, RuntimeError, "; specify the reduction dim with the 'dim' argument")
         return amax(x) if which == "max" else amin(x)
     n = len(_shape(x))
     dd = norm_dim(d, n, which)
@@ -366,10 +368,9 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
         return apply(NORM2, (x,), {"dim": dims, "keepdim": keep})
     if p == "nuc":
         raise fail("norm(): the nuclear norm is not supported", NotImplementedError)
-    if p == math.inf or p == "inf":
-        return amax(ew.abs(x), dims, keep)
-    if p == -math.inf:
-        return amin(ew.abs(x), dims, keep)
+    if p in (math.inf, -math.inf, "inf"):
+        _check_nonempty(x, dims, "norm", RuntimeError, f": the {p} norm needs non-empty reduction dims")
+        return (amin if p == -math.inf else amax)(ew.abs(x), dims, keep)
     if p == 0:
         return sum(ew.cast(cmp.ne(x, 0), _dtype(x)), dims, keep)
     if p == 1:

@@ -123,5 +123,8 @@ def lstm_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,  # no
     from .linear import linear
 
     h, c = hx
+    if len(_shape(input)) not in (1, 2):  # PyTorch reads input.size(1): IndexError on 0-d
+        raise fail(f"lstm_cell(): expects an input of shape (batch, input_size) or (input_size,), got "
+                   f"{_shape(input)}", IndexError if not _shape(input) else RuntimeError)
     gates = linear(input, w_ih, b_ih) + linear(h, w_hh, b_hh)
     return lstm_cell_gates(gates, c)

@@ -125,9 +125,19 @@ TRANSPOSE = PERMUTE.variant("Transpose")  # PyTorch's names for the same op
 T_2D = PERMUTE.variant("T")
 
 
+def _need_dims(x: Any, k: int, op: str) -> None:
+    """PyTorch's RuntimeError for an input with fewer than ``k`` dimensions."""
+    if _ndim(x) < k:
+        raise fail(f"{op}(): expects at least a {k}-dimensional tensor, got shape {_shape(x)}", RuntimeError)
+
+
 def permute(x: Any, *dims: Any) -> Any:
     n = _ndim(x)
-    d = tuple(norm_dim(i, n, "permute") for i in sizes_arg(dims, "permute"))
+    dims = sizes_arg(dims, "permute")
+    if len(dims) != n:
+        raise fail(f"permute(): {len(dims)} dims {tuple(dims)} for an input of shape {_shape(x)} "
+                   f"({n} dimensions); give one per dimension", RuntimeError)
+    d = tuple(norm_dim(i, n, "permute") for i in dims)
     if sorted(d) != list(range(n)):
         raise fail(f"permute(): dims {d} are not a permutation of the {n} dimensions", RuntimeError)
     return apply(PERMUTE, (x,), {"dims": d})
@@ -392,6 +402,7 @@ def _slice_dim(x: Any, dim: int, start: int, stop: int) -> Any:
 
 def split(x: Any, split_size_or_sections: Any, dim: int = 0) -> tuple:
     """Split into chunks of a given size, or into the given list of sizes."""
+    _need_dims(x, 1, "split")
     shape = _shape(x)
     d = norm_dim(dim, len(shape), "split")
     n = shape[d]
@@ -413,6 +424,7 @@ def split(x: Any, split_size_or_sections: Any, dim: int = 0) -> tuple:
 
 
 def chunk(x: Any, chunks: int, dim: int = 0) -> tuple:
+    _need_dims(x, 1, "chunk")
     n = _shape(x)[norm_dim(dim, _ndim(x), "chunk")]
     if chunks <= 0:
         raise fail(f"chunk(): chunks must be positive, got {chunks}", ValueError)
@@ -429,6 +441,7 @@ def unbind(x: Any, dim: int = 0) -> tuple:
 
 
 def narrow(x: Any, dim: int, start: int, length: int) -> Any:
+    _need_dims(x, 1, "narrow")
     d = norm_dim(dim, _ndim(x), "narrow")
     size = _shape(x)[d]
     start = int(start) + size if start < 0 else int(start)
@@ -499,10 +512,11 @@ def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) 
         raise fail(f"pad(): only mode='constant' is supported, got {mode!r}", NotImplementedError)
     pad = [int(p) for p in pad]
     if len(pad) % 2:
-        raise fail(f"pad(): padding length must be even, got {len(pad)}", ValueError)
+        raise fail(f"pad(): padding length must be divisible by 2, got {len(pad)}", RuntimeError)
     n = _ndim(x)
     if len(pad) // 2 > n:
-        raise fail(f"pad(): {len(pad) // 2} dimensions to pad but the input has {n}", ValueError)
+        raise fail(f"pad(): padding length {len(pad)} pads {len(pad) // 2} dimensions but the input of shape "
+                   f"{_shape(x)} has {n}; give at most two values per dimension", RuntimeError)
     if any(p < 0 for p in pad):
         out = x
         crops = [slice(None)] * n

@@ -182,9 +182,14 @@ def kthvalue(x: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The k-th smallest element along ``dim`` (1-based ``k``) and its index."""
     d = _dim(x, dim, "kthvalue")
     n = _shape(x)[d] if _shape(x) else 1
+    if n == 0:
+        raise fail(
+            f"kthvalue(): expected reduction dim {d} to have non-zero size (input shape {_shape(x)})",
+            IndexError,
+        )
     if not 1 <= k <= n:
         raise fail(
-            f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})", IndexError
+            f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})", RuntimeError
         )
     if not _shape(x):
         return return_types.kthvalue(x * 1, argsort(x))
@@ -199,9 +204,11 @@ def _median(x: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     if whole:
         x = reshape(x, (-1,))
         dim = 0
+    d = _dim(x, dim, op)  # first: a 0-d input takes dim 0 or -1 only
+    if whole and _shape(x) == (0,):  # the median of no element is NaN, as in PyTorch
+        return reshape(_sum(x) * math.nan, ())
     if not _shape(x):
         return x * 1 if whole else cls(x * 1, argsort(x))
-    d = _dim(x, dim, op)
     n = _shape(x)[d]
     if n == 0:
         raise fail(
@@ -236,6 +243,10 @@ def mode(x: Any, dim: int = -1, keepdim: bool = False) -> Any:
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the
     index of its last occurrence."""
     d = _dim(x, dim, "mode")
+    if _shape(x) and _shape(x)[d] == 0:
+        raise fail(
+            f"mode(): expected reduction dim {d} to have non-zero size (input shape {_shape(x)})", IndexError
+        )
     if not _shape(x):
         return return_types.mode(x * 1, apply(MODE, (x,), {"dim": 0}))
     idx = reshape(apply(MODE, (x,), {"dim": d}), tuple(1 if i == d else s for i, s in enumerate(_shape(x))))
@@ -269,6 +280,8 @@ def _quantile(x: Any, q: Any, dim: Any, keepdim: bool, interpolation: str, ignor
     if np.any((qs < 0) | (qs > 1)):
         raise fail(f"{op}(): q values must be in the range [0, 1]", RuntimeError)
     shape = _shape(x)
+    if 0 in shape:  # PyTorch refuses any empty input, whatever dim
+        raise fail(f"{op}(): input tensor must be non-empty, got shape {shape}", RuntimeError)
     if dim is None:
         x, d = reshape(x, (-1,)), 0
     else:
