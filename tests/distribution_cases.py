@@ -99,6 +99,17 @@ def make(lib, name, seed=0):
             tr.ExpTransform(),
         ]
         return D.TransformedDistribution(base, parts), t(_pos(rng, 4, 2, 3))
+    if name in ("HalfNormal", "HalfCauchy"):
+        return getattr(D, name)(t(_pos(rng, 2, 3))), t(_pos(rng, 4, 2, 3))
+    if name == "Gumbel":
+        return D.Gumbel(t(rng.standard_normal(3)), t(_pos(rng, 2, 3))), t(rng.standard_normal((4, 2, 3)))
+    if name == "Pareto":
+        scale = _pos(rng, 2, 3)
+        return D.Pareto(t(scale), t(4.5 + _pos(rng, 2, 3) * 2)), t(scale + _pos(rng, 4, 2, 3))
+    if name == "Weibull":
+        return D.Weibull(t(_pos(rng, 2, 3)), t(_pos(rng, 2, 3) * 2)), t(_pos(rng, 4, 2, 3))
+    if name == "InverseGamma":
+        return D.InverseGamma(t(_pos(rng, 2, 3) * 4), t(_pos(rng, 2, 3))), t(_pos(rng, 4, 2, 3))
     if name.startswith("MultivariateNormal"):
         A = rng.standard_normal((2, 3, 3))
         cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
@@ -122,7 +133,8 @@ NAMES = [
     "Multinomial", "Independent", "MixtureSameFamily", "MixtureSameFamily-Independent",
     "Transformed-affine-tanh", "Transformed-compose-sigmoid", "Transformed-event",
     "MultivariateNormal-cov", "MultivariateNormal-precision", "MultivariateNormal-tril",
-    "LowRankMultivariateNormal",
+    "LowRankMultivariateNormal", "HalfNormal", "HalfCauchy", "Gumbel", "Pareto", "Weibull",
+    "InverseGamma",
 ]  # fmt: skip
 
 

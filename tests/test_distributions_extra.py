@@ -88,9 +88,10 @@ def test_log_prob_gradients_match_pytorch(name):
     ours.log_prob(value).sum().backward()
     ref.log_prob(ref_value).sum().backward()
     for k in params:
-        np.testing.assert_allclose(
-            ours.__dict__[k].grad.numpy(), ref.__dict__[k].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=k
-        )
+        a, b = ours.__dict__[k].grad, ref.__dict__[k].grad
+        assert (a is None) == (b is None), k  # derived tensors made before requires_grad_
+        if b is not None:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -141,7 +142,7 @@ def _has_mean(name):
         return False
 
 
-MOMENT_CASES = [n for n in NAMES if n not in ("Cauchy", "StudentT") and _has_mean(n)]
+MOMENT_CASES = [n for n in NAMES if n not in ("Cauchy", "HalfCauchy", "StudentT") and _has_mean(n)]
 
 
 @pytest.mark.parametrize("name", MOMENT_CASES + ["StudentT-df>4"])

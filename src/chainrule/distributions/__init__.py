@@ -22,7 +22,11 @@ from . import (  # noqa: F401
     exponential,
     gamma,
     geometric,
+    gumbel,
+    half_cauchy,
+    half_normal,
     independent,
+    inverse_gamma,
     kl,
     laplace,
     log_normal,
@@ -32,12 +36,14 @@ from . import (  # noqa: F401
     multivariate_normal,
     normal,
     one_hot_categorical,
+    pareto,
     poisson,
     relaxed_bernoulli,
     studentT,
     transformed_distribution,
     transforms,
     uniform,
+    weibull,
 )
 from .bernoulli import Bernoulli
 from .beta import Beta
@@ -50,7 +56,11 @@ from .distribution import Distribution
 from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
+from .gumbel import Gumbel
+from .half_cauchy import HalfCauchy
+from .half_normal import HalfNormal
 from .independent import Independent
+from .inverse_gamma import InverseGamma
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .log_normal import LogNormal
@@ -60,6 +70,7 @@ from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from .pareto import Pareto
 from .poisson import Poisson
 from .relaxed_bernoulli import LogitRelaxedBernoulli, RelaxedBernoulli
 from .studentT import StudentT
@@ -79,14 +90,16 @@ from .transforms import (
     identity_transform,
 )
 from .uniform import Uniform
+from .weibull import Weibull
 
 __all__ = [
     "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy",
     "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
-    "Gamma", "Geometric", "Independent", "IndependentTransform", "Laplace", "LogNormal",
+    "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+    "InverseGamma", "IndependentTransform", "Laplace", "LogNormal",
     "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial",
     "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
-    "Poisson", "PowerTransform", "RelaxedBernoulli", "ReshapeTransform", "SigmoidTransform",
+    "Pareto", "Poisson", "PowerTransform", "RelaxedBernoulli", "ReshapeTransform", "SigmoidTransform",
     "SoftmaxTransform", "StudentT", "TanhTransform", "Transform", "TransformedDistribution",
-    "Uniform", "constraints", "identity_transform", "kl_divergence", "register_kl", "transforms",
+    "Uniform", "Weibull", "constraints", "identity_transform", "kl_divergence", "register_kl", "transforms",
 ]  # fmt: skip

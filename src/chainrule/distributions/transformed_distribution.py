@@ -68,10 +68,8 @@ class TransformedDistribution(Distribution):
             shape = t.inverse_shape(shape)
         shape = tuple(shape)
         base_batch = shape[: len(shape) - len(self.base_dist.event_shape)]
-        new = type(self).__new__(type(self)) if _instance is None else _instance
-        new.__dict__.update(self.__dict__)
+        new = super().expand(batch_shape, _instance)  # e.g. Gumbel's loc and scale
         new.base_dist = self.base_dist.expand(base_batch)
-        new._batch_shape = batch_shape
         return new
 
     @property
