@@ -240,6 +240,11 @@ def _transforms(lib):
         ),
         "inverse": tr.ExpTransform().inv,
         "softmax": tr.SoftmaxTransform(),
+        "softplus": tr.SoftplusTransform(),
+        "stick-breaking": tr.StickBreakingTransform(),
+        "cat": tr.CatTransform([tr.ExpTransform(), tr.AffineTransform(1.0, 2.0)], -1, [1, 2]),
+        "stack": tr.StackTransform([tr.ExpTransform(), tr.SigmoidTransform(), tr.TanhTransform()], -1),
+        "cdf": tr.CumulativeDistributionTransform(lib.distributions.Normal(loc[0], scale[0])),
     }
 
 
@@ -250,6 +255,8 @@ def test_transforms_match_pytorch(key):
     x = rng.standard_normal((4, 3)) * 0.8
     if key in ("power", "inverse"):
         x = np.exp(x)
+    if key == "stick-breaking":
+        assert ours.forward_shape((4, 3)) == tuple(ref.forward_shape((4, 3)))
     xc = chainrule.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
     y, yt = ours(xc), ref(xt)
@@ -264,13 +271,8 @@ def test_transforms_match_pytorch(key):
         (ladj_t.sum() + yt.sum()).backward()
         np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
         assert ours.inv.inv is ours and ours.bijective == ref.bijective
-    assert ours == _transforms(chainrule)[key] or key in (
-        "power",
-        "compose",
-        "affine",
-        "affine-event",
-        "inverse",
-    )
+    if key not in ("power", "compose", "affine", "affine-event", "inverse", "cat", "stack", "cdf"):
+        assert ours == _transforms(chainrule)[key]  # equal by class
 
 
 def test_transform_cache_returns_the_same_tensor():
@@ -323,3 +325,51 @@ def test_arg_constraints_and_support_are_pytorchs(name):
             assert bool(constraint.check(ours.__dict__[key]).all())
     assert ours.support.event_dim == ref.support.event_dim
     assert ours.support.is_discrete == ref.support.is_discrete
+
+
+@pytest.mark.parametrize("key", ["lower-cholesky", "positive-definite"])
+def test_matrix_transforms_match_pytorch(key):
+    x = np.random.default_rng(1).standard_normal((2, 3, 3))
+    ours = getattr(
+        transforms, "LowerCholeskyTransform" if key == "lower-cholesky" else "PositiveDefiniteTransform"
+    )()
+    ref = getattr(torch.distributions.transforms, type(ours).__name__)()
+    xc, xt = chainrule.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, yt = ours(xc), ref(xt)
+    np.testing.assert_allclose(_np(y), _np(yt), rtol=1e-12)
+    np.testing.assert_allclose(_np(ours.inv(y)), _np(ref.inv(yt)), rtol=1e-9, atol=1e-12)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def _constraints(lib):
+    c = lib.distributions.constraints
+    return {
+        "real": c.real, "positive": c.positive, "nonnegative": c.nonnegative,
+        "greater_than": c.greater_than(1.5), "less_than": c.less_than(-0.5),
+        "unit_interval": c.unit_interval, "interval": c.interval(-1.0, 3.0),
+        "simplex": c.simplex, "real_vector": c.real_vector,
+        "independent-positive": c.independent(c.positive, 1),
+        "cat": c.cat([c.positive, c.real], -1, [1, 2]),
+        "stack": c.stack([c.positive, c.unit_interval, c.real], -1),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("key", list(_constraints(torch)))
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+def test_constraint_registry_matches_pytorch(key, registry):
+    ours = getattr(D, registry)(_constraints(chainrule)[key])
+    ref = getattr(torch.distributions, registry)(_constraints(torch)[key])
+    x = np.random.default_rng(2).standard_normal((4, 3))
+    y, yt = ours(chainrule.tensor(x)), ref(torch.tensor(x))
+    np.testing.assert_allclose(_np(y), _np(yt), rtol=1e-12, atol=1e-14)
+    assert bool(_constraints(chainrule)[key].check(y).all())
+    if registry == "biject_to":
+        ladj = ours.log_abs_det_jacobian(chainrule.tensor(x), y)
+        np.testing.assert_allclose(
+            _np(ladj), _np(ref.log_abs_det_jacobian(torch.tensor(x), yt)), rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(_np(ours.inv(y)), x, rtol=1e-9, atol=1e-9)
+    with pytest.raises(NotImplementedError):
+        D.biject_to(constraints.lower_triangular)

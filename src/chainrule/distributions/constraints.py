@@ -305,6 +305,14 @@ class _Cat(Constraint):
         self.cseq, self.dim = list(cseq), dim
         self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
 
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(c.event_dim for c in self.cseq)
+
     def _check(self, a: np.ndarray) -> np.ndarray:
         bounds = np.cumsum([0] + self.lengths)
         parts = [
@@ -319,6 +327,15 @@ class _Stack(Constraint):
 
     def __init__(self, cseq: list, dim: int = 0) -> None:
         self.cseq, self.dim = list(cseq), dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim  # the stacked dim joins the event
 
     def _check(self, a: np.ndarray) -> np.ndarray:
         parts = [c._check(np.take(a, i, axis=self.dim)) for i, c in enumerate(self.cseq)]
