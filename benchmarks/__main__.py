@@ -25,7 +25,7 @@ from .workload import REGISTRY, SECTIONS
 
 THREADS = os.environ.get("CHAINRULE_BENCH_THREADS", "2")  # BLAS/torch threads (--threads)
 _MODULES = ["benchmarks.core", "benchmarks.training", "benchmarks.transforms", "benchmarks.memory",
-            "benchmarks.saved", "benchmarks.data_workers",
+            "benchmarks.saved", "benchmarks.data_workers", "benchmarks.compile",
             "benchmarks.linalg"]
 
 
@@ -42,7 +42,7 @@ def _load() -> None:
 
 def _time_one(workload: str, lib: str) -> dict:
     w = REGISTRY[workload]
-    if lib == "torch":
+    if lib.startswith("torch"):
         import torch
 
         torch.set_num_threads(int(THREADS))
@@ -63,7 +63,7 @@ def _time_one(workload: str, lib: str) -> dict:
     return {"median": statistics.median(times), "min": min(times), "repeats": len(times)}
 
 
-_MODULE_OF = {"torch": "torch", "jax": "jax", "autograd": "autograd"}
+_MODULE_OF = {"torch": "torch", "torch-compile": "torch", "jax": "jax", "autograd": "autograd"}
 
 
 def _installed(lib: str) -> bool:
@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = (ref / v) if w.rate else (v / ref)
                 what = "memory" if w.measure == "rss" else "time"
                 print(f"  {lib} / torch {what} ratio: {ratio:.2f}x")
+        tc, cc = results.get("torch-compile"), results.get("chainrule-compile")
+        if tc and cc:
+            print(f"  chainrule-compile / torch-compile time ratio: {(tc / cc) if w.rate else (cc / tc):.2f}x")
         rows.append((w, results))
     extra: list[str] = []
     for name in sections:

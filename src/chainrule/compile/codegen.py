@@ -107,7 +107,7 @@ class _Emitter:
         parts = [self.arg(a) for a in n.args]
         parts += [f"{k}={self.const(v)}" for k, v in n.params.items()]
         expr = f"{name}({', '.join(parts)})"
-        return f"asarray({expr})" if n.shape == () else expr
+        return expr  # 0-d results may be NumPy scalars inside the program; returns are wrapped
 
 
 def generate(

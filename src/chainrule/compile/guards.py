@@ -119,6 +119,7 @@ class Guards:
                 pass
         from ..nn.module import Module
 
+        values = _reachable(values)
         for v in values:
             if isinstance(v, Tensor):
                 found[id(v)] = v
@@ -130,6 +131,32 @@ class Guards:
                         if isinstance(t, Tensor):
                             found[id(t)] = t
         return found
+
+
+def _reachable(values: list, depth: int = 3) -> list:
+    """Values inside containers, and the closures and globals of functions the function reads
+    (helpers defined next to it), a few levels deep."""
+    out: list = []
+    seen: set[int] = set()
+    todo = [(v, 0) for v in values]
+    while todo:
+        v, d = todo.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if isinstance(v, (list, tuple, dict)):
+            todo += [(leaf, d) for leaf in tree_flatten(v)[0]]
+        elif isinstance(v, types.FunctionType) and d < depth:
+            for c in v.__closure__ or ():
+                try:
+                    todo.append((c.cell_contents, d + 1))
+                except ValueError:
+                    pass
+            g = v.__globals__
+            todo += [(g[n], d + 1) for n in v.__code__.co_names if n in g]
+        else:
+            out.append(v)
+    return out
 
 
 def describe(key: tuple) -> list[str]:

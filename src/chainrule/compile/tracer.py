@@ -90,8 +90,9 @@ class Tracer:
                     self.problem("a derivative rule read a value computed outside the op table")
                 elif id(t) not in self.known and id(t) not in self.constants:
                     self.problem(
-                        f"a tensor of shape {tuple(t._data.shape)} made outside the op table (from "
-                        "array values, not by an op or a factory)"
+                        f"a tensor of shape {tuple(t._data.shape)} that is neither an argument, a "
+                        "module's parameter or buffer, a global or closure value, nor made by an op "
+                        "or a factory (pass it as an argument if it exists outside the function)"
                     )
                 d = t._data
                 i = self.graph.add("external", shape=d.shape, dtype=d.dtype, extra=t, phase=self.phase).i

@@ -1,0 +1,210 @@
+"""The compiler's workloads: eager and compiled, chainrule and PyTorch, side by side.
+
+Four libraries per workload, each timed in its own fresh process: ``chainrule`` (eager),
+``chainrule-compile`` (``chainrule.compile``), ``torch`` (eager) and ``torch-compile``
+(``torch.compile``, inductor).  Warm-up calls absorb the compile; ``compile_first_call``
+times the first call itself (trace + compile) on the overhead chain.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .core import CHAIN, _scalar_graph
+from .training import _lenet, _mlp
+from .workload import Workload, register
+
+_LIBS = ("chainrule", "chainrule-compile", "torch", "torch-compile")
+
+
+def _module(lib: str):
+    return importlib.import_module(lib.split("-")[0])
+
+
+def _compiles(lib: str) -> bool:
+    return lib.endswith("-compile")
+
+
+def _eager(f):
+    return f
+
+
+def _four(build) -> dict:
+    """``libs`` entries: ``build(T, wrap)`` for each library, ``wrap`` = compile or identity."""
+
+    def make(lib: str):
+        T = _module(lib)
+        return build(T, T.compile if _compiles(lib) else _eager)
+
+    return {lib: (lambda lib=lib: make(lib)) for lib in _LIBS}
+
+
+def _overhead(T, wrap):
+    x = T.ones(16).requires_grad_()
+
+    @wrap
+    def chain(x):
+        y = x
+        for _ in range(CHAIN):
+            y = T.tanh(y * 1.01 + 0.01)
+        return y.sum()
+
+    def step():
+        x.grad = None
+        chain(x).backward()
+
+    return step
+
+
+register(
+    Workload(
+        "compile_overhead",
+        "100 x (y = tanh(y * 1.01 + 0.01)) on 16 float32 values, forward+backward",
+        "µs/op",
+        _four(_overhead),
+        per=3 * CHAIN,
+        scale=1e6,
+        repeats=60,
+        warmup=10,
+        target="chainrule-compile <= torch-compile",
+    )
+)
+
+
+def _first_call(T, wrap):
+    """A new function object per step: each call traces and compiles from nothing."""
+    x = T.ones(16).requires_grad_()
+
+    def step():
+        if hasattr(T, "_dynamo"):
+            T._dynamo.reset()
+
+        @wrap
+        def chain(x):
+            y = x
+            for _ in range(CHAIN):
+                y = T.tanh(y * 1.01 + 0.01)
+            return y.sum()
+
+        chain(x).backward()
+
+    return step
+
+
+register(
+    Workload(
+        "compile_first_call",
+        "first call (trace + compile + run, forward+backward) of the overhead chain",
+        "ms",
+        {lib: v for lib, v in _four(_first_call).items() if lib.endswith("compile")},
+        scale=1e3,
+        repeats=3,
+        warmup=0,
+        target="chainrule-compile < 1000 ms",
+    )
+)
+
+
+def _scalar(T, wrap):
+    """The scalar-graph benchmark with its loss function under ``wrap``."""
+    if wrap is _eager:
+        return _scalar_graph(T)  # exactly the core benchmark
+    from .core import _points
+
+    xs, ys, weights = _points()
+    params = [
+        (
+            [[T.tensor(w, requires_grad=True) for w in row] for row in W],
+            [T.tensor(b, requires_grad=True) for b in B],
+        )
+        for W, B in weights
+    ]
+    flat = [p for W, B in params for row in W for p in row] + [b for _, B in params for b in B]
+
+    def forward(x):
+        h = x
+        for li, (W, B) in enumerate(params):
+            out = []
+            for row, b in zip(W, B):
+                act = b
+                for w, xi in zip(row, h):
+                    act = act + w * xi
+                out.append(act.tanh() if li < len(params) - 1 else act)
+            h = out
+        return h[0]
+
+    @wrap
+    def loss_fn():
+        loss = 0.0
+        for x, y in zip(xs, ys):
+            d = forward(x) - y
+            loss = loss + d * d
+        return loss
+
+    def step():
+        for p in flat:
+            p.grad = None
+        loss_fn().backward()
+
+    return step
+
+
+register(
+    Workload(
+        "compile_scalar_graph",
+        "2-16-16-1 MLP on 0-d tensors over 20 points (~13k ops), forward+backward",
+        "ms",
+        _four(_scalar),
+        scale=1e3,
+        repeats=7,
+        warmup=2,
+        target="chainrule-compile >= 5x torch",
+    )
+)
+
+
+def _compiled_model(make):
+    """The training benchmark's model with ``model = compile(model)`` (the usual PyTorch way)."""
+
+    def build(T, wrap):
+        if wrap is _eager:
+            return make(T)
+        real_seq = T.nn.Sequential
+
+        def compiled_sequential(*mods):
+            return wrap(real_seq(*mods))
+
+        T.nn.Sequential = compiled_sequential
+        try:
+            return make(T)
+        finally:
+            T.nn.Sequential = real_seq
+
+    return build
+
+
+register(
+    Workload(
+        "compile_mlp_step",
+        "MLP 784-256-256-10, batch 128, one SGD step (model = compile(model))",
+        "steps/s",
+        _four(_compiled_model(_mlp)),
+        rate=True,
+        repeats=30,
+        warmup=5,
+        target="chainrule-compile >= 1.15x torch and >= torch-compile",
+    )
+)
+
+register(
+    Workload(
+        "compile_lenet_step",
+        "LeNet-5 on 64x1x28x28, one SGD step (model = compile(model))",
+        "steps/s",
+        _four(_compiled_model(_lenet)),
+        rate=True,
+        repeats=20,
+        warmup=5,
+        target="chainrule-compile >= 1.0x torch",
+    )
+)
