@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {lib} / torch {what} ratio: {ratio:.2f}x")
         tc, cc = results.get("torch-compile"), results.get("chainrule-compile")
         if tc and cc:
-            print(f"  chainrule-compile / torch-compile time ratio: {(tc / cc) if w.rate else (cc / tc):.2f}x")
+            ratio = (tc / cc) if w.rate else (cc / tc)
+            print(f"  chainrule-compile / torch-compile time ratio: {ratio:.2f}x")
         rows.append((w, results))
     extra: list[str] = []
     for name in sections:
