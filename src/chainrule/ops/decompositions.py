@@ -226,14 +226,11 @@ def _solve_grad_b(g: Any, a: Any, ans: Any, b_shape: tuple) -> Any:
     return solve(mT(a), gx)
 
 
-def _solve_vjp_b(g: Any, a: Any, ans: Any, b_shape: tuple) -> Any:
-    return sum_to(_solve_grad_b(g, a, ans, b_shape), b_shape)
-
-
-def _solve_vjp_a(g: Any, a: Any, ans: Any, a_shape: tuple, b_shape: tuple) -> Any:
+def _solve_vjp(g: Any, a: Any, ans: Any, a_shape: tuple, b_shape: tuple) -> tuple:
+    """Both cotangents from one ``A⁻ᵀX̄`` (the two inputs usually both require grad)."""
     x = _solve_parts(ans, g, b_shape)[0]
     gb = _solve_grad_b(g, a, ans, b_shape)
-    return sum_to(neg(matmul(gb, mT(x))), a_shape)
+    return sum_to(neg(matmul(gb, mT(x))), a_shape), sum_to(gb, b_shape)
 
 
 def _solve_jvp(ts: tuple, a: Any, ans: Any, b_shape: tuple) -> Any:
@@ -248,7 +245,7 @@ def _solve_jvp(ts: tuple, a: Any, ans: Any, b_shape: tuple) -> Any:
 
 
 SOLVE = _rule_batch(Primitive("LinalgSolve", _solve_forward, public="linalg.solve"))
-SOLVE.defvjp(_solve_vjp_a, _solve_vjp_b)
+SOLVE.defvjp_all(_solve_vjp)
 SOLVE.defjvp_all(_solve_jvp)
 
 
