@@ -11,6 +11,7 @@ from ..ops import softplus
 from ..random import rng
 from . import constraints
 from .distribution import NOT_NAN, _ProbsOrLogits
+from .exp_family import ExponentialFamily
 
 __all__ = ["Bernoulli", "probs_to_logits", "clamp_probs"]
 
@@ -27,7 +28,7 @@ def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
     return p.log() - (-p).log1p() if is_binary else p.log()
 
 
-class Bernoulli(_ProbsOrLogits):
+class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     """``Bernoulli(probs=None, logits=None)``: give exactly one of them.
 
     Samples are float tensors of 0s and 1s, like PyTorch's.
@@ -38,6 +39,7 @@ class Bernoulli(_ProbsOrLogits):
         "logits": NOT_NAN,
     }
     support = constraints.boolean
+    _mean_carrier_measure = 0
 
     def __init__(self, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
@@ -77,6 +79,14 @@ class Bernoulli(_ProbsOrLogits):
         self._check_support((value._data == 0) | (value._data == 1), "0 or 1")
         logits = self.logits
         return value * logits - softplus(logits)  # = -BCEWithLogits(logits, value)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        p = self.probs
+        return (p.log() - (-p).log1p(),)  # logit
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp().log1p()
 
     def entropy(self) -> Tensor:
         logits = self.logits

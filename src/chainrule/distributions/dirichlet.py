@@ -11,12 +11,13 @@ from ..ops.special_functions import digamma, lgamma, xlogy
 from ..random import rng
 from . import constraints
 from ._implicit import dirichlet_sample
-from .distribution import Distribution, _as_tensor
+from .distribution import _as_tensor
+from .exp_family import ExponentialFamily
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """``Dirichlet(concentration)``: ``concentration[..., k]`` > 0; events are k-vectors.
 
     ``rsample`` normalises Gamma draws and carries PyTorch's implicit gradient.
@@ -80,3 +81,10 @@ class Dirichlet(Distribution):
         k = a.shape[-1]
         a0 = a.sum(-1)
         return lgamma(a).sum(-1) - lgamma(a0) - (k - a0) * digamma(a0) - ((a - 1.0) * digamma(a)).sum(-1)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return lgamma(x).sum(-1) - lgamma(x.sum(-1))

@@ -12,12 +12,13 @@ from ..ops import erf
 from ..ops.special_functions import erfinv
 from ..random import rng
 from . import constraints
-from .distribution import Distribution, broadcast_all
+from .distribution import broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """``Normal(loc, scale)``: mean ``loc``, standard deviation ``scale`` (> 0).
 
     >>> d = Normal(chainrule.tensor([0.0, 1.0]), 2.0)
@@ -30,6 +31,7 @@ class Normal(Distribution):
         "scale": (lambda a: a > 0, "greater than 0"),
     }
     has_rsample = True
+    _mean_carrier_measure = 0
     support = constraints.real
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
@@ -74,6 +76,13 @@ class Normal(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()

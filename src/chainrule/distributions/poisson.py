@@ -9,12 +9,13 @@ from ..autograd.grad_mode import no_grad
 from ..ops.special_functions import lgamma, xlogy
 from ..random import rng
 from . import constraints
-from .distribution import Distribution, broadcast_all
+from .distribution import broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Poisson"]
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """``Poisson(rate)``: ``P(k) = rate^k exp(-rate) / k!``; samples are float counts."""
 
     arg_constraints = {"rate": constraints.nonnegative}
@@ -46,3 +47,10 @@ class Poisson(Distribution):
     def log_prob(self, value: Any) -> Tensor:
         value = self._checked(value)
         return xlogy(value, self.rate) - self.rate - lgamma(value + 1)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp()
