@@ -71,20 +71,19 @@ class ReduceOp(Enum):
     BXOR = "bxor"
 
 
+_OPS: dict = {}
+
+
 def mpi_op(op: ReduceOp) -> Any:
-    if not isinstance(op, ReduceOp):
-        raise TypeError(f"op must be a dist.ReduceOp (ReduceOp.SUM, AVG, ...), got {op!r}")
-    M = mpi()
-    return {
-        ReduceOp.SUM: M.SUM,
-        ReduceOp.AVG: M.SUM,
-        ReduceOp.PRODUCT: M.PROD,
-        ReduceOp.MIN: M.MIN,
-        ReduceOp.MAX: M.MAX,
-        ReduceOp.BAND: M.BAND,
-        ReduceOp.BOR: M.BOR,
-        ReduceOp.BXOR: M.BXOR,
-    }[op]
+    """The MPI reduction for ``op`` (the table is built once: this is on every call's path)."""
+    m = _OPS.get(op)
+    if m is None:
+        if not isinstance(op, ReduceOp):
+            raise TypeError(f"op must be a dist.ReduceOp (ReduceOp.SUM, AVG, ...), got {op!r}")
+        M = mpi()
+        names = {"sum": "SUM", "avg": "SUM", "product": "PROD"}
+        m = _OPS[op] = getattr(M, names.get(op.value, op.name))
+    return m
 
 
 class ProcessGroup:
