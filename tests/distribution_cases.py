@@ -110,6 +110,22 @@ def make(lib, name, seed=0):
         return D.Weibull(t(_pos(rng, 2, 3)), t(_pos(rng, 2, 3) * 2)), t(_pos(rng, 4, 2, 3))
     if name == "InverseGamma":
         return D.InverseGamma(t(_pos(rng, 2, 3) * 4), t(_pos(rng, 2, 3))), t(_pos(rng, 4, 2, 3))
+    if name == "NegativeBinomial":
+        return D.NegativeBinomial(t(_pos(rng, 2, 3) * 3), t(_probs(rng, 2, 3) * 0.8)), t(
+            rng.integers(0, 9, (4, 2, 3))
+        )
+    if name == "NegativeBinomial-logits":
+        return D.NegativeBinomial(4.0, logits=t(rng.standard_normal((2, 3)) * 0.5)), t(
+            rng.integers(0, 9, (4, 2, 3))
+        )
+    if name == "RelaxedOneHotCategorical":
+        return D.RelaxedOneHotCategorical(t(0.6), t(_simplex(rng, 2, 4))), t(_simplex(rng, 3, 2, 4))
+    if name == "Kumaraswamy":
+        return D.Kumaraswamy(t(_pos(rng, 2, 3) * 2), t(_pos(rng, 2, 3) * 2)), t(_probs(rng, 4, 2, 3))
+    if name == "LogisticNormal":
+        return D.LogisticNormal(t(rng.standard_normal((2, 3))), t(_pos(rng, 2, 3))), t(_simplex(rng, 5, 2, 4))
+    if name == "FisherSnedecor":
+        return D.FisherSnedecor(t(_pos(rng, 2, 3) * 5), t(9 + _pos(rng, 2, 3) * 5)), t(_pos(rng, 4, 2, 3))
     if name.startswith("MultivariateNormal"):
         A = rng.standard_normal((2, 3, 3))
         cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
@@ -134,7 +150,8 @@ NAMES = [
     "Transformed-affine-tanh", "Transformed-compose-sigmoid", "Transformed-event",
     "MultivariateNormal-cov", "MultivariateNormal-precision", "MultivariateNormal-tril",
     "LowRankMultivariateNormal", "HalfNormal", "HalfCauchy", "Gumbel", "Pareto", "Weibull",
-    "InverseGamma",
+    "InverseGamma", "NegativeBinomial", "NegativeBinomial-logits", "RelaxedOneHotCategorical",
+    "Kumaraswamy", "LogisticNormal", "FisherSnedecor",
 ]  # fmt: skip
 
 

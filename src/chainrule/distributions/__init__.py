@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     distribution,
     exp_family,
     exponential,
+    fishersnedecor,
     gamma,
     geometric,
     gumbel,
@@ -30,17 +31,21 @@ from . import (  # noqa: F401
     independent,
     inverse_gamma,
     kl,
+    kumaraswamy,
     laplace,
     log_normal,
+    logistic_normal,
     lowrank_multivariate_normal,
     mixture_same_family,
     multinomial,
     multivariate_normal,
+    negative_binomial,
     normal,
     one_hot_categorical,
     pareto,
     poisson,
     relaxed_bernoulli,
+    relaxed_categorical,
     studentT,
     transformed_distribution,
     transforms,
@@ -58,6 +63,7 @@ from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
+from .fishersnedecor import FisherSnedecor
 from .gamma import Gamma
 from .geometric import Geometric
 from .gumbel import Gumbel
@@ -66,17 +72,21 @@ from .half_normal import HalfNormal
 from .independent import Independent
 from .inverse_gamma import InverseGamma
 from .kl import kl_divergence, register_kl
+from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
 from .log_normal import LogNormal
+from .logistic_normal import LogisticNormal
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
 from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
+from .negative_binomial import NegativeBinomial
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .pareto import Pareto
 from .poisson import Poisson
 from .relaxed_bernoulli import LogitRelaxedBernoulli, RelaxedBernoulli
+from .relaxed_categorical import ExpRelaxedCategorical, RelaxedOneHotCategorical
 from .studentT import StudentT
 from .transformed_distribution import TransformedDistribution
 from .transforms import (
@@ -107,6 +117,8 @@ __all__ = [
     "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform",
     "Categorical", "Cauchy", "Chi2", "ComposeTransform", "CumulativeDistributionTransform",
     "Dirichlet", "Distribution", "ExpTransform", "Exponential", "ExponentialFamily",
+    "ExpRelaxedCategorical", "FisherSnedecor", "Kumaraswamy", "LogisticNormal", "NegativeBinomial",
+    "RelaxedOneHotCategorical",
     "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
     "IndependentTransform", "InverseGamma", "Laplace",
     "LogNormal", "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "LowerCholeskyTransform",
