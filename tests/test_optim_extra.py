@@ -42,6 +42,9 @@ CASES = [
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.5, t0=5)),  # mu < 1 after step 6: averaging
     ("ASGD", dict(lr=0.05, weight_decay=0.1, t0=2, maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=2.0)),
+    ("Adafactor", dict(lr=0.05, weight_decay=0.1, maximize=True)),
 ]
 IDS = [f"{n}-{k}" for n, k in CASES]
 

@@ -6,6 +6,7 @@
 """
 
 from . import lr_scheduler, swa_utils  # noqa: F401
+from ._adafactor import Adafactor
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -20,6 +21,6 @@ from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "ASGD",
+    "Optimizer", "SGD", "Adafactor", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "ASGD",
     "LBFGS", "NAdam", "RAdam", "Rprop", "lr_scheduler", "swa_utils",
 ]
