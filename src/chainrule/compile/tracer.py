@@ -86,9 +86,11 @@ class Tracer:
         if i is None:
             i = self.arrays.get(id(t._data))
             if i is None:
-                if self.phase == "bwd":
+                if id(t) in self.constants:
+                    pass  # made from shapes only (a factory, ops._core.structural)
+                elif self.phase == "bwd":
                     self.problem("a derivative rule read a value computed outside the op table")
-                elif id(t) not in self.known and id(t) not in self.constants:
+                elif id(t) not in self.known:
                     self.problem(
                         f"a tensor of shape {tuple(t._data.shape)} that is neither an argument, a "
                         "module's parameter or buffer, a global or closure value, nor made by an op "
@@ -114,7 +116,9 @@ class Tracer:
         i = self.node_of(src)
         self.notified.add(id(t))
         self.env[id(t)] = i
+        self.arrays[id(t._data)] = i  # a later .detach() of t shares this array: the new value
         self.keep.append(t)
+        self.keep.append(t._data)
         self.versions.append((t, t._vc[0], i))
 
     def add_input(self, t: Tensor, k: int, kind: str = "input") -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
-from ._core import Primitive, apply, elementwise, fail
+from ._core import Primitive, apply, elementwise, fail, structural
 from .compare import gt, lt, ne
 from .special import erf_array
 
@@ -31,8 +31,8 @@ def _is_tensorlike(a: Any) -> bool:
 def zeros_like_any(a: Any) -> Any:
     """Zeros shaped like ``a`` (a Tensor stays a Tensor, an array an array); no graph."""
     if isinstance(a, Tensor):
-        return wrap(np.zeros_like(a._data))
-    return np.zeros_like(a)
+        return structural(wrap(np.zeros_like(a._data)))
+    return structural(np.zeros_like(a))
 
 
 # ======================================================================= casts

@@ -1,0 +1,13 @@
+"""The compiled-vs-eager fuzzer (tests/fuzz_compile.py), bounded and derandomized for CI."""
+
+from __future__ import annotations
+
+import fuzz_compile
+
+
+def test_random_programs_compiled_equal_eager() -> None:
+    before = dict(fuzz_compile.STATS)
+    fuzz_compile.fuzz_test(max_examples=300, derandomize=True)()
+    ran, compiled = (fuzz_compile.STATS[k] - before.get(k, 0) for k in ("programs", "compiled"))
+    # most programs must run generated code, not fall back to eager (which would prove nothing)
+    assert ran >= 300 and compiled >= 0.8 * ran, dict(fuzz_compile.STATS)
