@@ -126,6 +126,15 @@ def make(lib, name, seed=0):
         return D.LogisticNormal(t(rng.standard_normal((2, 3))), t(_pos(rng, 2, 3))), t(_simplex(rng, 5, 2, 4))
     if name == "FisherSnedecor":
         return D.FisherSnedecor(t(_pos(rng, 2, 3) * 5), t(9 + _pos(rng, 2, 3) * 5)), t(_pos(rng, 4, 2, 3))
+    if name == "ContinuousBernoulli":  # one entry inside the Taylor region around 1/2
+        probs = _probs(rng, 2, 3)
+        probs[0, 0] = 0.4995
+        return D.ContinuousBernoulli(t(probs)), t(_probs(rng, 4, 2, 3))
+    if name == "ContinuousBernoulli-logits":
+        return D.ContinuousBernoulli(logits=t(rng.standard_normal((2, 3)))), t(_probs(rng, 4, 2, 3))
+    if name == "VonMises":
+        kappa = np.array([0.3, 1.0, 4.0, 20.0, 1e-6, 2.5])
+        return D.VonMises(t(rng.standard_normal(6)), t(kappa)), t(rng.uniform(-3, 3, (4, 6)))
     if name.startswith("MultivariateNormal"):
         A = rng.standard_normal((2, 3, 3))
         cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
@@ -151,7 +160,8 @@ NAMES = [
     "MultivariateNormal-cov", "MultivariateNormal-precision", "MultivariateNormal-tril",
     "LowRankMultivariateNormal", "HalfNormal", "HalfCauchy", "Gumbel", "Pareto", "Weibull",
     "InverseGamma", "NegativeBinomial", "NegativeBinomial-logits", "RelaxedOneHotCategorical",
-    "Kumaraswamy", "LogisticNormal", "FisherSnedecor",
+    "Kumaraswamy", "LogisticNormal", "FisherSnedecor", "ContinuousBernoulli",
+    "ContinuousBernoulli-logits", "VonMises",
 ]  # fmt: skip
 
 
