@@ -200,6 +200,14 @@ def make_for_kl(lib, cls_name, seed, leaves=None):
         return getattr(D, cls_name)(t(_simplex(rng, n, 4)))
     if cls_name == "Independent":
         return D.Independent(D.Normal(t(rng.standard_normal((n, 3))), t(_pos(rng, n, 3))), 1)
+    if cls_name == "Gumbel":
+        return D.Gumbel(t(rng.standard_normal(n)), t(_pos(rng, n)))
+    if cls_name == "HalfNormal":
+        return D.HalfNormal(t(_pos(rng, n)))
+    if cls_name == "Pareto":
+        return D.Pareto(t(_pos(rng, n) * 0.5), t(2.5 + _pos(rng, n)))
+    if cls_name == "ContinuousBernoulli":
+        return D.ContinuousBernoulli(t(_probs(rng, n)))
     if cls_name == "MultivariateNormal":
         A = rng.standard_normal((n, 3, 3))
         return D.MultivariateNormal(

@@ -30,6 +30,7 @@ from .gamma import Gamma
 from .geometric import Geometric
 from .independent import Independent
 from .laplace import Laplace
+from .kl_more import register_more
 from .linalg_kl import register_multivariate
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -409,3 +410,4 @@ for _p, _q in [
     register_kl(_p, _q)(_kl_infinite)
 
 register_multivariate(register_kl)
+register_more(register_kl)
