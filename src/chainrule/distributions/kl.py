@@ -29,8 +29,8 @@ from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
 from .independent import Independent
-from .laplace import Laplace
 from .kl_more import register_more
+from .laplace import Laplace
 from .linalg_kl import register_multivariate
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
