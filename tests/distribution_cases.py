@@ -135,6 +135,14 @@ def make(lib, name, seed=0):
     if name == "VonMises":
         kappa = np.array([0.3, 1.0, 4.0, 20.0, 1e-6, 2.5])
         return D.VonMises(t(rng.standard_normal(6)), t(kappa)), t(rng.uniform(-3, 3, (4, 6)))
+    if name == "GeneralizedPareto":  # heavy, exponential (0) and bounded tails
+        conc = np.array([[0.2, 0.0, -0.3], [0.1, -0.1, 0.3]])
+        scale = _pos(rng, 2, 3)
+        loc = rng.standard_normal(3)
+        value = loc + 0.5 * scale * _probs(rng, 4, 2, 3)  # inside every support
+        f = lambda a: lib.tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+        # float32: PyTorch 2.13's log_prob fails on float64 (isclose against a float32 zero)
+        return D.GeneralizedPareto(f(loc), f(scale), f(conc)), f(value)
     if name.startswith("MultivariateNormal"):
         A = rng.standard_normal((2, 3, 3))
         cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
@@ -161,7 +169,7 @@ NAMES = [
     "LowRankMultivariateNormal", "HalfNormal", "HalfCauchy", "Gumbel", "Pareto", "Weibull",
     "InverseGamma", "NegativeBinomial", "NegativeBinomial-logits", "RelaxedOneHotCategorical",
     "Kumaraswamy", "LogisticNormal", "FisherSnedecor", "ContinuousBernoulli",
-    "ContinuousBernoulli-logits", "VonMises",
+    "ContinuousBernoulli-logits", "VonMises", "GeneralizedPareto",
 ]  # fmt: skip
 
 

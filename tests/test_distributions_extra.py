@@ -44,6 +44,7 @@ RTOL = {
     ("VonMises", "log_prob"): 1e-6,
     ("VonMises", "variance"): 2e-5,
     ("VonMises", "stddev"): 2e-5,
+    "GeneralizedPareto": 2e-6,  # float32 (see distribution_cases)
 }
 
 
@@ -62,7 +63,7 @@ def test_values_match_pytorch(name, method):
         return
     got = _call(ours, method, value, chainrule)
     assert tuple(got.shape) == tuple(want.shape)
-    rtol = RTOL.get((name, method), 1e-9)
+    rtol = RTOL.get((name, method), RTOL.get(name, 1e-9))
     np.testing.assert_allclose(_np(got), _np(want), rtol=rtol, atol=1e-12, equal_nan=True)
 
 
@@ -102,7 +103,7 @@ def test_log_prob_gradients_match_pytorch(name):
         a, b = ours.__dict__[k].grad, ref.__dict__[k].grad
         assert (a is None) == (b is None), k  # derived tensors made before requires_grad_
         if b is not None:
-            rtol = RTOL.get((name, "log_prob"), 1e-9) * 10
+            rtol = RTOL.get((name, "log_prob"), RTOL.get(name, 1e-9)) * 10
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol, atol=1e-12, err_msg=k)
 
 
@@ -135,7 +136,7 @@ def test_expand_matches_pytorch(name):
     assert tuple(ours_e.event_shape) == tuple(ref_e.event_shape)
     v = value.unsqueeze(1) if value.ndim > len(ref.event_shape) else value
     rv = ref_value.unsqueeze(1) if ref_value.ndim > len(ref.event_shape) else ref_value
-    rtol = RTOL.get((name, "log_prob"), 1e-9)
+    rtol = RTOL.get((name, "log_prob"), RTOL.get(name, 1e-9))
     np.testing.assert_allclose(_np(ours_e.log_prob(v)), _np(ref_e.log_prob(rv)), rtol=rtol)
     assert tuple(ours_e.sample((2,)).shape) == tuple(ref_e.sample((2,)).shape)
     if ref.batch_shape:
