@@ -194,6 +194,19 @@ AMAX.defjvp(_TIE_JVP)
 AMIN.defjvp(_TIE_JVP)
 
 
+def _even_weights(x: Any, ans: Any, dim: tuple[int, ...], keepdim: bool) -> Any:
+    """max()/min() of all elements: split among the elements equal to the result, or among
+    the NaNs when it is NaN (PyTorch's MaxBackward1; amax's NaN result gives NaN instead)."""
+    full = _unreduce(ans, _shape(x), dim, keepdim)
+    mask = ew.cast(ew.where(cmp.isnan(full), cmp.isnan(x), cmp.eq(x, full)), _dtype(x))
+    return mask / sum(mask, dim, keepdim=True)
+
+
+MAX_ALL, MIN_ALL = AMAX.variant("Max", "MaxBackward1"), AMIN.variant("Min", "MinBackward1")
+for _p in (MAX_ALL, MIN_ALL):
+    _p.defvjp(_weighted_vjp(_even_weights)[0]).defjvp(_weighted_vjp(_even_weights)[1])
+
+
 def _check_nonempty(x: Any, dims: tuple[int, ...], op: str, cls: type = IndexError, fix: str = "") -> None:
     shape = _shape(x)
     if builtins.any(shape[d] == 0 for d in dims) or (not dims and 0 in shape):
@@ -205,11 +218,15 @@ def _check_nonempty(x: Any, dims: tuple[int, ...], op: str, cls: type = IndexErr
         )
 
 
+# PyTorch's class and advice for a reduction over all elements of an empty tensor
+_WHOLE = (RuntimeError, "; specify the reduction dim with the 'dim' argument")
+
+
 def amax(x: Any, dim: Any = (), keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Any:
     d = pick(None if dim == () else dim, axis)
     dims = norm_dims(d, len(_shape(x)), "amax")
-    _check_nonempty(x, dims, "amax")
+    _check_nonempty(x, dims, "amax", *_WHOLE if d is None else ())
     return apply(AMAX, (x,), {"dim": dims, "keepdim": bool(pick(keepdims, None, keepdim))})
 
 
@@ -217,7 +234,7 @@ def amin(x: Any, dim: Any = (), keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Any:
     d = pick(None if dim == () else dim, axis)
     dims = norm_dims(d, len(_shape(x)), "amin")
-    _check_nonempty(x, dims, "amin")
+    _check_nonempty(x, dims, "amin", *_WHOLE if d is None else ())
     return apply(AMIN, (x,), {"dim": dims, "keepdim": bool(pick(keepdims, None, keepdim))})
 
 
@@ -241,8 +258,11 @@ def _minmax(x: Any, dim: Any, keepdim: bool, which: str, other: Any, axis: Any, 
     d = pick(dim, axis)
     keep = bool(pick(keepdims, None, keepdim))
     if d is None:  # PyTorch asks for a dim here (RuntimeError), amax/amin for a non-empty one
-        _check_nonempty(x, (), which, RuntimeError, "; specify the reduction dim with the 'dim' argument")
-        return amax(x) if which == "max" else amin(x)
+        _check_nonempty(x, (), which, *_WHOLE)
+        if _dtype(x).kind != "f":
+            return amax(x) if which == "max" else amin(x)
+        dims = norm_dims(None, len(_shape(x)), which)
+        return apply(MAX_ALL if which == "max" else MIN_ALL, (x,), {"dim": dims, "keepdim": False})
     n = len(_shape(x))
     dd = norm_dim(d, n, which)
     if n == 0:  # a 0-d tensor: its one value, at index 0
@@ -441,7 +461,7 @@ def cumprod(x: Any, dim: Any = None, *, axis: Any = None) -> Any:
     out = [parts[0]] if parts else []
     for p in parts[1:]:
         out.append(ew.mul(out[-1], p))
-    return stack(out, d) if out else x
+    return stack(out, d) if out else ew.mul(x, 1)  # empty along d: a new (empty) tensor, not x
 
 
 def count_nonzero(x: Any, dim: Any = None) -> Any:
