@@ -15,7 +15,7 @@ import numpy as np
 
 from . import ops
 from ._tensor import Tensor
-from .ops._core import fail
+from .ops._core import fail, structural
 from .ops._dims import norm_dim
 
 __all__ = [
@@ -68,7 +68,7 @@ def diff(x: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = N
 def diag_embed(x: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
     """Matrices whose ``offset`` diagonal (in dims ``dim1``, ``dim2``) holds the last dim of ``x``."""
     n = _shape(x)[-1]
-    out = ops.mul(ops.unsqueeze(x, -1), np.eye(n, dtype=x._data.dtype))  # (..., n, n)
+    out = ops.mul(ops.unsqueeze(x, -1), structural(np.eye(n, dtype=x._data.dtype)))  # (..., n, n)
     lo, hi = max(-offset, 0), max(offset, 0)
     out = ops.pad(out, (hi, lo, lo, hi))
     nd = len(_shape(out))

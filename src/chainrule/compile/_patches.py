@@ -191,6 +191,8 @@ def _factory(orig: Callable, shape_only: bool) -> Callable:
             if not any(isinstance(a, Tensor) for a in data_args):
                 tr.constants.add(id(out))
                 tr.keep.append(out)
+                if args and isinstance(args[0], np.ndarray) and np.shares_memory(args[0], out._data):
+                    tr.shared.add(id(out))  # from_numpy / as_tensor: read by reference
         return out
 
     make.__name__ = orig.__name__

@@ -27,6 +27,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..func._pytree import tree_flatten, tree_unflatten
 from ..ops._core import STRUCTURAL_HOOKS
 from .codegen import Mismatch, generate
+from .ir import CONST as _CONST
 from .ir import Graph, Ref
 from .passes import run_passes
 from .tracer import Tracer, tracing
@@ -267,18 +268,6 @@ def _grad_ref(tr: Tracer, g: Tensor) -> Ref:
     return Ref(tr.node_of(g))
 
 
-class _Const:
-    """A primitive-like constant node: the value a function-local tensor started with."""
-
-    name = "Constant"
-    public = "constant"
-
-    @staticmethod
-    def forward(value: np.ndarray) -> np.ndarray:
-        return value.copy()
-
-
-_CONST = _Const()
 
 
 class _Zeros:

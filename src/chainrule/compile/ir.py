@@ -20,7 +20,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Ref", "Node", "Graph"]
+__all__ = ["Ref", "Node", "Graph", "CONST"]
+
+
+class _Const:
+    """A primitive-like constant node: a tensor made inside the function (a factory's value,
+    or the value a function-local buffer started with), copied on every call."""
+
+    name = "Constant"
+    public = "constant"
+
+    @staticmethod
+    def forward(value: np.ndarray) -> np.ndarray:
+        return value.copy()
+
+
+CONST = _Const()
 
 
 class Ref:

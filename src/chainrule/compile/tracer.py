@@ -27,7 +27,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd._switch import Switch
-from .ir import Graph, Node, Ref
+from .ir import CONST, Graph, Node, Ref
 
 __all__ = ["Tracer", "GraphBreak", "current", "user_line"]
 
@@ -68,6 +68,7 @@ class Tracer:
         self.origins: dict[int, tuple[Tensor, int]] = {}  # inputs and externals: (tensor, first node)
         self.known: dict[int, Tensor] = {}  # tensors that exist outside the call (guards.known_tensors)
         self.constants: set[int] = set()  # tensors made by factories during the trace
+        self.shared: set[int] = set()  # ... of those, the ones sharing a caller's array (from_numpy)
         self.notified: set[int] = set()  # tensors the in-place hook rebound (writes it saw)
 
     # ---------------------------------------------------------------- mapping
@@ -97,8 +98,12 @@ class Tracer:
                         "or a factory (pass it as an argument if it exists outside the function)"
                     )
                 d = t._data
-                i = self.graph.add("external", shape=d.shape, dtype=d.dtype, extra=t, phase=self.phase).i
-                self.origins[id(t)] = (t, i)
+                if id(t) in self.constants and id(t) not in self.shared:  # its value now, copied
+                    i = self.graph.add("op", prim=CONST, args=(np.array(d, copy=True),), shape=d.shape,
+                                       dtype=d.dtype, phase=self.phase).i
+                else:
+                    i = self.graph.add("external", shape=d.shape, dtype=d.dtype, extra=t, phase=self.phase).i
+                    self.origins[id(t)] = (t, i)
             self.bind(t, self.graph.nodes[i])
         return i
 
@@ -112,7 +117,8 @@ class Tracer:
         """The in-place hook: ``t`` now holds ``src``'s value (a write, or a base rewritten)."""
         if current() is not self or self.quiet:
             return
-        self.node_of(t)  # before the rebinding: t's old value is a node of its own
+        if id(t) in self.env or id(t._data) in self.arrays or id(t) in self.known or id(t) in self.constants:
+            self.node_of(t)  # before the rebinding: t's old value is a node of its own
         i = self.node_of(src)
         self.notified.add(id(t))
         self.env[id(t)] = i
@@ -147,7 +153,7 @@ class Tracer:
             elif isinstance(a, np.ndarray):
                 i = self.arrays.get(id(a))
                 if i is None:
-                    if id(a) not in self.constants:
+                    if id(a) not in self.constants and id(a.base) not in self.constants:
                         where = "the derivative rule of " if self.phase == "bwd" else ""
                         self.problem(
                             f"{where}{op.public}() got an array of shape {tuple(a.shape)} computed "
@@ -180,6 +186,9 @@ class Tracer:
             if not isinstance(out, np.ndarray) and not isinstance(out, Tensor):
                 out = d
             self.bind(out, node)
+        elif isinstance(out, (np.ndarray, Tensor)):  # an op of constants is a constant
+            self.constants.add(id(out))
+            self.keep.append(out)
         return out
 
     def _index_params(self, params: dict) -> None:

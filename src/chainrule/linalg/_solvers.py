@@ -16,7 +16,7 @@ import numpy as np
 from .. import ops
 from .._tensor import Tensor, wrap
 from ..ops import decompositions as dec
-from ..ops._core import fail
+from ..ops._core import fail, structural
 from ..ops.decompositions import LinAlgError, mT
 
 __all__ = [
@@ -244,7 +244,7 @@ def cholesky_inverse(L: Any, upper: bool = False, *, out: Any = None) -> Any:
     """``(L Lᵀ)⁻¹`` from the Cholesky factor."""
     check(L, "cholesky_inverse", name="L")
     eye = np.broadcast_to(np.eye(_arr(L).shape[-1], dtype=_arr(L).dtype), _arr(L).shape)
-    return cholesky_solve(wrap(np.ascontiguousarray(eye)), L, upper)
+    return cholesky_solve(structural(wrap(np.ascontiguousarray(eye))), L, upper)
 
 
 # ------------------------------------------------------------------ LU
@@ -276,7 +276,7 @@ def lu(A: Any, *, pivot: bool = True, out: Any = None) -> Any:
     n = _arr(A).shape[-1]
     lower, upper = dec._lu_pieces(lu_)
     perm = dec.lu_permutation(piv, n)  # P[r, c] = 1 where perm[c] = r (Pᵀ A = A[perm])
-    p = ops.cast(ops.eq(ops.unsqueeze(perm, -2), np.arange(n)[:, None]), _arr(A).dtype)
+    p = ops.cast(ops.eq(ops.unsqueeze(perm, -2), structural(np.arange(n)[:, None])), _arr(A).dtype)
     return linalg_lu(p, lower, upper)
 
 
@@ -307,7 +307,7 @@ def matrix_power(A: Any, n: int, *, out: Any = None) -> Any:
     if not isinstance(n, (int, np.integer)):
         raise fail(f"linalg.matrix_power(): argument 'n' must be int, not {type(n).__name__}", TypeError)
     if n == 0:
-        eye = np.eye(_arr(A).shape[-1], dtype=_arr(A).dtype)
+        eye = structural(np.eye(_arr(A).shape[-1], dtype=_arr(A).dtype))
         return ops.add(ops.mul(A, 0.0), eye)
     if n < 0:
         A, n = dec.inv(A), -n

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .._tensor import Tensor
-from ._core import Primitive, apply, fail
+from ._core import Primitive, apply, fail, structural
 from ._views import diagonal
 from .elementwise import add, cast, mul, neg, sub
 from .index import gather
@@ -241,7 +241,7 @@ def _solve_jvp(ts: tuple, a: Any, ans: Any, b_shape: tuple) -> Any:
     if _shape(ans) == _shape(dx):
         return dx
     n = b_shape[-2]  # the kept LU factors are bookkeeping, never a result: zero tangent
-    return cat([reshape(dx, (-1,)), np.zeros(n * n + n, _arr(dx).dtype)], -1)
+    return cat([reshape(dx, (-1,)), structural(np.zeros(n * n + n, _arr(dx).dtype))], -1)
 
 
 SOLVE = _rule_batch(Primitive("LinalgSolve", _solve_forward, public="linalg.solve"))
@@ -289,7 +289,7 @@ def _trsm_vjp_a(
 def _part(n: int, upper: bool, unit: bool) -> np.ndarray:
     """The entries a triangular solve reads: one triangle, without the diagonal if unit."""
     d = 1 if unit else 0
-    return ~np.tri(n, n, d - 1, dtype=bool) if upper else np.tri(n, n, -d, dtype=bool)
+    return structural(~np.tri(n, n, d - 1, dtype=bool) if upper else np.tri(n, n, -d, dtype=bool))
 
 
 def _trsm_jvp(ts: tuple, a: Any, ans: Any, upper: bool, unitriangular: bool) -> Any:
@@ -325,7 +325,7 @@ def _cholesky_forward(x: np.ndarray) -> np.ndarray:
 
 
 def _phi(n: int) -> np.ndarray:
-    return np.tri(n, n) - 0.5 * np.eye(n)
+    return structural(np.tri(n, n) - 0.5 * np.eye(n))
 
 
 def _cholesky_vjp(g: Any, ans: Any) -> Any:
@@ -380,8 +380,8 @@ def _lu_forward(x: np.ndarray, *, check: bool = True) -> np.ndarray:
 
 def _lu_pieces(lu: Any) -> tuple:
     n = _shape(lu)[-1]
-    lower = add(mul(lu, np.tri(n, n, -1, dtype=bool)), np.eye(n, dtype=_arr(lu).dtype))
-    upper = mul(lu, ~np.tri(n, n, -1, dtype=bool))
+    lower = add(mul(lu, structural(np.tri(n, n, -1, dtype=bool))), structural(np.eye(n, dtype=_arr(lu).dtype)))
+    upper = mul(lu, structural(~np.tri(n, n, -1, dtype=bool)))
     return lower, upper
 
 
@@ -410,8 +410,8 @@ def _lu_vjp(g: Any, ans: Any, x_shape: tuple) -> Any:
     lower, upper = _lu_pieces(lu)
     gl = unpack(g, [(n, n)])[0]
     nmat = add(
-        mul(matmul(mT(lower), gl), np.tri(n, n, -1, dtype=bool)),
-        mul(matmul(gl, mT(upper)), ~np.tri(n, n, -1, dtype=bool)),
+        mul(matmul(mT(lower), gl), structural(np.tri(n, n, -1, dtype=bool))),
+        mul(matmul(gl, mT(upper)), structural(~np.tri(n, n, -1, dtype=bool))),
     )
     z = solve_triangular(mT(lower), nmat, upper=True, unitriangular=True)  # L⁻ᵀ N
     z = mT(solve_triangular(upper, mT(z), upper=True))  # (L⁻ᵀ N) U⁻ᵀ
@@ -427,11 +427,11 @@ def _lu_jvp(t: Any, ans: Any, x_shape: tuple) -> Any:
     w = solve_triangular(lower, pt, upper=False, unitriangular=True)
     xx = mT(solve_triangular(mT(upper), mT(w), upper=False))  # L⁻¹ Pᵀ dA U⁻¹
     dlu = add(
-        matmul(lower, mul(xx, np.tri(n, n, -1, dtype=bool))),
-        matmul(mul(xx, ~np.tri(n, n, -1, dtype=bool)), upper),
+        matmul(lower, mul(xx, structural(np.tri(n, n, -1, dtype=bool)))),
+        matmul(mul(xx, structural(~np.tri(n, n, -1, dtype=bool))), upper),
     )
     batch = _shape(dlu)[:-2]
-    return cat([reshape(dlu, batch + (-1,)), np.zeros(batch + (n + 1,), _arr(dlu).dtype)], -1)
+    return cat([reshape(dlu, batch + (-1,)), structural(np.zeros(batch + (n + 1,), _arr(dlu).dtype))], -1)
 
 
 LU = _rule_batch(Primitive("LinalgLuFactor", _lu_forward, public="linalg.lu_factor"))

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .._tensor import Tensor, wrap
-from ._core import Primitive, apply, fail
+from ._core import Primitive, apply, fail, structural
 from .compare import eq
 from .decompositions import _arr, _rule_batch, _shape, mT, pack, solve_triangular, sym, unpack
 from .elementwise import add, mul, reciprocal, sub, where
@@ -36,7 +36,7 @@ __all__ = ["eigh", "svd", "qr", "matrix_exp"]
 
 def _diag_embed(v: Any) -> Any:
     n = _shape(v)[-1]
-    return mul(unsqueeze(v, -2), np.eye(n, dtype=_arr(v).dtype))
+    return mul(unsqueeze(v, -2), structural(np.eye(n, dtype=_arr(v).dtype)))
 
 
 def _diag(m: Any) -> Any:
@@ -48,10 +48,10 @@ def _diag(m: Any) -> Any:
 def _gaps(w: Any) -> Any:
     """``F_ij = 1/(w_j − w_i)`` off the diagonal, 0 on it (inf where values repeat)."""
     n = _shape(w)[-1]
-    eye = np.eye(n, dtype=_arr(w).dtype)
+    eye = structural(np.eye(n, dtype=_arr(w).dtype))
     e = add(sub(unsqueeze(w, -2), unsqueeze(w, -1)), eye)
     with np.errstate(divide="ignore"):
-        return mul(reciprocal(e), 1 - eye)
+        return mul(reciprocal(e), structural(1 - eye))
 
 
 def _times(f: Any, k: Any) -> Any:
@@ -172,8 +172,8 @@ def _svd_jvp(t: Any, ans: Any, x_shape: tuple, full_matrices: bool) -> Any:
     dvh = mT(dv)
     if extra:
         batch = _shape(du)[:-2]
-        du = cat([du, np.zeros(batch + (m, m - k), _arr(du).dtype)], -1)
-        dvh = cat([dvh, np.zeros(batch + (n - k, n), _arr(du).dtype)], -2)
+        du = cat([du, structural(np.zeros(batch + (m, m - k), _arr(du).dtype))], -1)
+        dvh = cat([dvh, structural(np.zeros(batch + (n - k, n), _arr(du).dtype))], -2)
     return cat([_flat(du), _diag(dp), _flat(dvh)], -1)
 
 
@@ -224,8 +224,8 @@ def _qr_vjp(g: Any, ans: Any, x_shape: tuple, mode: str) -> Any:
     q, r = unpack(ans, _qr_shapes(m, n, mode))
     gq, gr = unpack(g, _qr_shapes(m, n, mode))
     mm = sub(matmul(gr, mT(r)), matmul(mT(q), gq))
-    upper = ~np.tri(n, n, -1, dtype=bool)
-    nmat = add(mul(mm, upper), mT(mul(mm, np.tri(n, n, -1, dtype=bool).T)))
+    upper = structural(~np.tri(n, n, -1, dtype=bool))
+    nmat = add(mul(mm, upper), mT(mul(mm, structural(np.tri(n, n, -1, dtype=bool).T))))
     b = add(gq, matmul(q, nmat))  # Ā Rᵀ = Q̄ + Q N
     return mT(solve_triangular(r, mT(b), upper=True))
 
@@ -236,7 +236,7 @@ def _qr_jvp(t: Any, ans: Any, x_shape: tuple, mode: str) -> Any:
     q, r = unpack(ans, _qr_shapes(m, n, mode))
     x = mT(solve_triangular(mT(r), mT(t), upper=False))  # dA R⁻¹
     c = matmul(mT(q), x)
-    low = mul(c, np.tri(n, n, -1, dtype=bool))
+    low = mul(c, structural(np.tri(n, n, -1, dtype=bool)))
     upper_part = sub(c, sub(low, mT(low)))  # C − Ω
     dr = matmul(upper_part, r)
     dq = sub(x, matmul(q, upper_part))
