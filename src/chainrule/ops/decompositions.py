@@ -380,7 +380,8 @@ def _lu_forward(x: np.ndarray, *, check: bool = True) -> np.ndarray:
 
 def _lu_pieces(lu: Any) -> tuple:
     n = _shape(lu)[-1]
-    lower = add(mul(lu, structural(np.tri(n, n, -1, dtype=bool))), structural(np.eye(n, dtype=_arr(lu).dtype)))
+    eye = structural(np.eye(n, dtype=_arr(lu).dtype))
+    lower = add(mul(lu, structural(np.tri(n, n, -1, dtype=bool))), eye)
     upper = mul(lu, structural(~np.tri(n, n, -1, dtype=bool)))
     return lower, upper
 
