@@ -143,6 +143,12 @@ def make(lib, name, seed=0):
         f = lambda a: lib.tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
         # float32: PyTorch 2.13's log_prob fails on float64 (isclose against a float32 zero)
         return D.GeneralizedPareto(f(loc), f(scale), f(conc)), f(value)
+    if name == "LKJCholesky":
+        A = rng.standard_normal((4, 2, 3, 3))
+        cov = A @ np.swapaxes(A, -1, -2) + 0.3 * np.eye(3)
+        d = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+        L = np.linalg.cholesky(cov / d[..., :, None] / d[..., None, :])
+        return D.LKJCholesky(3, t(np.array([0.5, 2.0]))), t(L)
     if name.startswith("MultivariateNormal"):
         A = rng.standard_normal((2, 3, 3))
         cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
@@ -169,7 +175,7 @@ NAMES = [
     "LowRankMultivariateNormal", "HalfNormal", "HalfCauchy", "Gumbel", "Pareto", "Weibull",
     "InverseGamma", "NegativeBinomial", "NegativeBinomial-logits", "RelaxedOneHotCategorical",
     "Kumaraswamy", "LogisticNormal", "FisherSnedecor", "ContinuousBernoulli",
-    "ContinuousBernoulli-logits", "VonMises", "GeneralizedPareto",
+    "ContinuousBernoulli-logits", "VonMises", "GeneralizedPareto", "LKJCholesky",
 ]  # fmt: skip
 
 

@@ -273,6 +273,7 @@ def _transforms(lib):
         "stick-breaking": tr.StickBreakingTransform(),
         "cat": tr.CatTransform([tr.ExpTransform(), tr.AffineTransform(1.0, 2.0)], -1, [1, 2]),
         "stack": tr.StackTransform([tr.ExpTransform(), tr.SigmoidTransform(), tr.TanhTransform()], -1),
+        "corr-cholesky": tr.CorrCholeskyTransform(),
         "cdf": tr.CumulativeDistributionTransform(lib.distributions.Normal(loc[0], scale[0])),
     }
 

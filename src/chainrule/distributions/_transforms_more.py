@@ -4,6 +4,7 @@ distribution.  Re-exported by ``transforms`` (PyTorch's module path)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ from . import constraints
 from .transforms import Transform, _clipped_sigmoid, _sum_rightmost
 
 __all__ = [
-    "CatTransform", "CumulativeDistributionTransform", "LowerCholeskyTransform",
+    "CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform", "LowerCholeskyTransform",
     "PositiveDefiniteTransform", "SoftplusTransform", "StackTransform", "StickBreakingTransform",
 ]  # fmt: skip
 
@@ -278,3 +279,72 @@ class CumulativeDistributionTransform(Transform):
         if self._cache_size == cache_size:
             return self
         return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+
+
+def _tril_indices(n: int, diag: int) -> np.ndarray:
+    """Flat indices (row-major) of the entries ``j < i + diag + 1`` of an ``n x n`` matrix."""
+    rows, cols = np.nonzero(np.arange(n) < np.arange(n)[:, None] + (diag + 1))
+    return rows * n + cols
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The lower-triangular entries (row by row) of the last two dims, as a vector."""
+    n = mat.shape[-1]
+    return mat.reshape(*mat.shape[:-2], n * n)[..., wrap(_tril_indices(n, diag))]
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The inverse of ``tril_matrix_to_vec``: zeros elsewhere (differentiable in ``vec``)."""
+    m = vec.shape[-1]
+    n = round((-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2)
+    index = np.zeros(n * n, dtype=np.int64)  # position 0 of the padded vector is a zero
+    index[_tril_indices(n, diag)] = np.arange(1, m + 1)
+    zero = wrap(np.zeros(tuple(vec.shape[:-1]) + (1,), dtype=vec._data.dtype))
+    padded = cat([zero, vec], -1)
+    return padded[..., wrap(index)].reshape(*vec.shape[:-1], n, n)
+
+
+class CorrCholeskyTransform(Transform):
+    """Unconstrained ``D (D - 1) / 2`` vectors to Cholesky factors of correlation matrices
+    (tanh to partial correlations, then stick-breaking along each row)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CorrCholeskyTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x: Tensor) -> Tensor:
+        eps = float(np.finfo(x._data.dtype).eps)
+        r = vec_to_tril_matrix(x.tanh().clamp(-1 + eps, 1 - eps), diag=-1)
+        z1m_cumprod_sqrt = (1 - r**2).sqrt().cumprod(-1)
+        eye = wrap(np.eye(r.shape[-1], dtype=r._data.dtype))
+        one = wrap(np.ones(tuple(r.shape[:-1]) + (1,), dtype=r._data.dtype))
+        return (r + eye) * cat([one, z1m_cumprod_sqrt[..., :-1]], -1)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        one = wrap(np.ones(tuple(y.shape[:-1]) + (1,), dtype=y._data.dtype))
+        shifted = cat([one, y_cumsum[..., :-1]], -1)
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(shifted, diag=-1).sqrt()
+        return (t.log1p() - (-t).log1p()) / 2
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        y1m_cumsum = 1 - (y * y).cumsum(-1)
+        stick_breaking = 0.5 * tril_matrix_to_vec(y1m_cumsum, diag=-2).log().sum(-1)
+        tanh = -2 * (x + softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking + tanh
+
+    def forward_shape(self, shape: Any) -> Any:
+        n = tuple(shape)[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return tuple(shape)[:-1] + (d, d)
+
+    def inverse_shape(self, shape: Any) -> Any:
+        d = tuple(shape)[-1]
+        return tuple(shape)[:-2] + (d * (d - 1) // 2,)

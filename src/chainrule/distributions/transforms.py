@@ -23,7 +23,7 @@ from ..ops import softplus
 from . import constraints
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
     "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform",
     "LowerCholeskyTransform", "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform",
     "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StackTransform",
@@ -592,6 +592,6 @@ class SoftmaxTransform(Transform):
 
 # the remaining transforms live next door (file size); imported last, as they subclass Transform
 from ._transforms_more import (  # noqa: E402, I001
-    CatTransform, CumulativeDistributionTransform, LowerCholeskyTransform,
+    CatTransform, CorrCholeskyTransform, CumulativeDistributionTransform, LowerCholeskyTransform,
     PositiveDefiniteTransform, SoftplusTransform, StackTransform, StickBreakingTransform,
 )  # fmt: skip
