@@ -223,8 +223,9 @@ def run_backward(
     taps = _open_taps(observer) if _TAPS else None  # once per backward, not per node
     if taps is not None:
         observer = taps
-    prev_mode = _state.grad_enabled
+    prev_mode, prev_retain = _state.grad_enabled, _state.retain_graph
     _state.grad_enabled = create_graph
+    _state.retain_graph = retain_graph  # read by nodes that free their own buffers (compile)
     try:
         _drain(ready, pending, create_graph, retain_graph, needed, targets, captured, shared, observer)
         with_graph = []
@@ -237,6 +238,7 @@ def run_backward(
     finally:
         _CALLBACKS.clear()
         _state.grad_enabled = prev_mode
+        _state.retain_graph = prev_retain
         if taps is not None:
             taps.close()
     if capture:

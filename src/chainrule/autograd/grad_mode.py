@@ -29,6 +29,7 @@ class _State(threading.local):
     inference = False
     anomaly = False
     anomaly_check_nan = True
+    retain_graph = True  # inside backward: whether this backward keeps saved values
 
 
 state = _State()

@@ -23,6 +23,7 @@ import numpy as np
 from .._inplace import add_inplace_hook
 from .._tensor import Tensor, wrap
 from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..func._pytree import tree_flatten, tree_unflatten
 from ..ops._core import STRUCTURAL_HOOKS
@@ -95,7 +96,7 @@ class Artefact:
             outs = list(outs) if isinstance(outs, tuple) else [outs]
             effects = box[0]
         else:
-            outs, _, effects = self.forward.fn(*arrays)
+            outs, _, effects = self.forward.fn(arrays)
         for (k, kind), value in zip(self.input_effects, effects):
             t = tensors[k]
             if kind == "add":
@@ -124,7 +125,7 @@ class CompiledFunction(Function):
 
     @staticmethod
     def forward(ctx: Any, art: Artefact, arrays: list, box: list, *sources: Tensor) -> Any:
-        outs, saved, effects = art.forward.fn(*arrays)
+        outs, saved, effects = art.forward.fn(list(arrays))
         box.append(effects)
         ctx.art = art
         ctx.saved = saved
@@ -150,7 +151,10 @@ class CompiledFunction(Function):
             )
         art = ctx.art
         gs = [grads[k]._data if isinstance(grads[k], Tensor) else grads[k] for k in art.diff_positions]
-        (res,) = art.backward.fn(*ctx.saved, *gs)
+        args = [*ctx.saved, *gs]
+        if not _grad_state.retain_graph:
+            ctx.saved = None  # the program's locals are the last references: freed as it runs
+        (res,) = art.backward.fn(args)
         return (None, None, None, *res)
 
 
@@ -266,8 +270,6 @@ def _grad_ref(tr: Tracer, g: Tensor) -> Ref:
         tr.phase = "fwd"
         return Ref(node.i)
     return Ref(tr.node_of(g))
-
-
 
 
 class _Zeros:

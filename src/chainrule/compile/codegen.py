@@ -60,6 +60,27 @@ def _print(*args: Any, **kw: Any) -> None:
     print(*[wrap(np.asarray(a)) if isinstance(a, np.ndarray) else a for a in args], **kw)
 
 
+def _last_uses(body: list[Node], returns: list, checks: Any, effects: Any) -> dict[int, list[int]]:
+    """For each body node, the values whose last reader it is (returned, checked and effect
+    values live to the end)."""
+    keep = {a.i for g in returns for a in g if isinstance(a, Ref)}
+    keep |= {c[0] for c in checks}
+    keep |= {a.i for e in effects for a in e[2] if isinstance(a, Ref)}
+    last: dict[int, int] = {}
+    for n in body:
+        for r in n.refs():
+            last[r] = n.i
+        if n.kind == "fused":
+            for r in n.extra.refs():
+                last[r] = n.i
+        last.setdefault(n.i, n.i)  # a value nobody reads dies where it is made
+    out: dict[int, list[int]] = {}
+    for v, at in last.items():
+        if v not in keep:
+            out.setdefault(at, []).append(v)
+    return out
+
+
 class Program:
     """One generated function: its source, the compiled callable, and what it takes."""
 
@@ -125,12 +146,18 @@ def generate(
     checks_at: dict[int, list] = {}
     for c in checks or ():
         checks_at.setdefault(c[0], []).append(c)
-    lines = [f"def {name}({', '.join(f'v{p.i}' for p in params)}):"]
+    # one list argument, unpacked and cleared: the caller keeps no reference to the inputs,
+    # so the liveness ``del``s below really free them
+    lines = [f"def {name}(_args):"]
+    if params:
+        lines.append(f"    {''.join(f'v{p.i}, ' for p in params)}= _args")
+    lines.append("    _args.clear()")
     done = {p.i for p in params}
     for p in params:
         for node, (how, args), value, line in checks_at.get(p.i, ()):
             lines.append(f"    if _read(v{node}, {how!r}, {em.const(args)}) != {em.const(value)}:  # {line}")
             lines.append("        raise Mismatch")
+    last = _last_uses(body, returns, checks or (), effects or ())
     for n in body:
         if n.kind == "random":
             lines.append(
@@ -147,6 +174,9 @@ def generate(
                 f"  # graph break: {line}"
             )
             lines.append("        raise Mismatch")
+        dead = last.get(n.i)
+        if dead:  # liveness: release what no later line reads (saved activations included)
+            lines.append(f"    del {', '.join(f'v{i}' for i in dead)}")
     for kind, target, args in effects or ():
         if kind == "print":
             kw = "".join(f", {k}={em.const(v)}" for k, v in target.items())

@@ -99,8 +99,14 @@ class Tracer:
                     )
                 d = t._data
                 if id(t) in self.constants and id(t) not in self.shared:  # its value now, copied
-                    i = self.graph.add("op", prim=CONST, args=(np.array(d, copy=True),), shape=d.shape,
-                                       dtype=d.dtype, phase=self.phase).i
+                    i = self.graph.add(
+                        "op",
+                        prim=CONST,
+                        args=(np.array(d, copy=True),),
+                        shape=d.shape,
+                        dtype=d.dtype,
+                        phase=self.phase,
+                    ).i
                 else:
                     i = self.graph.add("external", shape=d.shape, dtype=d.dtype, extra=t, phase=self.phase).i
                     self.origins[id(t)] = (t, i)
