@@ -23,8 +23,8 @@ import numpy as np
 from .._inplace import add_inplace_hook
 from .._tensor import Tensor, wrap
 from ..autograd.function import Function
-from ..autograd.grad_mode import state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import state as _grad_state
 from ..func._pytree import tree_flatten, tree_unflatten
 from ..ops._core import STRUCTURAL_HOOKS
 from .codegen import Mismatch, generate
