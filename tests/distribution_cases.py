@@ -149,6 +149,14 @@ def make(lib, name, seed=0):
         d = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
         L = np.linalg.cholesky(cov / d[..., :, None] / d[..., None, :])
         return D.LKJCholesky(3, t(np.array([0.5, 2.0]))), t(L)
+    if name.startswith("Wishart"):
+        A, B = rng.standard_normal((2, 3, 3)), rng.standard_normal((4, 2, 3, 3))
+        cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
+        value = t(B @ np.swapaxes(B, -1, -2) + 0.5 * np.eye(3))
+        df = t(np.array([3.5, 7.0]))
+        if name.endswith("precision"):
+            return D.Wishart(df, precision_matrix=t(np.linalg.inv(cov))), value
+        return D.Wishart(df, covariance_matrix=t(cov)), value
     if name.startswith("MultivariateNormal"):
         A = rng.standard_normal((2, 3, 3))
         cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
@@ -176,6 +184,7 @@ NAMES = [
     "InverseGamma", "NegativeBinomial", "NegativeBinomial-logits", "RelaxedOneHotCategorical",
     "Kumaraswamy", "LogisticNormal", "FisherSnedecor", "ContinuousBernoulli",
     "ContinuousBernoulli-logits", "VonMises", "GeneralizedPareto", "LKJCholesky",
+    "Wishart", "Wishart-precision",
 ]  # fmt: skip
 
 
