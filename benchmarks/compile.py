@@ -154,7 +154,9 @@ register(
         "compile_scalar_graph",
         "2-16-16-1 MLP on 0-d tensors over 20 points (~13k ops), forward+backward",
         "ms",
-        _four(_scalar),
+        # torch.compile is left out: Dynamo had not finished tracing this 13k-op graph after
+        # 8 minutes of CPU here (measured once; see the issue notes)
+        {lib: v for lib, v in _four(_scalar).items() if lib != "torch-compile"},
         scale=1e3,
         repeats=7,
         warmup=2,
@@ -167,18 +169,7 @@ def _compiled_model(make):
     """The training benchmark's model with ``model = compile(model)`` (the usual PyTorch way)."""
 
     def build(T, wrap):
-        if wrap is _eager:
-            return make(T)
-        real_seq = T.nn.Sequential
-
-        def compiled_sequential(*mods):
-            return wrap(real_seq(*mods))
-
-        T.nn.Sequential = compiled_sequential
-        try:
-            return make(T)
-        finally:
-            T.nn.Sequential = real_seq
+        return make(T) if wrap is _eager else make(T, wrap)
 
     return build
 

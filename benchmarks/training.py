@@ -23,12 +23,16 @@ def _sgd_step(T, model, x_shape):
     return step
 
 
-def _mlp(T):
+def _same(model):
+    return model
+
+
+def _mlp(T, wrap=_same):
     nn = T.nn
     T.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                           nn.Linear(256, 10))
-    return _sgd_step(T, model, (128, 784))
+    return _sgd_step(T, wrap(model), (128, 784))
 
 
 def _mlp_numpy():
@@ -72,7 +76,7 @@ register(Workload(
 ))
 
 
-def _lenet(T):
+def _lenet(T, wrap=_same):
     nn = T.nn
     T.manual_seed(0)
     model = nn.Sequential(
@@ -80,7 +84,7 @@ def _lenet(T):
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
     )
-    return _sgd_step(T, model, (64, 1, 28, 28))
+    return _sgd_step(T, wrap(model), (64, 1, 28, 28))
 
 
 register(Workload(
