@@ -403,3 +403,34 @@ def test_constraint_registry_matches_pytorch(key, registry):
         np.testing.assert_allclose(_np(ours.inv(y)), x, rtol=1e-9, atol=1e-9)
     with pytest.raises(NotImplementedError):
         D.biject_to(constraints.lower_triangular)
+
+
+def test_utils_match_pytorch():
+    from chainrule.distributions import utils
+
+    tu = torch.distributions.utils
+    x = np.random.default_rng(4).standard_normal((3, 4))
+    for binary in (True, False):
+        np.testing.assert_allclose(
+            _np(utils.logits_to_probs(chainrule.tensor(x), binary)),
+            _np(tu.logits_to_probs(torch.tensor(x), binary)),
+            rtol=1e-12,
+        )
+    m = chainrule.tensor(np.arange(16.0).reshape(4, 4))
+    for diag in (-1, 0, 1):
+        v = utils.tril_matrix_to_vec(m, diag)
+        assert v.tolist() == tu.tril_matrix_to_vec(torch.arange(16.0).reshape(4, 4), diag).tolist()
+        back = utils.vec_to_tril_matrix(v, diag)
+        assert back.tolist() == tu.vec_to_tril_matrix(torch.tensor(v.numpy()), diag).tolist()
+    assert utils.euler_constant == tu.euler_constant
+
+    class Thing:
+        calls = 0
+
+        @utils.lazy_property
+        def value(self):
+            Thing.calls += 1
+            return 42
+
+    t = Thing()
+    assert t.value == 42 and t.value == 42 and Thing.calls == 1

@@ -53,6 +53,7 @@ from . import (  # noqa: F401
     transformed_distribution,
     transforms,
     uniform,
+    utils,
     von_mises,
     weibull,
     wishart,
