@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import HAVE_TORCH, REQUIRE_TORCH, torch
+from reference import need_torch
 
 import chainrule as cr
 
@@ -36,11 +36,60 @@ def test_zero_fill_copy_clamp_normal_uniform() -> None:
     assert x.fill_(7).tolist() == [[7.0, 7.0], [7.0, 7.0]]
     assert x.copy_(cr.tensor([1.0, 2.0])).tolist() == [[1.0, 2.0], [1.0, 2.0]]
     assert x.zero_().sum().item() == 0
-    cr.manual_seed(0)
-    x.normal_(0, 1)
-    assert x.std().item() > 0
     x.uniform_(2, 3)
     assert ((x >= 2) & (x < 3)).all()
+
+
+@pytest.mark.parametrize("mean,std", [(0.0, 1.0), (-3.0, 0.25), (5.0, 4.0)])
+def test_normal_and_uniform_fill_with_the_right_moments(mean: float, std: float) -> None:
+    """On 200,000 draws the sample mean is within 6 standard errors of ``mean``, the sample
+    std within 1 % of ``std``, and the skew and excess kurtosis of a normal are near 0."""
+    cr.manual_seed(0)
+    x = cr.empty(200_000, dtype=cr.float64).normal_(mean, std)
+    a = x.numpy()
+    n = a.size
+    assert abs(a.mean() - mean) < 6 * std / np.sqrt(n)
+    assert abs(a.std() / std - 1) < 0.01
+    z = (a - a.mean()) / a.std()
+    assert abs((z**3).mean()) < 0.03 and abs((z**4).mean() - 3) < 0.06
+    u = cr.empty(200_000, dtype=cr.float64).uniform_(mean, mean + std).numpy()
+    assert u.min() >= mean and u.max() < mean + std
+    assert abs(u.mean() - (mean + std / 2)) < 6 * std / np.sqrt(12 * n)
+    assert abs(u.var() / (std**2 / 12) - 1) < 0.02
+
+
+# in-place method -> its arguments: every result is compared with PyTorch's in-place result
+INPLACE_CALLS = {
+    "add_": (2.5,), "sub_": (0.5,), "mul_": (-3.0,), "div_": (4.0,), "pow_": (2,),
+    "clamp_": (-0.5, 0.5), "clamp_ min": (0.1,), "fill_": (7.0,),
+    "zero_": (), "neg_": (), "abs_": (), "exp_": (), "sqrt_": (), "sigmoid_": (), "tanh_": (),
+    "relu_": (), "floor_": (), "ceil_": (), "round_": (), "trunc_": (), "reciprocal_": (),
+    "sin_": (), "cos_": (), "log_": (), "square_": (), "sign_": (), "frac_": (),
+    "masked_fill_": ("mask", -1.0), "copy_": ("other",), "add_ tensor": ("other",),
+    "mul_ tensor": ("other",), "addcmul_": ("other", "other"), "lerp_": ("other", 0.3),
+}
+
+
+@pytest.mark.parametrize("call", sorted(INPLACE_CALLS))
+def test_inplace_results_match_torch(call: str) -> None:
+    """Values, dtype, identity and version bump of each in-place method against PyTorch."""
+    torch_ = need_torch()
+    name = call.split()[0]
+    vals = np.array([[0.3, -1.2, 2.5], [0.0, 1.7, -0.4]])
+    other = np.array([[1.5, 0.5, -2.0], [3.0, -0.25, 0.75]])
+    res = []
+    for T in (cr, torch_):
+        x = T.tensor(vals.copy(), dtype=T.float64)
+        if name in ("sqrt_", "log_"):
+            x = x.abs() + 0.5
+        extra = {"mask": T.tensor(vals > 0.5), "other": T.tensor(other, dtype=T.float64)}
+        args = [extra.get(a, a) if isinstance(a, str) else a for a in INPLACE_CALLS[call]]
+        v = x._version
+        out = getattr(x, name)(*args)
+        assert out is x and x._version > v, call
+        res.append(x)
+    assert str(res[0].dtype).split(".")[-1] == str(res[1].dtype).split(".")[-1]
+    np.testing.assert_allclose(res[0].numpy(), res[1].numpy(), rtol=1e-12, atol=1e-15, err_msg=call)
 
 
 def test_setitem_forms_from_the_textbook() -> None:
@@ -69,10 +118,7 @@ def _graph_setitem(T):
 
 def test_setitem_in_graph_matches_torch() -> None:
     ours = _graph_setitem(cr)
-    if not HAVE_TORCH:
-        assert not REQUIRE_TORCH
-        pytest.skip("PyTorch not installed")
-    ref = _graph_setitem(torch)
+    ref = _graph_setitem(need_torch())
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
@@ -101,10 +147,7 @@ def _inplace_chain(T):
 
 def test_inplace_on_graph_tensor_matches_torch() -> None:
     ours = _inplace_chain(cr)
-    if not HAVE_TORCH:
-        assert not REQUIRE_TORCH
-        pytest.skip("PyTorch not installed")
-    for a, b in zip(ours, _inplace_chain(torch)):
+    for a, b in zip(ours, _inplace_chain(need_torch())):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 

@@ -202,7 +202,12 @@ def test_maxpool_indices_match_torch() -> None:
     o, i = cr.nn.MaxPool2d(3, stride=2, return_indices=True)(cr.tensor(x))
     ro, ri = torch.nn.MaxPool2d(3, stride=2, return_indices=True)(torch.from_numpy(x))
     np.testing.assert_array_equal(np_of(i), ri.numpy())
-    assert i.dtype == cr.int64
+    np.testing.assert_array_equal(np_of(o), ro.numpy())  # the pooled values, not only where
+    assert i.dtype == cr.int64 and o.shape == tuple(ro.shape)
+    # each pooled value is the input at its index (flattened per (N, C) plane)
+    flat = x.reshape(2, 2, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, np_of(i).reshape(2, 2, -1), 2).reshape(o.shape),
+                                  np_of(o))
 
 
 def test_conv2d_errors_name_the_layer_and_sizes() -> None:

@@ -198,13 +198,28 @@ def test_bce_with_logits_is_stable_for_huge_logits() -> None:
         np.testing.assert_allclose(np_of(ours_x.grad), np_of(ref_x.grad), rtol=1e-6, atol=1e-7)
 
 
-def test_bce_at_exact_zero_and_one_is_finite() -> None:
-    p = cr.tensor([0.0, 1.0, 0.0, 1.0], requires_grad=True)
-    t = cr.tensor([0.0, 1.0, 1.0, 0.0])
-    loss = cr.nn.functional.binary_cross_entropy(p, t, reduction="none")
-    np.testing.assert_allclose(np_of(loss), [0.0, 0.0, 100.0, 100.0])  # log clamped at -100
-    loss.sum().backward()
-    assert np.isfinite(np_of(p.grad)).all()
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_at_exact_zero_and_one_matches_torch(dtype: str) -> None:
+    """Loss (log clamped at -100) and gradient (PyTorch divides by max(p (1 - p), 1e-12), so a
+    confident wrong prediction has a gradient of -1e12) at p = 0 and 1, as PyTorch gives them."""
+    need_torch()
+    res = []
+    for T in (cr, torch):
+        p = T.tensor([0.0, 1.0, 0.0, 1.0, 0.5, 1e-13], dtype=getattr(T, dtype), requires_grad=True)
+        t = T.tensor([0.0, 1.0, 1.0, 0.0, 1.0, 0.3], dtype=getattr(T, dtype), requires_grad=True)
+        loss = T.nn.functional.binary_cross_entropy(p, t, reduction="none")
+        loss.backward(T.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], dtype=getattr(T, dtype)))
+        res.append((np_of(loss), np_of(p.grad), np_of(t.grad)))
+    np.testing.assert_allclose(res[0][0][:5], [0.0, 0.0, 100.0, 100.0, np.log(2)], rtol=1e-6)
+    for a, r in zip(res[0][:2], res[1][:2]):
+        np.testing.assert_allclose(a, r, rtol=1e-6)
+    # the target's gradient log(1 - p) - log(p): PyTorch's is +-inf at exactly 0 and 1, ours the
+    # clamped logs' +-100 (a known difference); elsewhere equal
+    ours_t, ref_t = res[0][2], res[1][2]
+    finite = np.isfinite(ref_t)
+    assert finite.tolist() == [False, False, False, False, True, True]
+    np.testing.assert_allclose(ours_t[finite], ref_t[finite], rtol=1e-6)
+    np.testing.assert_allclose(ours_t[~finite], np.sign(ref_t[~finite]) * 100 * [1, 2, 3, 4], rtol=1e-6)
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         cr.nn.functional.binary_cross_entropy(cr.tensor([1.5]), cr.tensor([1.0]))
 

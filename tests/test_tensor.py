@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -84,12 +85,36 @@ def test_size_and_shape_behaviour() -> None:
         lambda T: T.ones_like(T.tensor([1, 2])),
         lambda T: T.FloatTensor([1, 2]),
         lambda T: T.eye(2),
+        lambda T: T.eye(2, 3, dtype=T.int64),
+        lambda T: T.arange(5, -3, -2.5),
+        lambda T: T.arange(1, 2, 0.1, dtype=T.float64),
+        lambda T: T.linspace(-1, 1, 1),
+        lambda T: T.linspace(2, -3, 7, dtype=T.float64),
+        lambda T: T.logspace(0, 2, 5),
+        lambda T: T.logspace(-1, 1, 3, base=2),
+        lambda T: T.full((2, 2), True),
+        lambda T: T.full_like(T.zeros(3, dtype=T.float64), -1.25),
+        lambda T: T.zeros_like(T.ones(2, 2), dtype=T.int64),
+        lambda T: T.ones(2, 3, dtype=T.bool),
+        lambda T: T.tensor([[1, 2], [3, 4]], dtype=T.float16),
+        lambda T: T.rand(4, 5),
     ],
 )
-def test_creation_dtypes_and_shapes_match_torch(make) -> None:
+def test_creation_dtypes_shapes_and_values_match_torch(make) -> None:
+    """Shape, dtype and values as PyTorch's (random ones: their range and spread)."""
     a, b = make(cr), make(torch)
     assert tuple(a.shape) == tuple(b.shape)
     assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
+    src = inspect.getsource(make)
+    if "randn" in src:
+        assert np.isfinite(a.numpy()).all() and a.numpy().std() > 0
+    elif "randint" in src:
+        assert ((a.numpy() >= 0) & (a.numpy() < 5)).all()
+    elif "rand(" in src:
+        assert ((a.numpy() >= 0) & (a.numpy() < 1)).all() and a.numpy().std() > 0
+    else:
+        np.testing.assert_allclose(a.numpy().astype(float), b.numpy().astype(float), rtol=1e-6,
+                                   atol=1e-7)
 
 
 DTYPES = ["bool", "uint8", "int32", "int64", "float16", "float32", "float64"]

@@ -173,6 +173,13 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"[{np.nanmin(p):.4g}, {np.nanmax(p):.4g}]); apply sigmoid first, or use "
             "binary_cross_entropy_with_logits on the raw scores (more stable)")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    flat = input.detach()
+    edge = flat * (1 - flat) <= 1e-12
+    if bool(ops.any(edge)):  # PyTorch's gradient there: (p - t) / 1e-12 (the target's: the
+        # clamped logs' +-100 at exactly 0 or 1, where PyTorch's is +-inf)
+        slope = ((flat - target) / ops.clamp(flat * (1 - flat), min=1e-12)).detach()
+        held = -(target * _clamped_log(flat) + (1 - target) * _clamped_log(1 - flat))
+        loss = ops.where(edge, held + (input - flat) * slope, loss)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
