@@ -329,9 +329,14 @@ def test_normal_icdf_and_multinomial_entropy_gradients():
 
 
 def test_enumerate_support_matches_pytorch():
-    for name in ("Binomial", "OneHotCategorical"):
-        ours, _ = make(chainrule, name)
-        ref, _ = make(torch, name)
+    for name in ("Binomial", "OneHotCategorical", "Bernoulli"):
+        if name == "Bernoulli":
+            p = [[0.3, 0.6, 0.1], [0.5, 0.5, 0.9]]
+            ours, ref = D.Bernoulli(chainrule.tensor(p)), torch.distributions.Bernoulli(torch.tensor(p))
+        else:
+            ours, _ = make(chainrule, name)
+            ref, _ = make(torch, name)
+        assert ours.has_enumerate_support == ref.has_enumerate_support
         if name == "Binomial":
             ours, ref = D.Binomial(4, ours.probs), torch.distributions.Binomial(4, ref.probs)
         for expand in (True, False):

@@ -39,6 +39,7 @@ class Bernoulli(_ProbsOrLogits, ExponentialFamily):
         "logits": NOT_NAN,
     }
     support = constraints.boolean
+    has_enumerate_support = True
     _mean_carrier_measure = 0
 
     def __init__(self, probs: Any = None, logits: Any = None,
@@ -91,3 +92,10 @@ class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     def entropy(self) -> Tensor:
         logits = self.logits
         return softplus(logits) - self.probs * logits
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """``[0., 1.]`` shaped ``(2,) + (1,) * len(batch_shape)`` (expanded if ``expand``)."""
+        values = np.arange(2, dtype=self._param._data.dtype).reshape((2,) + (1,) * len(self.batch_shape))
+        if expand:
+            values = np.broadcast_to(values, (2,) + tuple(self.batch_shape)).copy()
+        return wrap(values)
