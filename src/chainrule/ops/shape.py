@@ -362,7 +362,11 @@ def cat(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Any
         if len(dts) > 1:
             target = _dt.result_type(*[t._data if isinstance(t, Tensor) else np.asarray(t) for t in keep])
             keep = [cast(t, target) for t in keep]
-    return apply(CAT, tuple(keep), {"dim": d})
+    out = apply(CAT, tuple(keep), {"dim": d})
+    dropped = [t for t in tensors if _shape(t) == (0,) and isinstance(t, Tensor) and t.requires_grad]
+    if dropped and not out.requires_grad:  # a skipped empty input still makes the result need grad
+        out = out + dropped[0].sum() * 0
+    return out
 
 
 concat = concatenate = cat
