@@ -92,15 +92,17 @@ class Adafactor(Optimizer):
                 data *= 1 - lr * wd
             if g.ndim > 1:
                 row, col = state["row_var"]._data, state["col_var"]._data
-                _lerp_(row, (g * g).sum(-1, keepdims=True) / g.shape[-1], one_minus_beta2)
-                _lerp_(col, (g * g).sum(-2, keepdims=True) / g.shape[-2], one_minus_beta2)
+                g2 = g * g
+                _lerp_(row, g2.sum(-1, keepdims=True) / g.shape[-1], one_minus_beta2)
+                _lerp_(col, g2.sum(-2, keepdims=True) / g.shape[-2], one_minus_beta2)
                 var = row @ col
                 var /= np.maximum(row.mean(-2, keepdims=True), eps1)
             else:
                 v = state["variance"]._data
                 _lerp_(v, g * g, one_minus_beta2)
                 var = v.copy()
-            update = 1 / np.sqrt(np.maximum(var, eps1 * eps1))
-            update *= g
+            update = np.maximum(var, eps1 * eps1, out=var)
+            np.sqrt(update, out=update)
+            np.divide(g, update, out=update)
             denom = max(1.0, float(np.linalg.norm(update.ravel())) / (update.size**0.5 * d_clip))
             data -= (alpha / denom) * update

@@ -105,9 +105,8 @@ class NAdam(Optimizer):
             denom = np.divide(v, 1 - beta2**step, out=tmp)
             np.sqrt(denom, out=denom)
             denom += eps
-            upd = np.divide(g, denom, out=np.empty_like(d))
-            upd *= -lr * (1.0 - mu) / (1.0 - float(mu_product))
-            d += upd
-            np.divide(m, denom, out=upd)
-            upd *= -lr * mu_next / (1.0 - mu_product_next)
+            # both addcdiv terms of PyTorch's update over one shared denominator
+            upd = np.multiply(g, -lr * (1.0 - mu) / (1.0 - float(mu_product)), out=np.empty_like(d))
+            upd += m * (-lr * mu_next / (1.0 - mu_product_next))
+            upd /= denom
             d += upd

@@ -75,10 +75,12 @@ class Rprop(Optimizer):
                 g = np.negative(g)
             prev = state["prev"]._data
             step_size = state["step_size"]._data
-            sign = np.sign(g * prev)
-            factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, 1.0))
-            step_size *= factor.astype(step_size.dtype, copy=False)
+            kind = step_size.dtype.type
+            prod = g * prev
+            flipped = prod < 0
+            factor = np.where(prod > 0, kind(etaplus), np.where(flipped, kind(etaminus), kind(1)))
+            step_size *= factor
             np.clip(step_size, step_min, step_max, out=step_size)
-            g = np.where(sign < 0, 0, g).astype(d.dtype, copy=False)
+            g = np.where(flipped, kind(0), g)
             d -= np.sign(g) * step_size
             prev[...] = g
