@@ -140,6 +140,20 @@ def _case(lib, name):
         d = Dl.RelaxedBernoulli(t(0.8), logits=t(rng.standard_normal(n)))
     elif name == "Independent":
         d = Dl.Independent(Dl.Normal(t(rng.standard_normal((n, 2))), t(_pos(rng, (n, 2)))), 1)
+    elif name in ("HalfNormal",):
+        d = Dl.HalfNormal(t(_pos(rng, n)))
+    elif name == "Gumbel":
+        d = Dl.Gumbel(t(rng.standard_normal(n)), t(_pos(rng, n)))
+    elif name == "Pareto":
+        d = Dl.Pareto(t(_pos(rng, n)), t(1 + _pos(rng, n)))
+    elif name in ("Weibull", "Kumaraswamy"):
+        d = getattr(Dl, name)(t(_pos(rng, n)), t(_pos(rng, n) * 2))
+    elif name == "ContinuousBernoulli":
+        d = Dl.ContinuousBernoulli(t(np.array([0.2, 0.4995, 0.7, 0.9])))
+    elif name == "GeneralizedPareto":
+        d = Dl.GeneralizedPareto(
+            t(rng.standard_normal(n)), t(_pos(rng, n)), t(np.array([0.2, 0.0, -0.3, 0.1]))
+        )
     elif name == "MultivariateNormal":
         A = rng.standard_normal((n, 3, 3))
         cov = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(3)
@@ -192,6 +206,23 @@ def _noise_from(name, ref, x):
         probs = np.clip(sp.expit(logits), np.finfo(float).eps, 1 - np.finfo(float).eps)
         y = sp.logit(x) * ref.temperature.item() - sp.logit(probs)
         return x, lambda d: d.base_dist, sp.expit(y)
+    if name == "HalfNormal":
+        return x, lambda d: d.base_dist, x / ref.scale.detach().numpy()
+    if name == "Gumbel":
+        z = (x - p["loc"]) / p["scale"]
+        return x, lambda d: d.base_dist, np.exp(-np.exp(-z))
+    if name == "Pareto":
+        return x, lambda d: d.base_dist, np.log(x / p["scale"]) * p["alpha"]
+    if name == "Weibull":
+        return x, lambda d: d.base_dist, (x / p["scale"]) ** p["concentration"]
+    if name == "Kumaraswamy":
+        return x, lambda d: d.base_dist, (1 - x ** p["concentration1"]) ** p["concentration0"]
+    if name == "ContinuousBernoulli":
+        return x, lambda d: d, ref.cdf(torch.tensor(x)).detach().numpy()
+    if name == "GeneralizedPareto":  # its CDF by hand: PyTorch's fails in float64
+        z, c = (x - p["loc"]) / p["scale"], p["concentration"]
+        safe = np.where(c == 0, 1.0, c)
+        return x, lambda d: d, np.where(c == 0, -np.expm1(-z), -np.expm1(-np.log1p(safe * z) / safe))
     if name == "Transformed":
         affine = ref.transforms[0]
         base = (np.arctanh(x) - affine.loc.detach().numpy()) / affine.scale.detach().numpy()
@@ -216,6 +247,13 @@ NAMES = [
     "RelaxedBernoulli",
     "Independent",
     "Transformed",
+    "HalfNormal",
+    "Gumbel",
+    "Pareto",
+    "Weibull",
+    "Kumaraswamy",
+    "ContinuousBernoulli",
+    "GeneralizedPareto",
 ]
 
 
