@@ -439,3 +439,13 @@ def test_utils_match_pytorch():
 
     t = Thing()
     assert t.value == 42 and t.value == 42 and Thing.calls == 1
+
+
+def test_every_public_torch_distributions_name_is_provided():
+    for ref_module, ours in [
+        (torch.distributions, D),
+        (torch.distributions.transforms, transforms),
+        (torch.distributions.constraints, constraints),
+    ]:
+        missing = [n for n in ref_module.__all__ if not hasattr(ours, n)]
+        assert not missing, f"{ref_module.__name__} names not provided: {missing}"

@@ -7,6 +7,7 @@
 
 from . import lr_scheduler, swa_utils  # noqa: F401
 from ._adafactor import Adafactor
+from ._stateless import swap_in_optimizer_params_and_state
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -22,5 +23,5 @@ from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adafactor", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "ASGD",
-    "LBFGS", "NAdam", "RAdam", "Rprop", "lr_scheduler", "swa_utils",
+    "LBFGS", "NAdam", "RAdam", "Rprop", "lr_scheduler", "swa_utils", "swap_in_optimizer_params_and_state",
 ]
