@@ -449,3 +449,19 @@ def test_every_public_torch_distributions_name_is_provided():
     ]:
         missing = [n for n in ref_module.__all__ if not hasattr(ours, n)]
         assert not missing, f"{ref_module.__name__} names not provided: {missing}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_empty_batches(name):
+    ours, _ = make(chainrule, name)
+    shape = (0,) + tuple(ours.batch_shape)
+    empty = ours.expand(shape)
+    s = empty.sample((2,))
+    assert tuple(s.shape) == (2,) + shape + tuple(ours.event_shape)
+    assert tuple(empty.log_prob(s).shape) == (2,) + shape
+    if empty.has_rsample:
+        assert tuple(empty.rsample((2,)).shape) == tuple(s.shape)
+    try:
+        assert tuple(empty.entropy().shape) == shape
+    except NotImplementedError:
+        pass

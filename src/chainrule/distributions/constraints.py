@@ -128,7 +128,7 @@ class _IndependentConstraint(Constraint):
     def _check(self, a: np.ndarray) -> np.ndarray:
         ok = np.asarray(self.base_constraint._check(a))
         n = self.reinterpreted_batch_ndims
-        return ok.reshape(ok.shape[: ok.ndim - n] + (-1,)).all(-1) if n else ok
+        return ok.all(tuple(range(-n, 0))) if n else ok
 
     def __repr__(self) -> str:
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
@@ -157,7 +157,7 @@ class MixtureSameFamilyConstraint(Constraint):
             raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {a.ndim}")
         ok = np.asarray(self.base_constraint._check(np.expand_dims(a, -1 - self.event_dim)))
         keep = a.ndim - self.event_dim
-        return ok.reshape(ok.shape[:keep] + (-1,)).all(-1)
+        return ok.all(tuple(range(keep, ok.ndim)))
 
     def __repr__(self) -> str:
         return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
@@ -278,15 +278,15 @@ class _LowerTriangular(Constraint):
     event_dim = 2
 
     def _check(self, a: np.ndarray) -> np.ndarray:
-        return (np.tril(a) == a).reshape(a.shape[:-2] + (-1,)).min(-1)
+        return (np.tril(a) == a).all((-2, -1))
 
 
 class _LowerCholesky(Constraint):
     event_dim = 2
 
     def _check(self, a: np.ndarray) -> np.ndarray:
-        tril = (np.tril(a) == a).reshape(a.shape[:-2] + (-1,)).min(-1)
-        return tril & (np.diagonal(a, axis1=-2, axis2=-1) > 0).min(-1)
+        tril = (np.tril(a) == a).all((-2, -1))
+        return tril & (np.diagonal(a, axis1=-2, axis2=-1) > 0).all(-1)
 
 
 class _CorrCholesky(Constraint):

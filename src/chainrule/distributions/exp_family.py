@@ -44,5 +44,7 @@ class ExponentialFamily(Distribution):
             gradients = grad(lg_normal.sum(), nparams, create_graph=True)
         result = result + lg_normal
         for p, g in zip(nparams, gradients, strict=True):
-            result = result - (p * g).reshape(*self._batch_shape, -1).sum(-1)
+            pg = p * g
+            extra = tuple(range(len(self._batch_shape), pg.ndim))  # the event dims, summed
+            result = result - (pg.sum(extra) if extra else pg)
         return result

@@ -35,7 +35,7 @@ def _sum_rightmost(value: Any, dim: int) -> Any:
     """Sum the last ``dim`` dimensions of ``value`` (numbers pass through)."""
     if dim == 0 or not isinstance(value, Tensor):
         return value
-    return value.reshape(*value.shape[: value.ndim - dim], -1).sum(-1)
+    return value.sum(tuple(range(-dim, 0)))
 
 
 def _broadcast_shape(*shapes: tuple) -> Size:
@@ -557,7 +557,7 @@ class AffineTransform(Transform):
         else:
             result = self.scale.abs().log()
         if self._event_dim:
-            result = result.reshape(*result.shape[: result.ndim - self._event_dim], -1).sum(-1)
+            result = result.sum(tuple(range(-self._event_dim, 0)))
             shape = shape[: len(shape) - self._event_dim]
         return result.expand(*shape)
 
