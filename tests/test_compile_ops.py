@@ -34,6 +34,7 @@ RUNS_EAGERLY = {
     "special_namespace": "a special function's VJP reads values with NumPy",
     "mode": "the VJP locates the mode with NumPy",
     "quantile": "the forward gathers at NumPy positions computed from the sorted values",
+    "linalg.inv_ex": "the info output is made by NumPy from whether the inversion failed",
     "scatter_reduce": "the counts per target come from the index values through np.add.at",
 }
 

@@ -179,8 +179,8 @@ def build(
                 tr.add_input(t, k)
             result = fn(*args, **kwargs)
             out_leaves, out_spec = tree_flatten(result)
-            out_meta, outs = _outputs(tr, out_leaves, tensors)
-            tr.finish_checks()
+            out_meta, outs, out_refs = _outputs(tr, out_leaves, tensors)  # (before the backward
+            tr.finish_checks()  # rebinds any view)
             _effects(tr, known)
             _trace_backward(tr, outs, tensors)
     finally:
@@ -189,27 +189,29 @@ def build(
     if tr.problems:
         return result, None, tr
     graph = tr.graph
-    graph.outputs = [Ref(tr.node_of(o)) for o in outs]
+    graph.outputs = out_refs
     passes: list = [("traced", graph.table())]
     graph = run_passes(graph, passes)
     return result, Artefact(graph, tr, out_spec, out_meta, passes), tr
 
 
-def _outputs(tr: Tracer, leaves: list, inputs: list) -> tuple[list, list]:
-    meta, outs = [], []
+def _outputs(tr: Tracer, leaves: list, inputs: list) -> tuple[list, list, list]:
+    meta, outs, refs = [], [], []
     ids = {id(t): k for k, t in enumerate(inputs)}
     for v in leaves:
         if isinstance(v, Tensor):
-            if id(v) in ids and tr.env.get(id(v)) == tr.origins[id(v)][1]:
+            i = tr.node_of(v)  # first: a stale view is regenerated (which may change its flags)
+            if id(v) in ids and i == tr.origins[id(v)][1]:
                 meta.append(("input", ids[id(v)]))  # returned as is: the same tensor object
                 continue
             meta.append(("t", bool(v._rg and v._data.dtype.kind == "f")))
             outs.append(v)
+            refs.append(Ref(i))
         elif isinstance(v, (bool, int, float, str, type(None))):
             meta.append(("c", v))
         else:
             tr.problem(f"the function returned a {type(v).__name__}")
-    return meta, outs
+    return meta, outs, refs
 
 
 def _effects(tr: Tracer, known: dict) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .._inplace import refresh
 from .._tensor import Tensor
 from ..autograd._switch import Switch
 from .ir import CONST, Graph, Node, Ref
@@ -69,6 +70,7 @@ class Tracer:
         self.known: dict[int, Tensor] = {}  # tensors that exist outside the call (guards.known_tensors)
         self.constants: set[int] = set()  # tensors made by factories during the trace
         self.shared: set[int] = set()  # ... of those, the ones sharing a caller's array (from_numpy)
+        self.views: dict[int, Tensor] = {}  # id(array) -> the view tensor it belongs to
         self.notified: set[int] = set()  # tensors the in-place hook rebound (writes it saw)
 
     # ---------------------------------------------------------------- mapping
@@ -79,10 +81,15 @@ class Tracer:
             self.keep.append(obj._data)
             self.arrays[id(obj._data)] = node.i
             self.versions.append((obj, obj._vc[0], node.i))
+            if obj._base is not None:
+                self.views[id(obj._data)] = obj
         else:
             self.arrays[id(obj)] = node.i
 
     def node_of(self, t: Tensor) -> int:
+        view = t if t._base is not None else self.views.get(id(t._data))
+        if view is not None and view._vfn[1] != view._vc[0]:
+            refresh(view)  # its base was written since: its value is the regenerated view's
         i = self.env.get(id(t))
         if i is None:
             i = self.arrays.get(id(t._data))
