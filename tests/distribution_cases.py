@@ -19,11 +19,11 @@ def _simplex(rng, *shape):
     return p / p.sum(-1, keepdims=True)
 
 
-def make(lib, name, seed=0):
+def make(lib, name, seed=0, dtype=np.float64):
     """``(distribution, value)`` for case ``name`` built with ``lib`` (chainrule or torch)."""
     rng = np.random.default_rng(seed)
     D, T = lib.distributions, lib.tensor
-    t = lambda a: T(np.asarray(a, dtype=np.float64))  # noqa: E731
+    t = lambda a: T(np.asarray(a, dtype=dtype))  # noqa: E731
     tr = D.transforms if hasattr(D, "transforms") else D
     if name == "Uniform":
         lo = rng.standard_normal((2, 3))

@@ -465,3 +465,19 @@ def test_empty_batches(name):
         assert tuple(empty.entropy().shape) == shape
     except NotImplementedError:
         pass
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_keeps_its_dtype_and_matches_pytorch(name):
+    ours, value = make(chainrule, name, dtype=np.float32)
+    ref, ref_value = make(torch, name, dtype=np.float32)
+    for method in METHODS:
+        try:
+            want = _call(ref, method, ref_value, torch)
+        except (NotImplementedError, RuntimeError):  # RuntimeError: PyTorch's own float32 limits
+            continue
+        got = _call(ours, method, value, chainrule)
+        assert _np(got).dtype == _np(want).dtype, method
+        # float32 rounding, with cancellation in e.g. ContinuousBernoulli's variance
+        np.testing.assert_allclose(_np(got), _np(want), rtol=1e-4, atol=1e-6, equal_nan=True, err_msg=method)
+    assert _np(ours.sample((3,))).dtype == _np(ref.sample((3,))).dtype
