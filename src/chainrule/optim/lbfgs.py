@@ -225,6 +225,8 @@ class LBFGS(Optimizer):
     def _step(self, closure: Callable[[], Any]) -> Any:
         group = self.param_groups[0]
         lr = group["lr"]  # as given (PyTorch keeps an int lr an int, so state["t"] is one too)
+        if isinstance(lr, Tensor):
+            lr = lr.item()
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tolerance_grad = group["tolerance_grad"]
         tolerance_change = group["tolerance_change"]
