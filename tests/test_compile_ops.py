@@ -35,6 +35,9 @@ RUNS_EAGERLY = {
     "mode": "the VJP locates the mode with NumPy",
     "quantile": "the forward gathers at NumPy positions computed from the sorted values",
     "linalg.inv_ex": "the info output is made by NumPy from whether the inversion failed",
+    "linalg.solve_ex": "the info output is made by NumPy from whether the solve failed",
+    "linalg.cholesky_ex": "the info output is made by NumPy from whether the factorisation failed",
+    "linalg.lstsq": "the residuals and rank outputs are made by NumPy from the solution",
     "scatter_reduce": "the counts per target come from the index values through np.add.at",
 }
 
