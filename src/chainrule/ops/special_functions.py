@@ -78,7 +78,8 @@ def _i1e_deriv(x: Any, ans: Any) -> Any:
 
 
 def _sinc_forward(x: np.ndarray) -> np.ndarray:
-    return np.sinc(x).astype(x.dtype, copy=False)
+    with np.errstate(invalid="ignore"):  # sinc(+-inf) is nan, as in PyTorch, without a warning
+        return np.sinc(x).astype(x.dtype, copy=False)
 
 
 def _sinc_deriv(x: Any) -> Any:
