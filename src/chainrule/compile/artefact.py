@@ -28,7 +28,6 @@ from ..autograd.grad_mode import state as _grad_state
 from ..func._pytree import tree_flatten, tree_unflatten
 from ..ops._core import STRUCTURAL_HOOKS
 from .codegen import Mismatch, generate
-from .ir import CONST as _CONST
 from .ir import Graph, Ref
 from .passes import run_passes
 from .tracer import Tracer, tracing
@@ -48,8 +47,8 @@ class Artefact:
         self.inputs = [n for n in nodes if n.kind == "input"]
         self.externals = [n for n in nodes if n.kind == "external"]
         self.external_tensors = [n.extra for n in self.externals]
-        fwd = [n for n in nodes if n.kind in ("op", "random", "fused") and n.phase == "fwd"]
-        bwd = [n for n in nodes if n.kind in ("op", "fused") and n.phase == "bwd"]
+        fwd = [n for n in nodes if n.kind in ("op", "random") and n.phase == "fwd"]
+        bwd = [n for n in nodes if n.kind == "op" and n.phase == "bwd"]
         grads_in = [n for n in nodes if n.kind == "grad"]
         bwd_ids = {n.i for n in bwd} | {n.i for n in grads_in}
         needed = set()
@@ -181,7 +180,7 @@ def build(
             out_leaves, out_spec = tree_flatten(result)
             out_meta, outs, out_refs = _outputs(tr, out_leaves, tensors)  # (before the backward
             tr.finish_checks()  # rebinds any view)
-            _effects(tr, known)
+            _effects(tr)
             _trace_backward(tr, outs, tensors)
     finally:
         remove()
@@ -214,19 +213,15 @@ def _outputs(tr: Tracer, leaves: list, inputs: list) -> tuple[list, list, list]:
     return meta, outs, refs
 
 
-def _effects(tr: Tracer, known: dict) -> None:
-    """Inputs and outside tensors written in place: replay the write on every call."""
+def _effects(tr: Tracer) -> None:
+    """Inputs and outside tensors written in place: replay the write on every call.  (Tensors
+    made inside the function are copied constants of the trace, see ``Tracer.node_of``, so
+    every rebound origin is an input, an outside tensor or an array shared with the caller.)"""
     for key, (t, first) in list(tr.origins.items()):
         now = tr.env.get(key)
-        if now is None or now == first:
+        if now is None or now == first or any(e[1] is t for e in tr.graph.effects):
             continue
-        if tr.graph.nodes[first].kind == "input" or key in known:
-            if any(e[1] is t for e in tr.graph.effects):
-                continue
-            tr.graph.effects.append(("assign", t, (Ref(now),)))
-        else:  # made inside the function: its first value is a constant of the trace
-            node = tr.graph.nodes[first]
-            node.kind, node.prim, node.args = "op", _CONST, (np.array(t._data, copy=True),)
+        tr.graph.effects.append(("assign", t, (Ref(now),)))
 
 
 def _trace_backward(tr: Tracer, outs: list, tensors: list) -> None:
@@ -251,36 +246,6 @@ def _trace_backward(tr: Tracer, outs: list, tensors: list) -> None:
         tr.add_input(g, k, kind="grad")
         gs.append(g)
     grads = engine_grad(diff, [s for _, s in sources], grad_outputs=gs, create_graph=True, allow_unused=True)
-    tr.phase = "fwd"
     tr.sources = [kind for kind, _ in sources]
-    tr.graph.grads = [None if g is None else _grad_ref(tr, g) for g in grads]
-
-
-def _grad_ref(tr: Tracer, g: Tensor) -> Ref:
-    """A source's gradient; the engine's own zeros (a rule with a zero derivative) are constants."""
-    if id(g) not in tr.env and id(g._data) not in tr.arrays and not g._data.any():
-        tr.phase = "bwd"
-        node = tr.graph.add(
-            "op",
-            prim=_ZEROS,
-            args=(),
-            params={"shape": g._data.shape, "dtype": g._data.dtype},
-            shape=g._data.shape,
-            dtype=g._data.dtype,
-            phase="bwd",
-        )
-        tr.phase = "fwd"
-        return Ref(node.i)
-    return Ref(tr.node_of(g))
-
-
-class _Zeros:
-    name = "Zeros"
-    public = "zeros"
-
-    @staticmethod
-    def forward(shape: tuple, dtype: object) -> np.ndarray:
-        return np.zeros(shape, dtype)
-
-
-_ZEROS = _Zeros()
+    tr.graph.grads = [None if g is None else Ref(tr.node_of(g)) for g in grads]  # (still "bwd")
+    tr.phase = "fwd"

@@ -1,10 +1,9 @@
 """Code generation: the optimised IR becomes the source of a plain Python function.
 
 Each op node is one line ``vN = <Primitive>(v.., params)`` calling the primitive's own
-forward (the op table's NumPy function), so no op needs compiler code.  Fused chains
-(see ``passes/fuse.py``) become one line of ``xp.<ufunc>(..., out=buf)`` calls.  The
-array module is the object ``xp`` (NumPy by default), never ``np.`` by name, so another
-array library with NumPy's API can stand in.  The source is kept: ``compiled.code``.
+forward (the op table's NumPy function), so no op needs compiler code; after each line,
+the values no later line reads are deleted (liveness).  The source is kept:
+``compiled.code``.
 """
 
 from __future__ import annotations
@@ -70,9 +69,6 @@ def _last_uses(body: list[Node], returns: list, checks: Any, effects: Any) -> di
     for n in body:
         for r in n.refs():
             last[r] = n.i
-        if n.kind == "fused":
-            for r in n.extra.refs():
-                last[r] = n.i
         last.setdefault(n.i, n.i)  # a value nobody reads dies where it is made
     out: dict[int, list[int]] = {}
     for v, at in last.items():
@@ -140,7 +136,8 @@ def generate(
     effects: list | None = None,
     xp: Any = np,
 ) -> Program:
-    """The source of ``def name(xp, <params>)`` running ``body`` and returning ``returns``."""
+    """The source of ``def name(_args)``: unpacks ``params`` from the list, runs ``body``, returns
+    the groups ``returns`` (refs and constants)."""
     em = _Emitter()
     em.ns["xp"] = xp
     checks_at: dict[int, list] = {}
@@ -163,8 +160,6 @@ def generate(
             lines.append(
                 f"    v{n.i} = _dropout_scale(xp, {n.shape!r}, {n.extra!r}, {em.const(n.dtype, 'dt')})"
             )
-        elif n.kind == "fused":
-            lines.extend(f"    {s}" for s in n.extra.lines(em))
         else:
             lines.append(f"    v{n.i} = {em.call(n)}")
         done.add(n.i)

@@ -99,7 +99,6 @@ _FX_OPS = {
     "external": "get_attr",
     "op": "call_function",
     "random": "call_function",
-    "fused": "call_function",
 }
 
 

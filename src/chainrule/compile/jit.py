@@ -22,14 +22,13 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..ops._core import PRIMITIVES
 from .api import compile as _compile
-from .artefact import _CONST, _ZEROS
 from .fx import FxGraph, GraphModule, symbolic_trace
-from .ir import Graph, Node, Ref
+from .ir import CONST, Graph, Node, Ref
 
 __all__ = ["script", "trace", "load", "save", "ScriptModule"]
 
 _FORMAT = "chainrule.jit/1"
-_PSEUDO = {"Constant": _CONST, "Zeros": _ZEROS}
+_PSEUDO = {"Constant": CONST}
 
 
 def _wrapper_type() -> type:
