@@ -48,19 +48,23 @@ def _value_key(v: Any) -> Any:
     return ("obj", type(v).__name__, id(v))
 
 
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
 def _module_state(m: Any) -> tuple:
-    """One module tree's flags, Python attributes and tensor identities, in a fixed order."""
+    """One module tree's Python attributes (``training`` among them), parameter and buffer
+    identities, ``requires_grad`` flags and hook counts, in a fixed order.  Run on every call:
+    kept lean (shapes are checked when an artefact runs, see ``Artefact.run``)."""
     out = []
-    for mod in m.modules():
+    stack = [m]
+    while stack:
+        mod = stack.pop()
         d = mod.__dict__
-        attrs = tuple((k, v) for k, v in d.items() if isinstance(v, _SCALARS))
-        params = tuple(
-            (k, id(p), None if p is None else p._data.shape, None if p is None else p._rg)
-            for k, p in mod._parameters.items()
-        )
-        bufs = tuple((k, id(b), None if b is None else b._data.shape) for k, b in mod._buffers.items())
-        hooks = (len(mod._forward_pre_hooks), len(mod._forward_hooks))
-        out.append((id(mod), attrs, params, bufs, hooks))
+        attrs = tuple((k, v) for k, v in d.items() if type(v) in _SCALAR_TYPES)
+        params = tuple(None if p is None else (id(p), p._rg) for p in d["_parameters"].values())
+        bufs = tuple(map(id, d["_buffers"].values()))
+        out.append((id(mod), attrs, params, bufs, len(d["_forward_pre_hooks"]), len(d["_forward_hooks"])))
+        stack.extend(c for c in d["_modules"].values() if c is not None)
     return tuple(out)
 
 
@@ -100,7 +104,8 @@ class Guards:
                     modules.append(c.cell_contents)
             except ValueError:
                 pass
-        parts.append(tuple(_module_state(m) for m in modules))
+        # once per tree (a compiled module's call also holds it in its closure)
+        parts.append(tuple(_module_state(m) for m in {id(m): m for m in modules}.values()))
         return tuple(parts)
 
     def known_tensors(self, args: tuple, kwargs: dict) -> dict[int, Tensor]:
