@@ -31,7 +31,35 @@ STATS: collections.Counter = collections.Counter()
 _SHIFTS = (0.0, 0.37, -0.61)
 
 
-def _run(fn: Any, prog: fuzz.Program, shift: float) -> tuple:
+def _backward(vals: list) -> None:
+    """A weighted sum of the values that require grad, backpropagated into the leaves."""
+    terms = [
+        (v * cr.tensor(fuzz._weights(i, tuple(v.shape)))).sum() for i, v in enumerate(vals) if v.requires_grad
+    ]
+    if terms:
+        loss = terms[0]
+        for t in terms[1:]:
+            loss = loss + t
+        loss.backward()
+
+
+def _training_step(program: Any) -> Any:
+    """The program as a training step: its backward and an update of the leaves inside."""
+
+    def step(cr_: Any, f: Any, u: Any, b: Any, consts: dict, leaves: dict, extra: Any) -> list:
+        vals = program(cr_, f, u, b, consts, leaves, extra)
+        snapshot = [v.detach().clone() for v in vals]  # before the update (views follow it)
+        _backward(vals)
+        with cr.no_grad():
+            for t in leaves.values():
+                if t.grad is not None:
+                    t.sub_(0.125 * t.grad)
+        return snapshot
+
+    return step
+
+
+def _run(fn: Any, prog: fuzz.Program, shift: float, step: bool = False) -> tuple:
     leaves = {}
     for k in prog.leaves:
         a = np.array(prog.consts[k] + shift)
@@ -40,32 +68,29 @@ def _run(fn: Any, prog: fuzz.Program, shift: float) -> tuple:
         vals = fn(cr, F(cr), fuzz.U, fuzz.B, prog.consts, leaves, None)
         out = [v.detach().numpy().copy() for v in vals]
         rg = [bool(v.requires_grad) for v in vals]
-        terms = [
-            (v * cr.tensor(fuzz._weights(i, tuple(v.shape)))).sum()
-            for i, v in enumerate(vals)
-            if v.requires_grad
-        ]
-        if terms:
-            loss = terms[0]
-            for t in terms[1:]:
-                loss = loss + t
-            loss.backward()
+        if not step:
+            _backward(vals)
+        else:
+            out += [t.detach().numpy().copy() for t in leaves.values()]  # updated inside
         grads = {k: None if t.grad is None else t.grad.numpy().copy() for k, t in leaves.items()}
     except Exception as exc:  # noqa: BLE001 - compared by class below
         return None, exc
     return (out, rg, grads), None
 
 
-def check(prog: fuzz.Program) -> None:
-    """Compiled equals eager on three calls with different values (see the module docstring)."""
+def check(prog: fuzz.Program, step: bool = False) -> None:
+    """Compiled equals eager on three calls with different values (see the module docstring).
+    ``step``: backward() and the leaves' update run inside the compiled function."""
     ns: dict = {}
     exec(prog.source, ns)  # noqa: S102 - the generated program
     eager_fn = ns["program"]
+    if step:
+        eager_fn = _training_step(eager_fn)
     compiled = cr.compile(eager_fn)
     STATS["programs"] += 1
     for call, shift in enumerate(_SHIFTS):
-        want, want_err = _run(eager_fn, prog, shift)
-        got, got_err = _run(compiled, prog, shift)
+        want, want_err = _run(eager_fn, prog, shift, step)
+        got, got_err = _run(compiled, prog, shift, step)
         if want_err is not None or got_err is not None:
             assert type(got_err) is type(want_err), (
                 f"call {call}: eager {type(want_err).__name__}: {want_err}; "
@@ -97,16 +122,18 @@ def check(prog: fuzz.Program) -> None:
     STATS["traces"] += compiled.traces
 
 
-def fuzz_test(max_examples: int, derandomize: bool, mismatches: list | None = None) -> Any:
+def fuzz_test(
+    max_examples: int, derandomize: bool, mismatches: list | None = None, step: bool = False
+) -> Any:
     @settings(max_examples=max_examples, derandomize=derandomize, **fuzz.SETTINGS)
     @given(fuzz.programs())
     def test(prog: fuzz.Program) -> None:
         note(prog.source)
         if mismatches is None:
-            check(prog)
+            check(prog, step)
             return
         try:
-            check(prog)
+            check(prog, step)
         except AssertionError as exc:
             STATS["mismatches"] += 1
             mismatches.append((str(exc), prog.source))
@@ -127,12 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python tests/fuzz_compile.py")
     ap.add_argument("--programs", type=int, default=2000, help="run N fresh programs (long mode)")
     ap.add_argument("--show", type=int, default=5)
+    ap.add_argument("--step", action="store_true", help="backward() and an update inside the function")
     args = ap.parse_args(argv)
     found: list = []
     done = 0
     while done < args.programs:
         chunk = min(250, args.programs - done)
-        fuzz_test(chunk, derandomize=False, mismatches=found)()
+        fuzz_test(chunk, derandomize=False, mismatches=found, step=args.step)()
         done += chunk
         print(f"{time.strftime('%H:%M:%S')} {report()}", flush=True)
     for message, source in found[: args.show]:

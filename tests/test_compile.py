@@ -370,3 +370,32 @@ def test_writes_into_an_array_shared_with_the_caller_are_replayed() -> None:
         np.testing.assert_array_equal(_d(c(x)), _d(make(eager_arr)(x)))
         np.testing.assert_array_equal(comp_arr, eager_arr)
     assert c.traces == 1 and not _entry_reasons(c)
+
+
+def test_print_of_shapes_and_scalars_replays_as_eager(capsys: pytest.CaptureFixture) -> None:
+    """A ``Size`` (a tuple subclass) is a constant of the code, not a literal to re-parse; a
+    0-d value prints as a tensor on every call."""
+
+    def f(x: cr.Tensor) -> cr.Tensor:
+        print("shape", x.shape, x.sum())
+        return x * 2
+
+    c = cr.compile(f)
+    x = cr.randn(3, dtype=cr.float64)
+    f(x)
+    want = capsys.readouterr().out
+    for _ in range(3):
+        c(x)
+        assert capsys.readouterr().out == want
+    assert c.traces == 1
+
+
+def test_explain_of_an_already_compiled_function() -> None:
+    m = nn.Linear(3, 2)
+
+    @cr.compile
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return m(x).relu()
+
+    out = cr.compiler.explain(f, cr.randn(4, 3))
+    assert out.graph_count == 1 and not out.eager_reasons  # m is found through f's globals

@@ -17,6 +17,7 @@ from ._inplace import inplace, inplace_ufunc, setitem, tracked
 from ._tensor import Tensor, wrap
 from .backend import device as _device
 from .ops import elementwise as ew
+from .ops._core import structural
 from .ops.index import getitem
 
 
@@ -240,7 +241,7 @@ def _overwrite(t: Tensor, value: Any) -> Tensor:
     """``value`` broadcast to ``t``'s shape, still recorded as a function of ``t`` (gradient 0).
 
     A ``where`` rather than ``t * 0 + value``: an inf or NaN in ``t`` must not leak through."""
-    return ops.where(np.ones(t._data.shape, dtype=bool), value, t)
+    return ops.where(structural(np.ones(t._data.shape, dtype=bool)), value, t)
 
 
 def _fill_direct(t: Tensor, value: Any) -> Tensor:

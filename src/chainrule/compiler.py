@@ -56,6 +56,8 @@ class ExplainOutput:
 
 def explain(fn: Callable, *args: Any, **kwargs: Any) -> ExplainOutput:
     """Compile ``fn`` (a function or module), call it once on ``args`` and report."""
+    if isinstance(fn, _api.Compiled):  # already compiled: explain the function it compiles
+        fn = fn.fn
     compiled = _api.compile(fn)
     inner = compiled.__dict__["_compiled"] if "_compiled" in getattr(compiled, "__dict__", {}) else compiled
     compiled(*args, **kwargs)

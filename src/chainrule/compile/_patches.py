@@ -20,6 +20,7 @@ from ..nn.normalization import _BatchNorm
 from ..ops import elementwise as ew
 from ..ops import nn as _ops_nn
 from ..random import Generator, default_generator
+from . import _step
 from .tracer import _print, current, quiet
 
 __all__ = ["patches"]
@@ -28,12 +29,10 @@ _READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "__
 _ORIG = {name: Tensor.__dict__[name] for name in _READS}
 _ORIG_NUMPY = Tensor.__dict__["numpy"]
 _ORIG_ARRAY = Tensor.__dict__["__array__"]
-_ORIG_BACKWARD = Tensor.__dict__["backward"]
 _ORIG_GEN_NUMPY = Generator.numpy
 _ORIG_DROPOUT = _ops_nn.dropout
 _ORIG_BN = _nf.batch_norm
 _ORIG_BN_FORWARD = _BatchNorm.forward
-_ORIG_AG_BACKWARD = autograd.backward
 _ORIG_AG_GRAD = autograd.grad
 
 
@@ -146,21 +145,6 @@ def _ref(m: tuple) -> Any:
     return Ref(m[1])
 
 
-def _not_inside(orig: Callable, what: str) -> Callable:
-    def call(*args: Any, **kw: Any) -> Any:
-        tr = current()
-        if tr is not None and not tr.quiet:
-            tr.problem(
-                f"{what} inside the compiled function (gradients are written to .grad "
-                "and read by optimizers outside the op table)"
-            )
-            with quiet(tr):
-                return orig(*args, **kw)
-        return orig(*args, **kw)
-
-    return call
-
-
 _FACTORIES = (
     "zeros",
     "ones",
@@ -206,9 +190,6 @@ def patches() -> list[tuple[Any, str, Any]]:
         (Tensor, "__str__", _reader("__repr__")),
         (Tensor, "numpy", _escaping(_ORIG_NUMPY, "the array read by .numpy()")),
         (Tensor, "__array__", _escaping(_ORIG_ARRAY, "the array read by NumPy (__array__)")),
-        (Tensor, "backward", _not_inside(_ORIG_BACKWARD, "backward()")),
-        (autograd, "backward", _not_inside(_ORIG_AG_BACKWARD, "autograd.backward()")),
-        (autograd, "grad", _not_inside(_ORIG_AG_GRAD, "autograd.grad()")),
         (Generator, "numpy", _gen_numpy),
         (_ops_nn, "dropout", _dropout),
         (ops, "dropout", _dropout),
@@ -217,6 +198,7 @@ def patches() -> list[tuple[Any, str, Any]]:
         (_BatchNorm, "forward", _bn_forward),
         (builtins, "print", _print_traced),
     ]
+    out += _step.patches()  # backward(), zero_grad(), optimizer.step() inside the function
     import chainrule
 
     from .. import _creation

@@ -6,7 +6,7 @@ results) and stores the artefact; a call with a known key runs the generated cod
 Graph breaks -- Python reading a tensor's value -- are checks inside the generated code:
 if the value differs from the traced one, that call runs eagerly and a second artefact is
 traced for the new value (up to the cache limit).  What the compiler cannot replay at all
-(random draws outside dropout, ``.numpy()``, ``backward()`` inside the function, ...) makes
+(random draws outside dropout, ``.numpy()``, a parameter read after ``opt.step()``, ...) makes
 that guard key eager; ``fullgraph=True`` turns every such case into an error naming the
 source line.
 """

@@ -7,11 +7,14 @@ with ops, so this records the backward as IR nodes (phase ``bwd``) reading forwa
 as explicit edges.  The joint graph goes through the passes and is split in two
 programs:
 
-    forward(inputs..., externals...)  -> (outputs..., saved...)
+    forward(inputs..., externals...)  -> (outputs, saved, input writes, late values)
     backward(saved..., output grads...) -> (one gradient per source, or None)
 
 ``Artefact.run`` executes them: the forward directly, or inside one autograd node
-(``CompiledFunctionBackward``) whose backward runs the generated backward.
+(``CompiledFunctionBackward``) whose backward runs the generated backward.  A function
+that runs ``backward()`` and ``opt.step()`` itself (``_step``) has no backward program:
+its gradients are forward values, stored into ``.grad`` by the *late* effects that
+``run`` applies in order, with the optimizer steps between them.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from .._tensor import Tensor, wrap
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.grad_mode import state as _grad_state
+from ..autograd.graph import next_seq
 from ..func._pytree import tree_flatten, tree_unflatten
 from ..ops._core import STRUCTURAL_HOOKS
+from ._step import flush
 from .codegen import Mismatch, generate
 from .ir import Graph, Ref
 from .passes import run_passes
-from .tracer import Tracer, tracing
+from .tracer import GradOf, Tracer, tracing
 
 __all__ = ["Artefact", "build", "Mismatch"]
 
@@ -59,17 +64,25 @@ class Artefact:
                 needed.add(g.i)
         self.saved = sorted(needed)
         input_ids = {id(t): k for k, t in enumerate(tracer.input_tensors)}
-        to_inputs = [e for e in graph.effects if e[0] != "print" and id(e[1]) in input_ids]
-        others = [e for e in graph.effects if not any(e is f for f in to_inputs)]
+        to_inputs = [e for e in graph.effects if e[0] in ("assign", "add") and id(e[1]) in input_ids]
+        # .grad effects and optimizer steps run after the program, in their order (``_step``)
+        self.late = [(e[0], e[1], bool(e[2])) for e in graph.effects if e[0] in _LATE]
+        late_values = [e[2][0] for e in graph.effects if e[0] in _LATE and e[2]]
+        others = [e for e in graph.effects if e[0] not in _LATE and not any(e is f for f in to_inputs)]
         self.input_effects = [(input_ids[id(e[1])], e[0]) for e in to_inputs]
-        self.forward = generate(
-            "forward",
-            self.inputs + self.externals,
-            fwd,
-            [list(graph.outputs), [Ref(i) for i in self.saved], [e[2][0] for e in to_inputs]],
-            graph.checks,
-            others,
-        )
+        self.grad_checks = [(spec, none) for spec, none in tracer.grad_first.values() if none is not None]
+        self.grad_externals = [k for k, t in enumerate(self.external_tensors) if isinstance(t, GradOf)]
+        self.spent = tracer.stepped  # backward() ran inside: outputs' graphs are consumed
+        leaves = [tracer.leaf_spec(t) for t, _ in tracer.grad_start.values()]
+        self.anchor = leaves[0] if leaves else None  # a leaf that requires grad, for _Spent
+        returns = [
+            list(graph.outputs),
+            [Ref(i) for i in self.saved],
+            [e[2][0] for e in to_inputs],
+            late_values,
+        ]
+        self.adopt = _adoptable(graph, returns)
+        self.forward = generate("forward", self.inputs + self.externals, fwd, returns, graph.checks, others)
         self.backward = None
         tensor_outs = [m for m in out_meta if m[0] == "t"]
         self.diff_positions = [k for k, m in enumerate(tensor_outs) if m[1]]
@@ -84,18 +97,23 @@ class Artefact:
 
     def run(self, tensors: list[Tensor]) -> Any:
         """Run on this call's input tensors; raises Mismatch if a graph-break check fails."""
-        for t, n in zip(self.external_tensors, self.externals):
+        externals = self.external_tensors
+        if self.grad_externals or self.grad_checks:
+            externals = self._resolve(tensors)
+        for t, n in zip(externals, self.externals):
             if t._data.shape != n.shape or t._data.dtype != n.dtype:
                 raise Mismatch
-        arrays = [t._data for t in tensors] + [t._data for t in self.external_tensors]
+        arrays = [t._data for t in tensors] + [t._data for t in externals]
         srcs = [tensors[k] if kind == "input" else k for kind, k in self.sources]
         if self.backward is not None and is_grad_enabled() and any(s._rg for s in srcs):
             box: list = []
             outs = CompiledFunction.apply(self, arrays, box, *srcs)
             outs = list(outs) if isinstance(outs, tuple) else [outs]
-            effects = box[0]
+            effects, late = box[0]
         else:
-            outs, _, effects = self.forward.fn(arrays)
+            outs, _, effects, late = self.forward.fn(arrays)
+        if self.late:
+            self._late(tensors, late)
         for (k, kind), value in zip(self.input_effects, effects):
             t = tensors[k]
             if kind == "add":
@@ -104,6 +122,44 @@ class Artefact:
                 t._data[...] = value
             t._vc[0] += 1
         return self._rebuild(list(outs), tensors)
+
+    def _resolve(self, tensors: list) -> list:
+        """This call's outside tensors: a leaf's ``.grad`` is read now (``tracer.GradOf``); the
+        artefact applies only where each ``.grad`` it depends on is None exactly as traced."""
+        for spec, none in self.grad_checks:
+            leaf = tensors[spec] if isinstance(spec, int) else spec
+            if (leaf._grad is None) != none:
+                raise Mismatch
+        out = list(self.external_tensors)
+        for k in self.grad_externals:
+            g = out[k].resolve(tensors)
+            if g is None:
+                raise Mismatch
+            out[k] = g
+        return out
+
+    def _late(self, tensors: list, values: Any) -> None:
+        """The ordered effects: ``.grad`` set (a new tensor, or written into the one the call
+        began with), and optimizer/scheduler steps (their own update, run here)."""
+        it = iter(zip(values, self.adopt))
+        for kind, target, has_value in self.late:
+            if kind == "call":
+                getattr(target[0], target[1])()
+                continue
+            leaf = tensors[target] if isinstance(target, int) else target
+            if not has_value:
+                leaf._grad = None
+                continue
+            v, own = next(it)
+            if kind == "grad_into":
+                g = leaf._grad
+                g._data[...] = v
+                g._vc[0] += 1
+            else:
+                d = leaf._data
+                ok = own and type(v) is np.ndarray and v.flags.owndata and v.flags.c_contiguous
+                ok = ok and v.dtype == d.dtype and v.shape == d.shape and v.flags.writeable
+                leaf._grad = wrap(v if ok else np.array(v, dtype=d.dtype, copy=True, order="C"))
 
     def _rebuild(self, outs: list, tensors: list) -> Any:
         leaves = []
@@ -115,8 +171,43 @@ class Artefact:
                 leaves.append(v)
             else:
                 o = next(it)
-                leaves.append(o if isinstance(o, Tensor) else wrap(np.asarray(o)))
+                o = o if isinstance(o, Tensor) else wrap(np.asarray(o))
+                if v and self.spent and self.anchor is not None and is_grad_enabled():
+                    anchor = tensors[self.anchor] if isinstance(self.anchor, int) else self.anchor
+                    o = _Spent.apply(o, anchor)
+                leaves.append(o)
         return tree_unflatten(leaves, self.out_spec)
+
+
+_LATE = ("grad", "grad_into", "call")
+
+
+def _adoptable(graph: Graph, returns: list) -> list[bool]:
+    """Per late value: may ``.grad`` keep the program's array (an op's own result that
+    nothing else returns), or must it copy (eager's rule: a stored gradient owns its array)?"""
+    count: dict[int, int] = {}
+    for group in returns:
+        for a in group:
+            if isinstance(a, Ref):
+                count[a.i] = count.get(a.i, 0) + 1
+    return [isinstance(a, Ref) and count[a.i] == 1 and graph.nodes[a.i].kind == "op" for a in returns[-1]]
+
+
+class _Spent(Function):
+    """An output whose graph the backward() inside the compiled function consumed: it
+    requires grad, as in eager, and backpropagating through it again is refused."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, anchor: Tensor) -> Tensor:
+        return wrap(x._data)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise RuntimeError(
+            "Trying to backward through the graph a second time: the compiled function already "
+            "ran backward() on this output's graph (compiled code keeps no graph after it); "
+            "compute what you need inside the function, or call it uncompiled"
+        )
 
 
 class CompiledFunction(Function):
@@ -124,8 +215,8 @@ class CompiledFunction(Function):
 
     @staticmethod
     def forward(ctx: Any, art: Artefact, arrays: list, box: list, *sources: Tensor) -> Any:
-        outs, saved, effects = art.forward.fn(list(arrays))
-        box.append(effects)
+        outs, saved, effects, late = art.forward.fn(list(arrays))
+        box.append((effects, late))
         ctx.art = art
         ctx.saved = saved
         ctx.set_materialize_grads(True)
@@ -170,6 +261,7 @@ def build(
     tensors = [v for v in leaves if isinstance(v, Tensor)]
     tr.sources = []
     tr.input_tensors = tensors
+    _leaves_and_grads(tr, known, tensors)
     remove = add_inplace_hook(tr.rebind)
     STRUCTURAL_HOOKS.append(tr.structural)
     try:
@@ -180,8 +272,9 @@ def build(
             out_leaves, out_spec = tree_flatten(result)
             out_meta, outs, out_refs = _outputs(tr, out_leaves, tensors)  # (before the backward
             tr.finish_checks()  # rebinds any view)
-            _effects(tr)
-            _trace_backward(tr, outs, tensors)
+            flush(tr)
+            if not tr.stepped and not tr.problems:  # (eager from here on otherwise)
+                _trace_backward(tr, outs, tensors)
     finally:
         remove()
         STRUCTURAL_HOOKS.remove(tr.structural)
@@ -213,15 +306,17 @@ def _outputs(tr: Tracer, leaves: list, inputs: list) -> tuple[list, list, list]:
     return meta, outs, refs
 
 
-def _effects(tr: Tracer) -> None:
-    """Inputs and outside tensors written in place: replay the write on every call.  (Tensors
-    made inside the function are copied constants of the trace, see ``Tracer.node_of``, so
-    every rebound origin is an input, an outside tensor or an array shared with the caller.)"""
-    for key, (t, first) in list(tr.origins.items()):
-        now = tr.env.get(key)
-        if now is None or now == first or any(e[1] is t for e in tr.graph.effects):
-            continue
-        tr.graph.effects.append(("assign", t, (Ref(now),)))
+def _leaves_and_grads(tr: Tracer, known: dict, tensors: list) -> None:
+    """The leaves a backward() inside the function may fill (inputs and outside tensors that
+    require grad) and their ``.grad`` at the start; those grads are outside tensors too."""
+    tr.first_seq = next_seq()
+    tr.input_index = {id(t): k for k, t in enumerate(tensors)}
+    for t in [*tensors, *known.values()]:
+        if t._rg and t.grad_fn is None and id(t) not in tr.grad_start:
+            tr.grad_start[id(t)] = (t, t._grad)
+            if t._grad is not None:
+                tr.grad_owner[id(t._grad)] = tr.leaf_spec(t)
+                known.setdefault(id(t._grad), t._grad)
 
 
 def _trace_backward(tr: Tracer, outs: list, tensors: list) -> None:

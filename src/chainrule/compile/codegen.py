@@ -25,11 +25,11 @@ class Mismatch(Exception):
 
 
 def _literal(v: Any) -> bool:
-    if v is None or isinstance(v, (bool, int, str)):
-        return True
-    if isinstance(v, float):
+    if v is None or type(v) in (bool, int, str):  # exact types: a subclass's repr may not
+        return True  # evaluate in the generated module (chainrule.Size, an IntEnum)
+    if type(v) is float:
         return math.isfinite(v)
-    if isinstance(v, tuple):
+    if type(v) is tuple:
         return all(_literal(x) for x in v)
     return False
 
@@ -56,7 +56,7 @@ def _add(target: Any, value: Any) -> None:
 
 
 def _print(*args: Any, **kw: Any) -> None:
-    print(*[wrap(np.asarray(a)) if isinstance(a, np.ndarray) else a for a in args], **kw)
+    print(*[wrap(np.asarray(a)) if isinstance(a, (np.ndarray, np.generic)) else a for a in args], **kw)
 
 
 def _last_uses(body: list[Node], returns: list, checks: Any, effects: Any) -> dict[int, list[int]]:

@@ -109,7 +109,8 @@ class Graph:
     ``outputs``: refs (or constants) of the forward's results, flattened.  ``grads``: per
     differentiable source, the ref of its gradient (None: unused).  ``checks``: value reads
     by Python (graph breaks), ``(node, how, value, line)``.  ``effects``: writes done after
-    the forward (running statistics, counters, prints)."""
+    the forward (running statistics, counters, prints), and, in trace order, ``.grad``
+    stores and optimizer/scheduler steps (``("call", (obj, "step"), ())``)."""
 
     nodes: list[Node] = field(default_factory=list)
     outputs: list = field(default_factory=list)
@@ -170,10 +171,7 @@ class Graph:
         for node, how, value, line in self.checks:
             lines.append(f"graph break: {how}(v{node}) == {value!r}  ({line})")
         for kind, target, args in self.effects:
-            lines.append(
-                f"effect: {kind} {target if kind != 'print' else ''} "
-                f"{', '.join(_show(a) for a in args)}".rstrip()
-            )
+            lines.append(f"effect: {_effect(kind, target, args)}")
         return "\n".join(lines)
 
     __str__ = table
@@ -198,6 +196,17 @@ class Graph:
                 dot.node(f"grad{k}", f"gradient {k}", shape="plaintext")
                 dot.edge(repr(g), f"grad{k}")
         return dot
+
+
+def _effect(kind: str, target: Any, args: tuple) -> str:
+    values = ", ".join(_show(a) for a in args)
+    if kind == "call":
+        return f"{type(target[0]).__name__}.{target[1]}()"
+    if kind in ("grad", "grad_into"):
+        leaf = f"input {target}" if isinstance(target, int) else f"tensor{tuple(target.shape)}"
+        how = {"grad": "=", "grad_into": "written with"}[kind]
+        return f"{leaf}.grad {how} {values or 'None'}"
+    return f"{kind} {target if kind != 'print' else ''} {values}".rstrip()
 
 
 def _show(a: Any) -> str:

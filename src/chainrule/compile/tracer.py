@@ -10,8 +10,10 @@ Python reading a tensor's value (``bool(t)``, ``.item()``, ``.tolist()``, ``prin
 becomes a *check* on that node's value (a graph break: the compiled code recomputes it
 and falls back if it differs); dropout's mask and BatchNorm's running-statistic updates,
 which the library computes with raw NumPy, are recorded as a random node and as effects;
-anything else that leaves the op table (other random draws, ``.numpy()``, in-place writes,
-``backward()`` inside the function) is a *problem*: the function then runs eagerly.
+``backward()``, ``zero_grad()`` and ``optimizer.step()`` inside the function are traced or
+recorded as ordered effects (``_step``); anything else that leaves the op table (other
+random draws, ``.numpy()``, in-place writes the hook did not see) is a *problem*: the
+function then runs eagerly.
 """
 
 from __future__ import annotations
@@ -30,10 +32,27 @@ from .._tensor import Tensor
 from ..autograd._switch import Switch
 from .ir import CONST, Graph, Node, Ref
 
-__all__ = ["Tracer", "GraphBreak", "current", "user_line"]
+__all__ = ["Tracer", "GraphBreak", "GradOf", "current", "user_line"]
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _local = threading.local()
+
+
+class GradOf:
+    """An outside tensor that is a leaf's ``.grad``: the generated code reads ``leaf.grad``
+    when it runs (the object may be a new one on every call), not the traced object."""
+
+    __slots__ = ("leaf",)
+
+    def __init__(self, leaf: Any) -> None:
+        self.leaf = leaf  # the leaf tensor, or an input position
+
+    def resolve(self, tensors: list) -> Tensor | None:
+        leaf = tensors[self.leaf] if isinstance(self.leaf, int) else self.leaf
+        return leaf._grad
+
+    def __repr__(self) -> str:
+        return f"grad of input {self.leaf}" if isinstance(self.leaf, int) else "grad of a tensor"
 
 
 class GraphBreak(RuntimeError):
@@ -72,6 +91,16 @@ class Tracer:
         self.shared: set[int] = set()  # ... of those, the ones sharing a caller's array (from_numpy)
         self.views: dict[int, Tensor] = {}  # id(array) -> the view tensor it belongs to
         self.notified: set[int] = set()  # tensors the in-place hook rebound (writes it saw)
+        self.holders: dict[int, list[Tensor]] = {}  # id(array) -> the traced tensors holding it
+        self.emitted: dict[int, int] = {}  # origin -> the node its last replayed write assigned
+        # a training step inside the function (``_step``): leaves' ``.grad`` and optimizer steps
+        self.input_index: dict[int, int] = {}  # id(input tensor) -> its position
+        self.grad_start: dict[int, tuple[Tensor, Any]] = {}  # id(leaf) -> (leaf, .grad at the start)
+        self.grad_owner: dict[int, Any] = {}  # id(a .grad at the start) -> its leaf (or input position)
+        self.grad_first: dict[int, tuple[Any, bool | None]] = {}  # id(leaf) -> (leaf, start .grad None?)
+        self.grad_emitted: dict[int, tuple] = {}  # id(leaf) -> what the last .grad effect set
+        self.dirty: set[int] = set()  # tensors an opaque optimizer step wrote: not readable after it
+        self.stepped = False  # backward() ran inside the function
 
     # ---------------------------------------------------------------- mapping
     def bind(self, obj: Any, node: Node) -> None:
@@ -81,12 +110,18 @@ class Tracer:
             self.keep.append(obj._data)
             self.arrays[id(obj._data)] = node.i
             self.versions.append((obj, obj._vc[0], node.i))
+            self.holders.setdefault(id(obj._data), []).append(obj)
             if obj._base is not None:
                 self.views[id(obj._data)] = obj
         else:
             self.arrays[id(obj)] = node.i
 
     def node_of(self, t: Tensor) -> int:
+        if self.dirty and (id(t) in self.dirty or (t._base is not None and id(t._base) in self.dirty)):
+            self.problem(
+                "a tensor read after optimizer.step() wrote it (a parameter, its .grad or the "
+                "optimizer's state); read it after the compiled function returns"
+            )
         view = t if t._base is not None else self.views.get(id(t._data))
         if view is not None and view._vfn[1] != view._vc[0]:
             refresh(view)  # its base was written since: its value is the regenerated view's
@@ -115,10 +150,30 @@ class Tracer:
                         phase=self.phase,
                     ).i
                 else:
-                    i = self.graph.add("external", shape=d.shape, dtype=d.dtype, extra=t, phase=self.phase).i
+                    owner = self.grad_owner.get(id(t))
+                    extra = t if owner is None else GradOf(owner)
+                    if owner is not None:
+                        self.grad_touch(owner, t)
+                    i = self.graph.add(
+                        "external", shape=d.shape, dtype=d.dtype, extra=extra, phase=self.phase
+                    ).i
                     self.origins[id(t)] = (t, i)
             self.bind(t, self.graph.nodes[i])
         return i
+
+    def leaf_spec(self, leaf: Tensor) -> Any:
+        """How the generated code finds a leaf: an input's position, or the tensor itself."""
+        k = self.input_index.get(id(leaf))
+        return leaf if k is None else k
+
+    def grad_touch(self, leaf: Any, grad: Any, dont_care: bool = False) -> None:
+        """The first time the trace depends on ``leaf.grad`` (reads or accumulates into it),
+        remember whether it was None: the artefact applies only to calls where it is the same.
+        ``dont_care``: the first touch overwrote it (``zero_grad()``, ``.grad = ...``)."""
+        if isinstance(leaf, int):
+            leaf = self.input_tensors[leaf]
+        if id(leaf) not in self.grad_first:
+            self.grad_first[id(leaf)] = (self.leaf_spec(leaf), None if dont_care else grad is None)
 
     def structural(self, a: Any) -> None:
         """``ops._core.structural``: an array made from shapes only is a constant of the trace."""
@@ -135,6 +190,10 @@ class Tracer:
         i = self.node_of(src)
         self.notified.add(id(t))
         self.env[id(t)] = i
+        for alias in self.holders.get(id(t._data), ()):  # .detach() aliases share the array:
+            if alias is not t and alias._data is t._data:  # the write is theirs too
+                self.env[id(alias)] = i
+                self.notified.add(id(alias))
         self.arrays[id(t._data)] = i  # a later .detach() of t shares this array: the new value
         self.keep.append(t)
         self.keep.append(t._data)
@@ -237,11 +296,14 @@ class Tracer:
         target._data[...] = value._data
         target._vc[0] += 1
         self.env[id(target)] = i  # later reads of target see the new value
+        self.emitted[id(target)] = i
         self.keep.append(target)
 
     def finish_checks(self) -> None:
         """In-place writes the wrapper did not see make the trace unsound: report them."""
         for t, v, i in self.versions:
+            if id(t) in self.dirty or (t._base is not None and id(t._base) in self.dirty):
+                continue  # written by an optimizer step, which the code calls (``_step``)
             if id(t) in self.notified or (t._base is not None and id(t._base) in self.notified):
                 continue  # a write the hook saw (a stale view is regenerated when it is read)
             if t._vc[0] != v and self.env.get(id(t)) == i:
