@@ -467,3 +467,21 @@ from ops_table_linalg import LINALG_CASES as _LINALG  # noqa: E402  (linear alge
 CASES += _LINALG
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"
+
+# CTC loss (appended last so that the cases above keep their seeds).  Through log_softmax, as CTC
+# is used: PyTorch's gradient wrt log_probs itself is the logits' one (see chainrule/ops/ctc.py).
+_CTC_T = I(4, (3, 3), values=[[1, 2, 2], [3, 1, 2], [2, 3, 1]])
+CASES += [
+    C("ctc_loss", lambda T, x, t: F(T).ctc_loss(x.log_softmax(2), t, [6, 5, 4], [3, 2, 1]),
+      A((6, 3, 4), -2, 2), _CTC_T),
+    C("ctc_loss", lambda T, x, t, il, tl: F(T).ctc_loss(x.log_softmax(2), t, il, tl, reduction="none",
+                                                        zero_infinity=True),
+      A((5, 3, 4), -2, 2), _CTC_T, I(6, (3,), values=[5, 2, 0]), I(4, (3,), values=[3, 3, 0])),
+    C("ctc_loss", lambda T, x, t: F(T).ctc_loss(x.log_softmax(1), t, (7,), (3,), blank=3, reduction="sum"),
+      A((7, 4), -2, 2), I(3, (3,), values=[0, 2, 2])),
+    C("ctc_loss", lambda T, x, t, il, tl: F(T).ctc_loss(x.log_softmax(2), t, il, tl, reduction="sum"),
+      A((6, 2, 3), -2, 2), I(3, (3,), values=[1, 2, 1]), I(7, (2,), values=[4, 6]),
+      I(4, (2,), values=[1, 2])),
+]
+for _i, _c in enumerate(CASES):
+    _c.id = f"{_c.op}-{_i}"

@@ -29,6 +29,7 @@ from ..ops import (  # noqa: F401 - re-exported as F.<name>
     softplus,
     tanh,
 )
+from ..ops.ctc import ctc_loss  # noqa: F401 - re-exported as F.ctc_loss
 from ..ops.linear import linear as _linear
 from ._dropout_functional import *  # noqa: F401,F403
 from ._functional_extra import *  # noqa: F401,F403

@@ -14,7 +14,7 @@ from ._loss_functional import _check_reduction, _legacy
 from .module import Module
 
 __all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
-           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CTCLoss"]
 
 
 class _Loss(Module):
@@ -101,6 +101,28 @@ class NLLLoss(_WeightedLoss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification: -log p(target | input) summed over all alignments.
+
+    Inputs as ``F.ctc_loss``: log-probabilities (T, N, C) or (T, C), targets padded (N, S) or
+    concatenated, and one input and target length per sample.  'mean' divides each loss by its
+    target length before averaging; ``zero_infinity`` zeroes impossible (inf) losses and their
+    gradients.
+
+    >>> loss = nn.CTCLoss()
+    >>> loss(chainrule.randn(30, 2, 5).log_softmax(2), chainrule.tensor([[1, 2], [3, 3]]), [30, 25], [2, 2])
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
 
 
 class BCELoss(_WeightedLoss):

@@ -38,6 +38,7 @@ from .compare import (  # noqa: F401
     not_equal,
 )
 from .conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from .ctc import ctc_loss  # noqa: F401
 from .elementwise import (  # noqa: F401
     abs,
     acos,
