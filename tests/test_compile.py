@@ -399,3 +399,26 @@ def test_explain_of_an_already_compiled_function() -> None:
 
     out = cr.compiler.explain(f, cr.randn(4, 3))
     assert out.graph_count == 1 and not out.eager_reasons  # m is found through f's globals
+
+
+def test_saved_argument_written_through_a_detached_alias_keeps_its_old_value() -> None:
+    """``x1.detach().mul_(x0)`` writes the argument x1 (an effect after the forward); the
+    product's backward needs x1's value from before the write (found by the fuzzer)."""
+
+    def f(x0: cr.Tensor, x1: cr.Tensor) -> list:
+        v = x1.detach()
+        v.mul_(x0)
+        return [x0, x1, v]
+
+    c = cr.compile(f)
+    for shift in (0.0, 0.37, -0.61):
+        got = []
+        for fn in (f, c):
+            x0 = cr.tensor(0.5 + shift, dtype=cr.float64, requires_grad=True)
+            x1 = cr.tensor(1.5, dtype=cr.float64, requires_grad=True)
+            out = fn(x0, x1)
+            (out[0] * 2 + out[1] * 3 + out[2] * 5).backward()
+            got.append([*map(_d, out), _d(x0.grad), _d(x1.grad)])
+        for a, b in zip(*got):
+            np.testing.assert_allclose(b, a, rtol=1e-12)
+    assert c.traces == 1

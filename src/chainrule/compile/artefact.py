@@ -33,7 +33,7 @@ from ..func._pytree import tree_flatten, tree_unflatten
 from ..ops._core import STRUCTURAL_HOOKS
 from ._step import flush
 from .codegen import Mismatch, generate
-from .ir import Graph, Ref
+from .ir import CONST, Graph, Ref
 from .passes import run_passes
 from .tracer import GradOf, Tracer, tracing
 
@@ -77,7 +77,7 @@ class Artefact:
         self.anchor = leaves[0] if leaves else None  # a leaf that requires grad, for _Spent
         returns = [
             list(graph.outputs),
-            [Ref(i) for i in self.saved],
+            _saved_refs(graph, tracer, self.saved, fwd),
             [e[2][0] for e in to_inputs],
             late_values,
         ]
@@ -180,6 +180,26 @@ class Artefact:
 
 
 _LATE = ("grad", "grad_into", "call")
+
+
+def _saved_refs(graph: Graph, tracer: Tracer, saved: list[int], fwd: list) -> list[Ref]:
+    """What the forward hands the backward.  An input or outside tensor that an effect writes
+    after the forward (``x.detach().mul_(...)`` on an argument, a buffer update) is saved as
+    a copy taken before the write, as eager's snapshot of a value an in-place op overwrote."""
+    written = {
+        tracer.origins[id(e[1])][1]
+        for e in graph.effects
+        if e[0] in ("assign", "add") and id(e[1]) in tracer.origins
+    }
+    refs = []
+    for i in saved:
+        if i in written:
+            n = graph.nodes[i]
+            copy = graph.add("op", prim=CONST, args=(Ref(i),), shape=n.shape, dtype=n.dtype)
+            fwd.append(copy)
+            i = copy.i
+        refs.append(Ref(i))
+    return refs
 
 
 def _adoptable(graph: Graph, returns: list) -> list[bool]:
