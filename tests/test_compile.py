@@ -422,3 +422,30 @@ def test_saved_argument_written_through_a_detached_alias_keeps_its_old_value() -
         for a, b in zip(*got):
             np.testing.assert_allclose(b, a, rtol=1e-12)
     assert c.traces == 1
+
+
+def test_stale_view_read_under_no_grad_is_regenerated_once() -> None:
+    """A view of a view whose base was written, read under no_grad: the hook rebinding the
+    view while it is regenerated must not regenerate it again (a recursion, found by the fuzzer)."""
+
+    def f(x0: cr.Tensor) -> list:
+        v1 = cr.where(x0 > 0, x0, x0)
+        v3 = v1.unsqueeze(0).squeeze(0)
+        v1.add_(x0)
+        with cr.no_grad():
+            a = cr.abs(v3)
+        return [v1, v3, a, v3 * 2]
+
+    c = cr.compile(f)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        start = rng.standard_normal((2, 3))
+        got = []
+        for fn in (f, c):
+            x0 = cr.tensor(start, requires_grad=True)
+            out = fn(x0)
+            sum((o * (k + 1)).sum() for k, o in enumerate(out) if o.requires_grad).backward()
+            got.append([*map(_d, out), _d(x0.grad)])
+        for a, b in zip(*got):
+            np.testing.assert_array_equal(b, a)
+    assert c.traces == 1

@@ -91,6 +91,7 @@ class Tracer:
         self.shared: set[int] = set()  # ... of those, the ones sharing a caller's array (from_numpy)
         self.views: dict[int, Tensor] = {}  # id(array) -> the view tensor it belongs to
         self.notified: set[int] = set()  # tensors the in-place hook rebound (writes it saw)
+        self.refreshing: set[int] = set()  # views being regenerated now
         self.holders: dict[int, list[Tensor]] = {}  # id(array) -> the traced tensors holding it
         self.emitted: dict[int, int] = {}  # origin -> the node its last replayed write assigned
         # a training step inside the function (``_step``): leaves' ``.grad`` and optimizer steps
@@ -123,8 +124,12 @@ class Tracer:
                 "optimizer's state); read it after the compiled function returns"
             )
         view = t if t._base is not None else self.views.get(id(t._data))
-        if view is not None and view._vfn[1] != view._vc[0]:
-            refresh(view)  # its base was written since: its value is the regenerated view's
+        if view is not None and view._vfn[1] != view._vc[0] and id(view) not in self.refreshing:
+            self.refreshing.add(id(view))  # (the hook rebinds it while it is regenerated, and
+            try:  # under no_grad its history stays stale: no second regeneration inside)
+                refresh(view)  # its base was written since: its value is the regenerated view's
+            finally:
+                self.refreshing.discard(id(view))
         i = self.env.get(id(t))
         if i is None:
             i = self.arrays.get(id(t._data))
