@@ -407,21 +407,29 @@ ByteTensor = _typed("ByteTensor", _dt.uint8)
 # ---------------------------------------------- triangular / diagonal parts
 def tril(x: Any, diagonal: int = 0) -> Any:
     """Lower triangle of the last two dims (others zeroed); gradient passes through the kept part."""
-    from .ops import mul
     from .ops._core import structural
 
     _matrix_dims(x, "tril")
     n, m = x.shape[-2], x.shape[-1]
-    return mul(x, structural(wrap(np.tri(n, m, diagonal, dtype=bool))))
+    return _keep(x, structural(wrap(np.tri(n, m, diagonal, dtype=bool))))
 
 
 def triu(x: Any, diagonal: int = 0) -> Any:
-    from .ops import mul
+    """Upper triangle of the last two dims (others zeroed); gradient passes through the kept part."""
     from .ops._core import structural
 
     _matrix_dims(x, "triu")
     n, m = x.shape[-2], x.shape[-1]
-    return mul(x, structural(wrap(~np.tri(n, m, diagonal - 1, dtype=bool))))
+    return _keep(x, structural(wrap(~np.tri(n, m, diagonal - 1, dtype=bool))))
+
+
+def _keep(x: Any, mask: Any) -> Any:
+    """``x`` where ``mask``, else 0 in x's dtype: a select, so an inf or NaN outside the triangle
+    gives 0 (x * mask would give NaN), as in PyTorch."""
+    from .ops import where
+    from .ops._core import structural
+
+    return where(mask, x, structural(np.zeros((), x._data.dtype)))
 
 
 def diag(x: Any, diagonal: int = 0) -> Any:

@@ -154,3 +154,38 @@ install(
 install({"exp2": ops.exp2}, ["exp2"])
 _INDEXED = ["index_copy", "index_fill", "masked_scatter", "scatter_reduce", "index_put"]
 install({n: getattr(_functions, n) for n in _INDEXED}, _INDEXED)
+
+# Triangles: x.tril(k), x.triu(k) and their in-place forms (recorded like every in-place op).
+install({"tril": _creation.tril, "triu": _creation.triu}, ["tril", "triu"])
+
+
+# ------------------------------------------------- methods that take their dims as varargs too
+def _dims_arg(dims: tuple, kwargs: dict, op: str, what: str) -> tuple:
+    """``x.op(0, 1)``, ``x.op((0, 1))``, ``x.op([0, 1])``, ``x.op(dims=...)`` all mean (0, 1)."""
+    if "dims" in kwargs:
+        if dims:
+            raise TypeError(f"{op}(): got {what} both as positional arguments and as dims=")
+        dims = (kwargs.pop("dims"),)
+    if kwargs:
+        raise TypeError(f"{op}(): unexpected keyword argument {next(iter(kwargs))!r}")
+    if not dims:
+        raise TypeError(f"{op}() missing the {what}: e.g. x.{op}(0) or x.{op}((0, 1))")
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return dims
+
+
+def _flip(self: Tensor, *dims: Any, **kwargs: Any) -> Any:
+    """Reverse the order along ``dims``: ``x.flip(-2, -1)`` or ``x.flip((-2, -1))``."""
+    return ops.flip(self, _dims_arg(dims, kwargs, "flip", "dims to flip"))
+
+
+def _tile(self: Tensor, *dims: Any, **kwargs: Any) -> Any:
+    """Repeat the whole tensor ``dims`` times per dimension: ``x.tile(2, 1)`` or ``x.tile((2, 1))``."""
+    from .ops._dims import sizes_arg
+
+    return ops.tile(self, sizes_arg(_dims_arg(dims, kwargs, "tile", "repetitions"), "tile"))
+
+
+Tensor.flip = _flip  # type: ignore[attr-defined]
+Tensor.tile = _tile  # type: ignore[attr-defined]

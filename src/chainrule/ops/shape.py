@@ -60,11 +60,58 @@ def reshape(x: Any, *shape: Any) -> Any:
 
 
 def view(x: Any, *shape: Any) -> Any:
+    """``reshape`` that never copies: refused, as in PyTorch, when the strides of ``x`` cannot
+    express the new shape (``x.t().view(-1)``); ``reshape`` copies then."""
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
         from .elementwise import cast
 
         return cast(x, shape[0])  # x.view(dtype) spelled as a cast for numeric dtypes
+    if isinstance(x, Tensor) and x._base is not None:
+        new = _infer_shape(sizes_arg(shape, "view"), math.prod(_shape(x)), "view")
+        _check_viewable(x, new)
     return reshape(x, *shape)
+
+
+def _check_viewable(x: Tensor, new: tuple[int, ...]) -> None:
+    """A view's NumPy strides are PyTorch's when its base is C-contiguous (every view op maps
+    strides the same way in both); other tensors are contiguous in PyTorch, where any view works."""
+    base = x._base._data
+    if not base.flags.c_contiguous or base.dtype != x._data.dtype:
+        return
+    item = x._data.itemsize
+    if view_strides(x._data.shape, tuple(s // item for s in x._data.strides), new) is None:
+        raise fail(
+            f"view(): view size is not compatible with input tensor's size and stride (at least one "
+            f"dimension spans across two contiguous subspaces): shape {tuple(x._data.shape)} with "
+            f"strides {tuple(s // item for s in x._data.strides)} cannot be viewed as {new}. "
+            "Use .reshape(...) instead."
+        )
+
+
+def view_strides(old: tuple, strides: tuple, new: tuple) -> tuple | None:
+    """The strides (in elements) of ``new`` over the memory of a tensor of shape ``old`` with
+    ``strides``, or None when there are none.  Each group of new dims must cover a run of old
+    dims that are contiguous with each other (dim i's stride = dim i+1's stride x its size;
+    size-1 dims join any run).  PyTorch's rule (``computeStride``)."""
+    if math.prod(old) == 0 or not old:  # an empty or 0-d tensor: any layout will do
+        return tuple(int(math.prod(new[i + 1 :])) for i in range(len(new)))
+    out = [0] * len(new)
+    vd = len(new) - 1
+    base = strides[-1]
+    old_numel = view_numel = 1
+    for d in range(len(old) - 1, -1, -1):
+        old_numel *= old[d]
+        if d == 0 or (old[d - 1] != 1 and strides[d - 1] != old_numel * base):  # a run ends at d
+            while vd >= 0 and (view_numel < old_numel or new[vd] == 1):
+                out[vd] = view_numel * base
+                view_numel *= new[vd]
+                vd -= 1
+            if view_numel != old_numel:
+                return None
+            if d > 0:
+                base = strides[d - 1]
+                old_numel = view_numel = 1
+    return tuple(out) if vd == -1 else None
 
 
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
@@ -564,10 +611,11 @@ def contiguous(x: Any, memory_format: Any = None) -> Any:
 
 
 def view_as(x: Any, other: Any) -> Any:
+    return view(x, _shape(other))
+
+
+def reshape_as(x: Any, other: Any) -> Any:
     return reshape(x, _shape(other))
-
-
-reshape_as = view_as
 
 
 def atleast_1d(x: Any) -> Any:
