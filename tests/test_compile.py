@@ -449,3 +449,28 @@ def test_stale_view_read_under_no_grad_is_regenerated_once() -> None:
         for a, b in zip(*got):
             np.testing.assert_array_equal(b, a)
     assert c.traces == 1
+
+
+def test_function_transforms_inside_a_compiled_function() -> None:
+    """vmap(grad(...)) (per-sample gradients) and grad(grad(...)) traced into one program:
+    the transforms run while tracing, so the code holds the batched primitives."""
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+
+    def loss(p: dict, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
+        out = cr.func.functional_call(model, p, (x.unsqueeze(0),))
+        return nn.functional.cross_entropy(out, y.unsqueeze(0))
+
+    per_sample = cr.func.vmap(cr.func.grad(loss), in_dims=(None, 0, 0))
+    second = cr.func.grad(cr.func.grad(lambda x: (x.sin() * x).sum() * 1.0 if x.ndim else x.sin() * x))
+    c_ps, c_2 = cr.compile(per_sample), cr.compile(second)
+    for k in range(3):
+        xs, ys = cr.randn(6, 5, dtype=cr.float64), cr.randint(0, 3, (6,))
+        want, got = per_sample(params, xs, ys), c_ps(params, xs, ys)
+        for name in want:
+            np.testing.assert_allclose(_d(got[name]), _d(want[name]), rtol=1e-12, atol=1e-14)
+        x = cr.tensor(0.3 + k, dtype=cr.float64)
+        np.testing.assert_allclose(_d(c_2(x)), _d(second(x)), rtol=1e-12)
+    assert c_ps.traces == 1 and c_2.traces == 1
+    assert not _entry_reasons(c_ps) and not _entry_reasons(c_2)

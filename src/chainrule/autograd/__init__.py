@@ -78,7 +78,9 @@ def _seed(t: Tensor, g: Any, index: int, total: int, op: str) -> Any:
                 f"grad() can be implicitly created only for scalar outputs, got shape {shape}; "
                 f"pass grad_outputs= with shape {shape}"
             )
-        return np.ones(t._data.shape, dtype=t._data.dtype)
+        from ..ops._core import structural  # (ops imports autograd)
+
+        return structural(np.ones(t._data.shape, dtype=t._data.dtype))
     gd = g._data if isinstance(g, Tensor) else np.asarray(g)
     if tuple(gd.shape) != shape:
         raise RuntimeError(

@@ -134,7 +134,8 @@ class Tracer:
         if i is None:
             i = self.arrays.get(id(t._data))
             if i is None:
-                if id(t) in self.constants:
+                const = id(t) in self.constants or id(t._data) in self.constants
+                if const:
                     pass  # made from shapes only (a factory, ops._core.structural)
                 elif self.phase == "bwd":
                     self.problem("a derivative rule read a value computed outside the op table")
@@ -145,7 +146,7 @@ class Tracer:
                         "or a factory (pass it as an argument if it exists outside the function)"
                     )
                 d = t._data
-                if id(t) in self.constants and id(t) not in self.shared:  # its value now, copied
+                if const and id(t) not in self.shared:  # its value now, copied
                     i = self.graph.add(
                         "op",
                         prim=CONST,

@@ -19,6 +19,8 @@ from .._tensor import Tensor, wrap
 from ..autograd import _levels
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
+from ..ops import _core
+from ..ops._core import structural
 from ..ops.index import getitem
 from ..ops.shape import reshape
 from ._pytree import tree_flatten, tree_unflatten, unflatten_each
@@ -125,11 +127,14 @@ def _pullback(outs: list, cts: list, tracked: list, specs: list, keep: bool, ret
     built (and kept on the result) only if ``keep``."""
     pairs = [(o, c) for o, c in zip(outs, cts) if o._rg]
     if pairs and tracked:
+        # with an apply wrapper watching (chainrule.compile), the rules run as ops so that it
+        # records them; the result is detached below all the same
+        with_ops = keep or bool(_core._WRAPPERS)
         gs = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs],
-                            retain_graph=retain, create_graph=keep, allow_unused=True)
+                            retain_graph=retain, create_graph=with_ops, allow_unused=True)
     else:
         gs = [None] * len(tracked)
-    gs = [wrap(np.zeros_like(t._data)) if g is None else g for g, t in zip(gs, tracked)]
+    gs = [wrap(structural(np.zeros_like(t._data))) if g is None else g for g, t in zip(gs, tracked)]
     return unflatten_each(detach_tree(gs, keep), specs)
 
 

@@ -162,7 +162,7 @@ def with_logicals(values: Any, top: Any) -> tuple[list | None, Any]:
 def _rng_state() -> Any:
     from ..random import default_generator
 
-    return default_generator.numpy().bit_generator.state["state"]
+    return default_generator._rng.bit_generator.state["state"]  # a read, not a draw
 
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
