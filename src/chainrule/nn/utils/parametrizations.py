@@ -1,15 +1,20 @@
-"""``nn.utils.parametrizations``: ready-made parametrizations (``weight_norm``, ``spectral_norm``)."""
+"""``nn.utils.parametrizations``: ready-made parametrizations (``weight_norm``, ``spectral_norm``,
+``orthogonal``)."""
 
 from __future__ import annotations
 
-from ... import _creation
+from typing import Any
+
+import numpy as np
+
+from ... import _creation, linalg, ops
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from ..module import Module
 from . import parametrize
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
@@ -101,4 +106,169 @@ def spectral_norm(
     if dim is None:
         dim = 1 if "ConvTranspose" in type(module).__name__ else 0
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# ------------------------------------------------------------------ orthogonal
+_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _householder_product(v: Tensor, tau: Tensor) -> Tensor:
+    """The first k columns of H_1 ... H_k, H_i = I - tau_i v_i v_iᵀ, v_i = e_i + column i of ``v``
+    below the diagonal (``torch.linalg.householder_product``'s convention), for ``v`` (..., n, k)
+    and ``tau`` (..., k); composed of ops, so it is differentiable in both."""
+    n, k = v.shape[-2], v.shape[-1]
+    units = _creation.eye(n, k, dtype=v.dtype)
+    vecs = v.tril(-1) + units  # column i: the reflector's vector, 1 at row i
+    q = units.expand(*v.shape)
+    for i in range(k - 1, -1, -1):  # H_i (H_{i+1} ... H_k I): the last reflector first
+        vi = vecs[..., i : i + 1]  # (..., n, 1)
+        q = q - (tau[..., i : i + 1].unsqueeze(-1) * vi) @ (vi.mT @ q)
+    return q
+
+
+def _make_orthogonal(a: Tensor) -> Tensor:
+    """The Q of a QR of ``a`` with R's diagonal made positive (unique for full rank)."""
+    q, r = linalg.qr(a)
+    return q * ops.sign(r.diagonal(dim1=-2, dim2=-1)).unsqueeze(-2)
+
+
+def _is_orthogonal(q: Tensor) -> bool:
+    n, k = q.shape[-2], q.shape[-1]
+    eps = 10.0 * n * float(np.finfo(q._data.dtype).eps)
+    return bool(ops.allclose(q.mT @ q, _creation.eye(k, dtype=q.dtype), atol=eps))
+
+
+def _geqrf(a: Tensor) -> tuple[Tensor, Tensor]:
+    """LAPACK's geqrf per matrix: R on and above the diagonal, the Householder vectors below, and
+    their scalars tau (what ``torch.geqrf`` returns)."""
+    import scipy.linalg as sla
+
+    arr = a._data
+    flat = arr.reshape((-1,) + arr.shape[-2:])
+    geqrf = sla.get_lapack_funcs("geqrf", (flat,))
+    qrs, taus = [], []
+    for m in flat:
+        qr, tau, _, _ = geqrf(m)
+        qrs.append(qr)
+        taus.append(tau)
+    k = min(arr.shape[-2:])
+    return (
+        _creation.tensor(np.array(qrs).reshape(arr.shape)),
+        _creation.tensor(np.array(taus).reshape(arr.shape[:-2] + (k,))),
+    )
+
+
+class _Orthogonal(Module):
+    """``weight`` = an orthogonal (n, k) matrix (orthonormal columns, or rows when n < k) made
+    from an unconstrained tensor by ``orthogonal_map``; with ``use_trivialization`` it is
+    ``base @ map(original)``, ``base`` the orthogonal matrix that assignment stores (so the map
+    only has to cover a neighbourhood of the identity)."""
+
+    def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True) -> None:
+        super().__init__()
+        self.shape = tuple(weight.shape)
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, k = x.shape[-2], x.shape[-1]
+        transposed = n < k
+        if transposed:
+            x = x.mT
+            n, k = k, n
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            a = x.tril()  # (n, k): padded to a square lower triangle, then made skew-symmetric
+            if n != k:
+                a = ops.cat([a, _creation.zeros(*a.shape[:-1], n - k, dtype=a.dtype)], -1)
+            a = a - a.mT
+            if self.orthogonal_map == "matrix_exp":
+                q = linalg.matrix_exp(a)
+            else:  # Cayley: (I - A/2)⁻¹ (I + A/2)
+                eye = _creation.eye(n, dtype=a.dtype)
+                q = linalg.solve(eye - 0.5 * a, eye + 0.5 * a)
+            if n != k:
+                q = q[..., :k]
+        else:  # Householder reflectors from the strict lower triangle; the diagonal sets the signs
+            v = x.tril(-1)
+            tau = 2.0 / (1.0 + (v * v).sum(dim=-2))
+            q = _householder_product(v, tau)
+            q = q * x.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        if "base" in self._buffers:
+            q = self.base @ q
+        return q.mT if transposed else q
+
+    def right_inverse(self, q: Tensor) -> Tensor:
+        """An ``original`` for which the parametrized tensor is ``q`` (made orthogonal first)."""
+        if tuple(q.shape) != self.shape:
+            raise ValueError(
+                f"orthogonal: expected a matrix or batch of matrices of shape {self.shape}, got a tensor "
+                f"of shape {tuple(q.shape)}"
+            )
+        q_init = q
+        n, k = q.shape[-2], q.shape[-1]
+        transposed = n < k
+        if transposed:
+            q = q.mT
+            n, k = k, n
+        if "base" not in self._buffers:
+            if self.orthogonal_map != "householder":
+                raise NotImplementedError(
+                    "It is not possible to assign to the matrix exponential or the Cayley "
+                    "parametrizations when use_trivialization=False."
+                )
+            a, tau = _geqrf(q)
+            d = a._data.diagonal(axis1=-2, axis2=-1).copy()
+            d = np.sign(d)
+            d[tau._data == 0.0] *= -1  # no reflector there: the sign lives in the diagonal alone
+            idx = np.arange(k)
+            a._data[..., idx, idx] = d
+            return a.mT if transposed else a
+        if n == k:
+            q = _make_orthogonal(q) if not _is_orthogonal(q) else q.clone()
+        else:  # complete the k columns to an orthogonal n x n matrix
+            extra = _creation.randn(*q.shape[:-2], n, n - k, dtype=q.dtype)
+            q = _make_orthogonal(ops.cat([q, extra], -1))
+        self.base = q
+        # -I: the matrix_exp and cayley maps send it to I, and so does householder (its diagonal
+        # gives the signs), so the parametrized tensor is base (its first k columns)
+        neg_id = _creation.zeros(*q_init.shape, dtype=q_init.dtype)
+        idx = np.arange(min(q_init.shape[-2:]))
+        neg_id._data[..., idx, idx] = -1.0
+        return neg_id
+
+
+def orthogonal(
+    module: Module,
+    name: str = "weight",
+    orthogonal_map: str | None = None,
+    *,
+    use_trivialization: bool = True,
+) -> Module:
+    """Constrain ``module.<name>`` (..., n, k) to orthogonal matrices: orthonormal columns
+    (n >= k) or rows (n < k).  ``orthogonal_map``: "matrix_exp" or "cayley" (of a skew-symmetric
+    matrix) or "householder" (a product of reflectors); by default "matrix_exp" for square
+    matrices, "householder" otherwise, as PyTorch.
+
+    >>> m = orthogonal(nn.Linear(5, 3))
+    >>> chainrule.allclose(m.weight @ m.weight.T, chainrule.eye(3), atol=1e-6)
+    True
+    """
+    weight: Any = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.dim() < 2:
+        raise ValueError(
+            f"orthogonal: expected a matrix or batch of matrices, got a tensor of {weight.dim()} "
+            f"dimensions (shape {tuple(weight.shape)}) for '{name}'"
+        )
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
+    if orthogonal_map not in _MAPS:
+        raise ValueError(
+            f'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: {orthogonal_map}'
+        )
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module

@@ -48,8 +48,13 @@ class ParametrizationList(ModuleList):
     def __init__(self, modules: list[Module], original: Tensor) -> None:
         super().__init__(modules)
         first = modules[0]
-        with no_grad():
-            new = first.right_inverse(original) if hasattr(first, "right_inverse") else original
+        new = original
+        if hasattr(first, "right_inverse"):
+            try:
+                with no_grad():
+                    new = first.right_inverse(original)
+            except NotImplementedError:  # as PyTorch: a right_inverse that cannot be is the identity
+                new = original
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
