@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, wrap
+from ..ops._core import structural
 from ..ops.rnn_cell import lstm_cell_gates
 from . import functional as F
 from . import init
@@ -191,7 +192,7 @@ class RNNBase(Module):
     def _state(self, hx: Any, batched: bool, n: int, size: int, dtype: np.dtype, which: str) -> Tensor:
         d = (2 if self.bidirectional else 1) * self.num_layers
         if hx is None:
-            return wrap(np.zeros((d, n, size), dtype=dtype))
+            return structural(wrap(np.zeros((d, n, size), dtype=dtype)))
         F._need_tensor(hx, type(self).__name__, "hx")
         want = 3 if batched else 2
         if hx._data.ndim != want:
