@@ -22,21 +22,29 @@ def _module(lib: str):
 
 
 def _compiles(lib: str) -> bool:
-    return lib.endswith("-compile")
+    return lib.endswith(("-compile", "-numba"))
 
 
 def _eager(f):
     return f
 
 
-def _four(build) -> dict:
-    """``libs`` entries: ``build(T, wrap)`` for each library, ``wrap`` = compile or identity."""
+def _wrap(lib: str, T):
+    if lib == "chainrule-numba":  # the Numba backend: fused elementwise loops
+        return lambda f: T.compile(f, backend="numba")
+    return T.compile if _compiles(lib) else _eager
+
+
+def _four(build, numba: bool = False) -> dict:
+    """``libs`` entries: ``build(T, wrap)`` for each library, ``wrap`` = compile or identity
+    (``numba``: also chainrule with ``backend="numba"``)."""
 
     def make(lib: str):
         T = _module(lib)
-        return build(T, T.compile if _compiles(lib) else _eager)
+        return build(T, _wrap(lib, T))
 
-    return {lib: (lambda lib=lib: make(lib)) for lib in _LIBS}
+    libs = _LIBS + (("chainrule-numba",) if numba else ())
+    return {lib: (lambda lib=lib: make(lib)) for lib in libs}
 
 
 def _overhead(T, wrap):
@@ -61,7 +69,7 @@ register(
         "compile_overhead",
         "100 x (y = tanh(y * 1.01 + 0.01)) on 16 float32 values, forward+backward",
         "µs/op",
-        _four(_overhead),
+        _four(_overhead, numba=True),
         per=3 * CHAIN,
         scale=1e6,
         repeats=60,
@@ -96,7 +104,7 @@ register(
         "compile_first_call",
         "first call (trace + compile + run, forward+backward) of the overhead chain",
         "ms",
-        {lib: v for lib, v in _four(_first_call).items() if lib.endswith("compile")},
+        {lib: v for lib, v in _four(_first_call, numba=True).items() if _compiles(lib)},
         scale=1e3,
         repeats=3,
         warmup=0,
@@ -197,5 +205,75 @@ register(
         repeats=20,
         warmup=5,
         target="chainrule-compile >= 1.0x torch",
+    )
+)
+
+
+def _mlp_train_step(T, wrap):
+    """The MLP step with zero_grad, the loss, backward() and opt.step() all under ``wrap``."""
+    import numpy as np
+
+    nn = T.nn
+    T.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt = T.optim.SGD(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    X = T.from_numpy(rng.standard_normal((128, 784), dtype=np.float32))
+    y = T.from_numpy(rng.integers(0, 10, 128))
+    loss_fn = nn.CrossEntropyLoss()
+
+    @wrap
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+register(
+    Workload(
+        "compile_mlp_train_step",
+        "MLP 784-256-256-10, batch 128: the whole SGD step (zero_grad, backward, step) compiled",
+        "steps/s",
+        _four(_mlp_train_step),
+        rate=True,
+        repeats=30,
+        warmup=5,
+        target="chainrule-compile >= 1.15x torch and >= torch-compile",
+    )
+)
+
+
+def _per_sample_grads(T, wrap):
+    """torch.func's per-sample-gradient recipe (benchmarks/transforms.py), the vmap(grad(...))
+    callable under ``wrap``."""
+    from .transforms import _mlp as _psg_mlp
+    from .transforms import _psg_data
+
+    model = _psg_mlp(T.nn, T.manual_seed)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    xs, ys = (T.from_numpy(a) for a in _psg_data())
+    fn, F = T.func, T.nn.functional
+
+    def loss(p, x, y):
+        return F.cross_entropy(fn.functional_call(model, p, (x.unsqueeze(0),)), y.unsqueeze(0))
+
+    per_sample = wrap(fn.vmap(fn.grad(loss), in_dims=(None, 0, 0)))
+    return lambda: per_sample(params, xs, ys)
+
+
+register(
+    Workload(
+        "compile_per_sample_grads",
+        "per-sample gradients of a 784-128-10 MLP, batch 64: compile(vmap(grad(loss)))",
+        "ms",
+        _four(_per_sample_grads),
+        scale=1e3,
+        repeats=30,
+        warmup=5,
+        target="chainrule-compile <= torch (torch.func)",
     )
 )

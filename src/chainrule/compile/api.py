@@ -59,11 +59,16 @@ class Compiled:
         options: dict | None = None,
         module: Any = None,
     ) -> None:
-        if backend not in ("numpy", "inductor", "eager", "aot_eager"):
+        if backend not in ("numpy", "numba", "inductor", "eager", "aot_eager"):
             raise ValueError(
                 f"chainrule.compile: unknown backend {backend!r}; chainrule generates NumPy code "
-                "(backend='numpy'; 'inductor' is accepted as its alias for PyTorch scripts)"
+                "(backend='numpy'; 'inductor' is accepted as its alias for PyTorch scripts), or "
+                "NumPy code with its elementwise chains compiled by Numba (backend='numba')"
             )
+        if backend == "numba":
+            from .backends.numba import require
+
+            require()  # the extra is missing: say so now, not at the first call
         self.fn = fn
         self.fullgraph = fullgraph
         self.dynamic = dynamic
@@ -103,7 +108,7 @@ class Compiled:
         if len(entry.artefacts) >= config.cache_size_limit:
             return self._over_limit(args, kwargs, "a graph-break value changed on every call")
         known = self.guards.known_tensors(args, kwargs)
-        result, art, tr = build(self.fn, args, kwargs, known, self.fullgraph)
+        result, art, tr = build(self.fn, args, kwargs, known, self.fullgraph, self.backend)
         self.traces += 1
         if art is None:
             entry.eager_reason = "; ".join(tr.problems)

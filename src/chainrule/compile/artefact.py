@@ -43,7 +43,15 @@ __all__ = ["Artefact", "build", "Mismatch"]
 class Artefact:
     """A traced, optimised and generated variant of a function, valid under one guard key."""
 
-    def __init__(self, graph: Graph, tracer: Tracer, out_spec: Any, out_meta: list, passes: list) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        tracer: Tracer,
+        out_spec: Any,
+        out_meta: list,
+        passes: list,
+        backend: str = "numpy",
+    ) -> None:
         self.graph = graph
         self.out_spec = out_spec
         self.out_meta = out_meta  # per output leaf: ("t", requires_grad) | ("input", k) | ("c", value)
@@ -82,13 +90,16 @@ class Artefact:
             late_values,
         ]
         self.adopt = _adoptable(graph, returns)
-        self.forward = generate("forward", self.inputs + self.externals, fwd, returns, graph.checks, others)
+        backend = "numba" if backend == "numba" else "numpy"
+        self.forward = generate(
+            "forward", self.inputs + self.externals, fwd, returns, graph.checks, others, backend=backend
+        )
         self.backward = None
         tensor_outs = [m for m in out_meta if m[0] == "t"]
         self.diff_positions = [k for k, m in enumerate(tensor_outs) if m[1]]
         if graph.grads:
             params = [graph.nodes[i] for i in self.saved] + grads_in
-            self.backward = generate("backward", params, bwd, [list(graph.grads)])
+            self.backward = generate("backward", params, bwd, [list(graph.grads)], backend=backend)
         self.sources = tracer.sources  # ("input", k) | ("external", tensor)
 
     @property
@@ -269,7 +280,7 @@ class CompiledFunction(Function):
 
 
 def build(
-    fn: Callable, args: tuple, kwargs: dict, known: dict, fullgraph: bool
+    fn: Callable, args: tuple, kwargs: dict, known: dict, fullgraph: bool, backend: str = "numpy"
 ) -> tuple[Any, Artefact | None, Tracer]:
     """Trace ``fn(*args, **kwargs)`` once; returns (eager result, artefact or None, tracer).
 
@@ -304,7 +315,7 @@ def build(
     graph.outputs = out_refs
     passes: list = [("traced", graph.table())]
     graph = run_passes(graph, passes)
-    return result, Artefact(graph, tr, out_spec, out_meta, passes), tr
+    return result, Artefact(graph, tr, out_spec, out_meta, passes, backend), tr
 
 
 def _outputs(tr: Tracer, leaves: list, inputs: list) -> tuple[list, list, list]:

@@ -16,6 +16,7 @@ import numpy as np
 from .._tensor import wrap
 from ..random import default_generator
 from .ir import Node, Ref
+from .passes.fuse import Group, fuse_body
 
 __all__ = ["Program", "generate"]
 
@@ -135,9 +136,11 @@ def generate(
     checks: list | None = None,
     effects: list | None = None,
     xp: Any = np,
+    backend: str = "numpy",
 ) -> Program:
     """The source of ``def name(_args)``: unpacks ``params`` from the list, runs ``body``, returns
-    the groups ``returns`` (refs and constants)."""
+    the groups ``returns`` (refs and constants).  ``backend="numba"`` runs each fused
+    elementwise group (``passes/fuse.py``) as one compiled loop."""
     em = _Emitter()
     em.ns["xp"] = xp
     checks_at: dict[int, list] = {}
@@ -155,7 +158,26 @@ def generate(
             lines.append(f"    if _read(v{node}, {how!r}, {em.const(args)}) != {em.const(value)}:  # {line}")
             lines.append("        raise Mismatch")
     last = _last_uses(body, returns, checks or (), effects or ())
-    for n in body:
+    items: list[Any] = list(body)
+    kernels: list[str] = []
+    if backend == "numba":
+        items = _fused(em, params, body, returns, checks or (), effects or (), kernels, name)
+    for n in items:
+        if isinstance(n, Group):
+            outs = "".join(f"v{i}, " for i in n.outputs)
+            lines.append(f"    {outs}= {n.name}({', '.join(f'v{i}' for i in n.inputs)})")
+            ids = {m.i for m in n.members}
+            made = set(n.outputs)
+            for m in n.members:
+                for node, (how, args), value, line in checks_at.get(m.i, ()):
+                    lines.append(
+                        f"    if _read(v{node}, {how!r}, {em.const(args)}) != {em.const(value)}:  # {line}"
+                    )
+                    lines.append("        raise Mismatch")
+            dead = [i for m in n.members for i in last.get(m.i, ()) if i not in ids or i in made]
+            if dead:
+                lines.append(f"    del {', '.join(f'v{i}' for i in dead)}")
+            continue
         if n.kind == "random":
             lines.append(
                 f"    v{n.i} = _dropout_scale(xp, {n.shape!r}, {n.extra!r}, {em.const(n.dtype, 'dt')})"
@@ -181,4 +203,44 @@ def generate(
             lines.append(f"    {fn}({em.const(target, 'buf')}, {em.arg(args[0])})")
     groups = ", ".join("(" + "".join(f"{em.arg(a)}, " for a in g) + ")" for g in returns)
     lines.append(f"    return {groups},")
-    return Program(name, "\n".join(lines) + "\n", em.ns, [p.i for p in params])
+    source = "\n".join(lines) + "\n"
+    for k in kernels:  # shown with the program, run as compiled loops
+        source += "\n" + "".join(f"# {line}\n" for line in k.splitlines())
+    return Program(name, source, em.ns, [p.i for p in params])
+
+
+def _fused(
+    em: _Emitter,
+    params: list,
+    body: list,
+    returns: list,
+    checks: Any,
+    effects: Any,
+    kernels: list,
+    program: str,
+) -> list:
+    """``body`` with its elementwise chains as compiled groups (a group the backend cannot
+    compile stays as its nodes)."""
+    from .backends.numba import compile_group
+
+    keep = {a.i for g in returns for a in g if isinstance(a, Ref)}
+    keep |= {c[0] for c in checks}
+    keep |= {a.i for e in effects for a in e[2] if isinstance(a, Ref)}
+    known = {n.i: n for n in (*params, *body)}
+    out: list[Any] = []
+    for item in fuse_body(body, known, keep):
+        if not isinstance(item, Group):
+            out.append(item)
+            continue
+        item.name = f"_{program}_fused{len(kernels)}"
+        try:
+            fn, src = compile_group(item, known, item.name)
+        except ImportError:
+            raise
+        except Exception:  # noqa: BLE001 - a typing corner the loop does not cover: run the ops
+            out.extend(item.members)
+            continue
+        em.ns[item.name] = fn
+        kernels.append(src)
+        out.append(item)
+    return out

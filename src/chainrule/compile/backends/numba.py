@@ -1,0 +1,130 @@
+"""The ``numba`` backend: a fused elementwise group becomes one compiled loop.
+
+For a group reading ``x`` (the group's shape) and ``s`` (0-d) and returning two members::
+
+    def _fused0(i0, i1, o0, o1):            # flat C-contiguous arrays
+        for j in range(o0.shape[0]):
+            a3 = i0[j]
+            a5 = i1[0]
+            t6 = (a3 * k0)                  # k0: the Python number, in the node's dtype
+            t7 = np.tanh((t6 + a5))
+            o0[j] = t6
+            o1[j] = t7
+
+compiled ahead of the first call with explicit types (``float32[::1]`` ...), NumPy's error
+model (division by zero gives inf/nan, as NumPy) and no fast-math, so each element is the
+same IEEE operation NumPy performs (transcendental functions may differ from NumPy's SIMD
+ones in the last bit).  Python numbers take the node's dtype, as NumPy's weak scalars do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..ir import Node, Ref
+from ..passes.fuse import SCALAR, Group
+
+__all__ = ["require", "compile_group"]
+
+_HELPERS: dict[str, Any] = {}
+
+
+def require() -> Any:
+    try:
+        import numba
+    except ImportError:
+        raise ImportError(
+            "chainrule.compile(backend='numba') needs the numba package: pip install \"chainrule[numba]\" "
+            "(or use the default backend='numpy')"
+        ) from None
+    return numba
+
+
+def _helpers(numba: Any) -> dict[str, Any]:
+    """``_sigmoid_f4/_f8``: the op table's sigmoid (``ops/elementwise._sigmoid_forward``)."""
+    if not _HELPERS:
+        for code, t in (("f4", np.float32), ("f8", np.float64)):
+            src = (
+                f"def _sigmoid_{code}(x):\n"
+                "    e = np.exp(-np.abs(x))\n"
+                "    num = np.minimum(e + (ONE if x >= ZERO else ZERO), ONE)\n"
+                "    return num / (e + ONE)\n"
+            )
+            ns: dict[str, Any] = {"np": np, "ONE": t(1), "ZERO": t(0)}
+            exec(compile(src, f"<chainrule.compile numba sigmoid {code}>", "exec"), ns)  # noqa: S102
+            _HELPERS[f"_sigmoid_{code}"] = numba.njit(inline="always")(ns[f"_sigmoid_{code}"])
+    return _HELPERS
+
+
+def _code(dtype: Any) -> str:
+    return np.dtype(dtype).str[1:]  # "f4" / "f8"
+
+
+def source(group: Group, known: dict[int, Node], name: str) -> tuple[str, dict[str, Any], list[bool]]:
+    """The kernel's source, its globals (typed constants) and, per input, whether it is 0-d."""
+    consts: dict[str, Any] = {}
+    scalar = [tuple(known[i].shape) == () for i in group.inputs]
+    ins = [f"i{k}" for k in range(len(group.inputs))]
+    outs = [f"o{k}" for k in range(len(group.outputs))]
+    lines = [f"def {name}({', '.join(ins + outs)}):"]
+    lines += [f"    f{k} = i{k}.reshape(-1)" for k in range(len(ins)) if not scalar[k]]
+    lines += [f"    g{k} = o{k}.reshape(-1)" for k in range(len(outs))]
+    lines.append("    for j in range(g0.shape[0]):")
+    local = {}
+    for k, i in enumerate(group.inputs):
+        local[i] = f"i{k}" if scalar[k] else f"a{i}"
+        if not scalar[k]:
+            lines.append(f"        a{i} = f{k}[j]")
+    for m in group.members:
+        t = np.dtype(m.dtype).type
+        code = _code(m.dtype)
+        args = []
+        for a in m.args:
+            if isinstance(a, Ref):
+                args.append(local[a.i])
+            else:
+                c = f"k{len(consts)}"
+                consts[c] = t(a)
+                args.append(c)
+        consts[f"ONE_{code}"], consts[f"ZERO_{code}"] = t(1), t(0)
+        expr = SCALAR[m.prim.name].format(*args)
+        expr = expr.replace("ONE", f"ONE_{code}").replace("ZERO", f"ZERO_{code}")
+        expr = expr.replace("_sigmoid(", f"_sigmoid_{code}(")
+        local[m.i] = f"t{m.i}"
+        lines.append(f"        t{m.i} = {expr}")
+    for k, i in enumerate(group.outputs):
+        lines.append(f"        g{k}[j] = t{i}")
+    return "\n".join(lines) + "\n", consts, scalar
+
+
+def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Callable, str]:
+    """A Python callable ``f(*inputs) -> tuple(outputs)`` running the group's compiled loop,
+    and the loop's source (shown in ``compiled.code``)."""
+    numba = require()
+    src, consts, scalar = source(group, known, name)
+    ns: dict[str, Any] = {"np": np, **consts, **_helpers(numba)}
+    exec(compile(src, f"<chainrule.compile numba {name}>", "exec"), ns)  # noqa: S102 - generated
+    shape = group.shape
+    elem = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+    in_dtypes = [np.dtype(known[i].dtype) for i in group.inputs]
+    out_dtypes = [np.dtype(known[i].dtype) for i in group.outputs]
+    types = [elem[d] if s else numba.types.Array(elem[d], len(shape), "C") for d, s in zip(in_dtypes, scalar)]
+    types += [numba.types.Array(elem[d], len(shape), "C") for d in out_dtypes]
+    kernel = numba.njit(numba.void(*types), error_model="numpy", fastmath=False)(ns[name])
+
+    def run(*values: Any) -> list:
+        args = []
+        for v, s, d in zip(values, scalar, in_dtypes):
+            if s:
+                args.append(d.type(v))
+            elif type(v) is np.ndarray and v.dtype == d and v.flags.c_contiguous:
+                args.append(v)
+            else:
+                args.append(np.ascontiguousarray(v, dtype=d))
+        outs = [np.empty(shape, d) for d in out_dtypes]
+        kernel(*args, *outs)
+        return outs
+
+    return run, src
