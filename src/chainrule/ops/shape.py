@@ -1,4 +1,4 @@
-"""Shape ops: reshape, permute, broadcast, repeat, concatenation, flip, pad.
+"""Shape ops: reshape, permute, broadcast, repeat, concatenation, flip (pad: ``padding.py``).
 
 All of them are linear, so each VJP is another shape op (the "transpose"):
 reshape <-> reshape back, permute <-> inverse permutation, broadcast_to <->
@@ -542,60 +542,6 @@ def roll(x: Any, shifts: Any, dims: Any = None) -> Any:
     return clone(out) if out is x else out  # a new tensor even for a zero shift, as in PyTorch
 
 
-# ========================================================================= pad
-def _pad_forward(x: np.ndarray, *, widths: tuple, value: float) -> np.ndarray:
-    return np.pad(x, widths, mode="constant", constant_values=value)
-
-
-def _crop(g: Any, widths: tuple) -> Any:
-    from .index import getitem
-
-    return getitem(g, tuple(slice(lo, (-hi if hi else None)) for lo, hi in widths))
-
-
-PAD = Primitive("ConstantPadNd", _pad_forward, public="pad").defvjp(_crop)
-PAD.defjvp(lambda t, widths: apply(PAD, (t,), {"widths": widths, "value": 0.0}))
-
-
-def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Any:
-    """Constant padding; ``pad`` lists (left, right) pairs from the last dimension backwards."""
-    if mode != "constant":
-        raise fail(f"pad(): only mode='constant' is supported, got {mode!r}", NotImplementedError)
-    pad = [int(p) for p in pad]
-    if len(pad) % 2:
-        raise fail(f"pad(): padding length must be divisible by 2, got {len(pad)}", RuntimeError)
-    n = _ndim(x)
-    if len(pad) // 2 > n:
-        raise fail(f"pad(): padding length {len(pad)} pads {len(pad) // 2} dimensions but the input of shape "
-                   f"{_shape(x)} has {n}; give at most two values per dimension", RuntimeError)
-    if any(p < 0 for p in pad):
-        out = x
-        crops = [slice(None)] * n
-        for i in range(len(pad) // 2):
-            lo, hi = pad[2 * i], pad[2 * i + 1]
-            d = n - 1 - i
-            size = _shape(x)[d]
-            if max(-lo, 0) + max(-hi, 0) > size or size + lo + hi < 0:
-                raise fail(f"pad(): padding ({lo}, {hi}) would crop dimension {d} of size {size} "
-                           "below zero", RuntimeError)
-            crops[d] = slice(max(-lo, 0), size - max(-hi, 0))
-        from .index import getitem
-
-        out = getitem(out, tuple(crops))
-        return pad_(out, [max(p, 0) for p in pad], value)
-    return pad_(x, pad, value)
-
-
-def pad_(x: Any, pad: Sequence[int], value: float) -> Any:
-    n = _ndim(x)
-    widths = [(0, 0)] * n
-    for i in range(len(pad) // 2):
-        widths[n - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    if not any(lo or hi for lo, hi in widths):
-        return clone(x) if isinstance(x, Tensor) else x  # a new tensor, as in PyTorch
-    return apply(PAD, (x,), {"widths": tuple(widths), "value": value})
-
-
 # ====================================================================== clone
 CLONE = Primitive("Clone", lambda x: np.array(x, copy=True)).defvjp(lambda g: g)
 CLONE.defjvp(lambda t: t)
@@ -644,3 +590,6 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
     if indexing == "xy" and len(out) >= 2:
         out[0], out[1] = out[1], out[0]
     return tuple(out)
+
+
+from .padding import PAD, pad, pad_  # noqa: E402,F401  (re-exported: ops.shape.pad)
