@@ -474,3 +474,45 @@ def test_function_transforms_inside_a_compiled_function() -> None:
         np.testing.assert_allclose(_d(c_2(x)), _d(second(x)), rtol=1e-12)
     assert c_ps.traces == 1 and c_2.traces == 1
     assert not _entry_reasons(c_ps) and not _entry_reasons(c_2)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "index_select",
+        "index_select_int32",
+        "getitem",
+        "index_add",
+        "index_copy",
+        "index_fill",
+        "take",
+        "scatter",
+        "embedding",
+        "embedding_int32_padding",
+    ],
+)
+def test_index_tensors_are_inputs_of_the_code_not_constants(name: str) -> None:
+    """An index tensor that changes between calls (token ids, sampled rows) is read by the
+    generated code on every call: one trace, eager's values and gradients each time."""
+    fns = {
+        "index_select": lambda x, i: x.index_select(1, i),
+        "index_select_int32": lambda x, i: x.index_select(1, i.int()),
+        "getitem": lambda x, i: x[:, i] * 2,
+        "index_add": lambda x, i: x.index_add(1, i, cr.ones(3, 2, dtype=cr.float64)),
+        "index_copy": lambda x, i: x.index_copy(1, i, cr.ones(3, 2, dtype=cr.float64)),
+        "index_fill": lambda x, i: x.index_fill(1, i, 2.0),
+        "take": lambda x, i: cr.take(x, i),
+        "scatter": lambda x, i: x.scatter(1, i.expand(3, 2), 1.0),
+        "embedding": lambda x, i: nn.functional.embedding(i, x.t()),
+        "embedding_int32_padding": lambda x, i: nn.functional.embedding(i.int(), x.t(), padding_idx=1),
+    }
+    fn = fns[name]
+    c = cr.compile(fn)
+    x = cr.randn(3, 5, dtype=cr.float64, requires_grad=True)
+    for k in range(4):
+        i = cr.tensor([k, (k + 2) % 5 - (5 if k % 2 and "embedding" not in name else 0)])
+        want, got = fn(x, i), c(x, i)
+        np.testing.assert_array_equal(_d(got), _d(want))
+        (gw,), (gg,) = cr.autograd.grad(want.sum(), x), cr.autograd.grad(got.sum(), x)
+        np.testing.assert_array_equal(_d(gg), _d(gw))
+    assert c.traces == 1 and not _entry_reasons(c)

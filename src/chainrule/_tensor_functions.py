@@ -225,11 +225,14 @@ def _along(index: Any, dim: int, shape: tuple) -> np.ndarray:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise fail(f"index must be a 1-d integer tensor, got {idx.ndim}-d {idx.dtype}", IndexError)
+    along = [-1 if i == dim else 1 for i in range(len(shape))]
+    full = shape[:dim] + (idx.size,) + shape[dim + 1 :]
+    if isinstance(index, Tensor):  # with ops, so that a compiled caller passes the current index
+        t = ops.reshape(index, (-1,))
+        t = ops.where(ops.lt(t, 0), ops.add(t, shape[dim]), t)
+        return ops.broadcast_to(ops.reshape(t, along), full)
     idx = np.where(idx < 0, idx + shape[dim], idx).reshape(-1)
-    return np.broadcast_to(
-        idx.reshape([-1 if i == dim else 1 for i in range(len(shape))]),
-        shape[:dim] + (idx.size,) + shape[dim + 1 :],
-    )
+    return structural(np.broadcast_to(idx.reshape(along), full))  # from Python values
 
 
 def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:

@@ -174,6 +174,7 @@ def _factory(orig: Callable, shape_only: bool) -> Callable:
             data_args = args[1:] if shape_only else args
             if not any(isinstance(a, Tensor) for a in data_args):
                 tr.constants.add(id(out))
+                tr.constants.add(id(out._data))  # its array, passed as an op's index, too
                 tr.keep.append(out)
                 if args and isinstance(args[0], np.ndarray) and np.shares_memory(args[0], out._data):
                     tr.shared.add(id(out))  # from_numpy / as_tensor: read by reference

@@ -108,7 +108,9 @@ class Compiled:
         if len(entry.artefacts) >= config.cache_size_limit:
             return self._over_limit(args, kwargs, "a graph-break value changed on every call")
         known = self.guards.known_tensors(args, kwargs)
-        result, art, tr = build(self.fn, args, kwargs, known, self.fullgraph, self.backend)
+        result, art, tr = build(
+            self.fn, args, kwargs, known, self.fullgraph, self.backend, dynamic_index=True
+        )
         self.traces += 1
         if art is None:
             entry.eager_reason = "; ".join(tr.problems)

@@ -280,7 +280,13 @@ class CompiledFunction(Function):
 
 
 def build(
-    fn: Callable, args: tuple, kwargs: dict, known: dict, fullgraph: bool, backend: str = "numpy"
+    fn: Callable,
+    args: tuple,
+    kwargs: dict,
+    known: dict,
+    fullgraph: bool,
+    backend: str = "numpy",
+    dynamic_index: bool = False,
 ) -> tuple[Any, Artefact | None, Tracer]:
     """Trace ``fn(*args, **kwargs)`` once; returns (eager result, artefact or None, tracer).
 
@@ -288,6 +294,7 @@ def build(
     tracer's ``problems``): the function then runs eagerly under this guard key."""
     tr = Tracer(fullgraph)
     tr.known = known
+    tr.dynamic_index = dynamic_index
     leaves, _ = tree_flatten((args, kwargs))
     tensors = [v for v in leaves if isinstance(v, Tensor)]
     tr.sources = []

@@ -119,11 +119,17 @@ class _Emitter:
     def arg(self, a: Any) -> str:
         return f"v{a.i}" if isinstance(a, Ref) else self.const(a)
 
+    def param(self, v: Any) -> str:
+        """A parameter: a constant, or (an index array passed as an edge) a value of the program."""
+        if isinstance(v, tuple) and any(isinstance(a, Ref) for a in v):
+            return "(" + "".join(f"{self.arg(a)}, " for a in v) + ")"
+        return self.arg(v)
+
     def call(self, n: Node) -> str:
         name = n.prim.name
         self.ns.setdefault(name, n.prim.forward)
         parts = [self.arg(a) for a in n.args]
-        parts += [f"{k}={self.const(v)}" for k, v in n.params.items()]
+        parts += [f"{k}={self.param(v)}" for k, v in n.params.items()]
         expr = f"{name}({', '.join(parts)})"
         return expr  # 0-d results may be NumPy scalars inside the program; returns are wrapped
 

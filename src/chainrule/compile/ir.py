@@ -68,7 +68,12 @@ class Node:
         return f"v{self.i}"
 
     def refs(self) -> list[int]:
-        return [a.i for a in self.args if isinstance(a, Ref)]
+        out = [a.i for a in self.args if isinstance(a, Ref)]
+        for v in self.params.values():  # index arrays passed as edges (tracer._index_params)
+            for a in v if isinstance(v, tuple) else (v,):
+                if isinstance(a, Ref):
+                    out.append(a.i)
+        return out
 
     def label(self) -> str:
         if self.kind == "op":
@@ -143,6 +148,11 @@ class Graph:
 
         for n in self.live():
             n.args = tuple(sub(a) for a in n.args)
+            if n.params:
+                n.params = {
+                    k: tuple(sub(a) for a in v) if isinstance(v, tuple) else sub(v)
+                    for k, v in n.params.items()
+                }
         self.outputs = [sub(a) for a in self.outputs]
         self.grads = [sub(a) for a in self.grads]
         self.effects = [(k, t, tuple(sub(a) for a in args)) for k, t, args in self.effects]

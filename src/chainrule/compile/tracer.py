@@ -102,6 +102,7 @@ class Tracer:
         self.grad_emitted: dict[int, tuple] = {}  # id(leaf) -> what the last .grad effect set
         self.dirty: set[int] = set()  # tensors an opaque optimizer step wrote: not readable after it
         self.stepped = False  # backward() ran inside the function
+        self.dynamic_index = False  # integer index arrays as edges (chainrule.compile), not checks
 
     # ---------------------------------------------------------------- mapping
     def bind(self, obj: Any, node: Node) -> None:
@@ -247,8 +248,7 @@ class Tracer:
                 if isinstance(a, (list, tuple)) and any(isinstance(b, Tensor) for b in a):
                     self.problem(f"{op.public}() got tensors inside a {type(a).__name__}")
                 refs.append(a)
-        if params:
-            self._index_params(params)
+        node_params = self._index_params(op, params) if params else params
         out = inner(op, args, params)
         if traced:
             d = out._data if isinstance(out, Tensor) else np.asarray(out)
@@ -256,7 +256,7 @@ class Tracer:
                 "op",
                 prim=op,
                 args=tuple(refs),
-                params=dict(params),
+                params=dict(node_params),
                 shape=d.shape,
                 dtype=d.dtype,
                 phase=self.phase,
@@ -269,19 +269,41 @@ class Tracer:
             self.keep.append(out)
         return out
 
-    def _index_params(self, params: dict) -> None:
-        """Index arrays taken from traced tensors (``x[mask]``, embedding ids) are values the
-        generated code would bake in: check them (a graph break) like a Python read."""
-        for v in params.values():
-            for a in v if isinstance(v, tuple) else (v,):
-                if isinstance(a, np.ndarray) and id(a) in self.arrays:
-                    line = user_line()
-                    if self.fullgraph:
-                        raise GraphBreak(
-                            "chainrule.compile(fullgraph=True): a tensor's values used as an index "
-                            f"(the result depends on the data) at {line}"
-                        )
-                    self.graph.checks.append((self.arrays[id(a)], ("tolist", ()), a.tolist(), line))
+    def _index_params(self, op: Any, params: dict) -> dict:
+        """Arrays among an op's parameters (index arrays: ``x[idx]``, embedding ids).
+
+        An integer array that is a traced tensor's own array becomes an edge (``dynamic_index``,
+        chainrule.compile): the generated code passes the current call's array.  A boolean
+        mask, or any such array when tracing for a static graph (fx, jit, ONNX), decides the
+        result's shape by its values: a check (a graph break), like a Python read.  Other arrays
+        are constants of the trace (index handling builds them from shapes and Python lists); an
+        index made from a tensor's values must reach the op as that tensor's array, or as an op's
+        result (``F.embedding`` converts int32 ids with an op for this reason)."""
+        out = dict(params)
+        for key, v in params.items():
+            items = v if isinstance(v, tuple) else (v,)
+            new = []
+            for a in items:
+                if isinstance(a, np.ndarray) and a.dtype != object:
+                    i = self.arrays.get(id(a))
+                    if i is None:
+                        pass  # made from shapes or Python values by the op's own index handling
+                    elif self.dynamic_index and a.dtype.kind in "iu":
+                        a = Ref(i)
+                    else:
+                        self._index_check(i, a)
+                new.append(a)
+            out[key] = tuple(new) if isinstance(v, tuple) else new[0]
+        return out
+
+    def _index_check(self, i: int, a: np.ndarray) -> None:
+        line = user_line()
+        if self.fullgraph:
+            raise GraphBreak(
+                "chainrule.compile(fullgraph=True): a tensor's values used as an index "
+                f"(the result depends on the data) at {line}"
+            )
+        self.graph.checks.append((i, ("tolist", ()), a.tolist(), line))
 
     def check(self, t: Tensor, how: str, args: tuple, value: Any) -> None:
         """Python read a traced value: compiled code recomputes and compares it (a graph break)."""

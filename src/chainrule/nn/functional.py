@@ -411,9 +411,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
         scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         data[rows] = data[rows] * scale.astype(data.dtype)
         weight._vc[0] += 1
-    out = ops.getitem(weight, idx.astype(np.int64, copy=False))
+    ids = input if isinstance(input, Tensor) else wrap(idx)
+    if idx.dtype != np.int64:
+        ids = ids.to(np.int64)  # an op: a compiled caller sees the ids it indexes with
+    out = ops.getitem(weight, ids._data)
     if padding_idx is not None:  # the padding row receives no gradient
-        keep = wrap((idx != padding_idx)[..., None])
+        keep = ops.unsqueeze(ops.ne(ids, padding_idx), -1)
         out = ops.where(keep, out, out.detach())
     if scale_grad_by_freq:  # gradient of each row divided by its count in this batch
         _, inverse, counts = np.unique(idx, return_inverse=True, return_counts=True)

@@ -33,9 +33,10 @@ def normalize_index(idx: Any) -> tuple:
     out = []
     for i in idx:
         if isinstance(i, Tensor):
-            i = i._data
-            if i.ndim == 0 and i.dtype.kind in "iu":
-                i = int(i)
+            if i._data.ndim == 0 and i._data.dtype.kind in "iu":
+                i = int(i)  # through the tensor: a compiler tracing this sees the read
+            else:
+                i = i._data
         elif isinstance(i, (list, range)):
             i = np.asarray(as_array(list(i)))
             if i.dtype.kind == "f":
@@ -180,7 +181,19 @@ def index_select(x: Any, dim: int, index: Any) -> Any:
         raise fail(f"index_select(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of "
                    f"range for dimension {d} of size {n} (input shape {_shape(x)})",
                    RuntimeError if n == 0 else IndexError)
-    return getitem(x, (slice(None),) * d + (idx.reshape(-1).astype(np.int64),))
+    return getitem(x, (slice(None),) * d + (_int64_index(index, idx),))
+
+
+def _int64_index(index: Any, idx: np.ndarray) -> np.ndarray:
+    """``idx`` as a 1-d int64 array.  From a tensor, that is its own array or an op's result
+    (never a NumPy copy), so a compiler tracing the call passes the current index values."""
+    if isinstance(index, Tensor):
+        from . import elementwise as ew
+        from .shape import reshape
+
+        t = index if idx.dtype == np.int64 else ew.cast(index, np.int64)
+        return (t if t._data.ndim == 1 else reshape(t, (-1,)))._data
+    return idx.reshape(-1).astype(np.int64)
 
 
 def masked_select(x: Any, mask: Any) -> Any:
@@ -199,7 +212,7 @@ def index_add(x: Any, dim: int, index: Any, source: Any, *, alpha: float = 1) ->
     if idx.ndim > 1 or idx.size != (_shape(source)[d] if _shape(source) else 1):
         raise fail(f"index_add(): the number of indices ({idx.size}) must equal source.size({d}), "
                    f"got source of shape {_shape(source)} for an input of shape {_shape(x)}")
-    full = (slice(None),) * d + (idx.astype(np.int64),)
+    full = (slice(None),) * d + (_int64_index(index, idx),)
     src = mul(source, alpha) if alpha != 1 else source
     return add(x, apply_index_add(src, _shape(x), normalize_index(full)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Graph, Ref
+from ..ir import Graph
 
 __all__ = ["fold"]
 
@@ -14,7 +14,7 @@ def fold(graph: Graph) -> Graph:
     for n in graph.nodes:
         if n is None or n.kind != "op" or n.i in outputs:
             continue
-        if any(isinstance(a, Ref) for a in n.args):
+        if n.refs():
             continue
         value = np.asarray(n.prim.forward(*n.args, **n.params))
         value.setflags(write=False)
