@@ -114,15 +114,7 @@ def backward(
     inputs: Any = None,
 ) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves of their graph."""
-    outs = _fresh(_as_list(tensors))
-    gs = _as_list(grad_tensors if grad_tensors is not None else grad_variables)
-    if not gs:
-        gs = [None] * len(outs)
-    if len(gs) != len(outs):
-        raise RuntimeError(f"backward(): got {len(outs)} tensors but {len(gs)} gradients")
-    for i, t in enumerate(outs):
-        if not t._rg:
-            raise _why_no_grad(t, i, len(outs))
+    outs, gs = _roots(tensors, grad_tensors if grad_tensors is not None else grad_variables)
     seeds = [_seed(t, g, i, len(outs), "backward") for i, (t, g) in enumerate(zip(outs, gs))]
     if create_graph:
         seeds = [s if isinstance(s, Tensor) else wrap(s) for s in seeds]
@@ -145,6 +137,19 @@ def backward(
             UserWarning,
             stacklevel=3 if not isinstance(tensors, Tensor) else 4,
         )
+
+
+def _roots(tensors: Any, grad_tensors: Any) -> tuple[list, list]:
+    """``backward()``'s outputs (stale views regenerated) and one gradient (or None) each,
+    checked: every output must require grad."""
+    outs = _fresh(_as_list(tensors))
+    gs = _as_list(grad_tensors) or [None] * len(outs)
+    if len(gs) != len(outs):
+        raise RuntimeError(f"backward(): got {len(outs)} tensors but {len(gs)} gradients")
+    for i, t in enumerate(outs):
+        if not t._rg:
+            raise _why_no_grad(t, i, len(outs))
+    return outs, gs
 
 
 def _in_cycle(leaf: Tensor) -> bool:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import autograd
 from .._tensor import Tensor, wrap
-from ..autograd import _as_list, _fresh, _seed, _why_no_grad
+from ..autograd import _as_list, _fresh, _roots, _seed
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import Node
 from .ir import Ref
@@ -34,7 +34,6 @@ from .tracer import Tracer, current, quiet
 
 __all__ = ["patches", "flush"]
 
-_ORIG_BACKWARD = Tensor.__dict__["backward"]
 _ORIG_AG_BACKWARD = autograd.backward
 _ORIG_AG_GRAD = autograd.grad
 _GRAD_PROP = Tensor.__dict__["grad"]
@@ -151,13 +150,7 @@ def _backward(
                     tensors, grad_tensors, retain_graph, create_graph, grad_variables, inputs
                 )
         return _ORIG_AG_BACKWARD(tensors, grad_tensors, retain_graph, create_graph, grad_variables, inputs)
-    outs = _fresh(_as_list(tensors))
-    gs = _as_list(grad_tensors if grad_tensors is not None else grad_variables) or [None] * len(outs)
-    if len(gs) != len(outs):
-        raise RuntimeError(f"backward(): got {len(outs)} tensors but {len(gs)} gradients")
-    for i, t in enumerate(outs):
-        if not t._rg:
-            raise _why_no_grad(t, i, len(outs))
+    outs, gs = _roots(tensors, grad_tensors if grad_tensors is not None else grad_variables)
     leaves, nodes = _walk(tr, outs)
     only = _as_list(inputs)
     if only:
@@ -365,8 +358,7 @@ def patches() -> list[tuple[Any, str, Any]]:
         return list(mod.parameters())
 
     return [
-        (Tensor, "backward", _backward_method),
-        (autograd, "backward", _backward),
+        (autograd, "backward", _backward),  # (Tensor.backward calls it)
         (autograd, "grad", _grad),
         (Tensor, "grad", property(_GRAD_PROP.fget, _set_grad, None, _GRAD_PROP.__doc__)),
         (Optimizer, "zero_grad", _zero_grad(Optimizer.zero_grad, opt_params)),
@@ -376,13 +368,3 @@ def patches() -> list[tuple[Any, str, Any]]:
         (LRScheduler, "step", _opaque_step(LRScheduler.step, "lr_scheduler", None)),
         (ReduceLROnPlateau, "step", _opaque_step(ReduceLROnPlateau.step, "lr_scheduler", None)),
     ]
-
-
-def _backward_method(
-    self: Tensor,
-    gradient: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    inputs: Any = None,
-) -> None:
-    _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
