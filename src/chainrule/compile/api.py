@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 from .._tensor import Tensor
 from ..autograd import _levels
-from ..func._pytree import tree_flatten
 from .artefact import Artefact, Mismatch, build
 from .guards import Guards
 
@@ -91,7 +90,7 @@ class Compiled:
 
         if current() is not None:  # inside another compiled function's trace: inline
             return self.fn(*args, **kwargs)
-        key = self.guards.key(args, kwargs)
+        key, leaves = self.guards.key_and_leaves(args, kwargs)
         entry = self.cache.get(key)
         if entry is None:
             if len(self.cache) >= config.cache_size_limit:
@@ -99,7 +98,7 @@ class Compiled:
             entry = self.cache[key] = _Entry()
         if entry.eager_reason is not None:
             return self.fn(*args, **kwargs)
-        tensors = [v for v in tree_flatten((args, kwargs))[0] if isinstance(v, Tensor)]
+        tensors = leaves if type(leaves) is tuple else [v for v in leaves if isinstance(v, Tensor)]
         for art in entry.artefacts:
             try:
                 return art.run(tensors)

@@ -49,6 +49,7 @@ def _value_key(v: Any) -> Any:
 
 
 _SCALAR_TYPES = frozenset(_SCALARS)
+_EMPTY = object()  # an empty closure cell
 
 
 def _module_state(m: Any) -> tuple:
@@ -81,32 +82,42 @@ class Guards:
         self.cells = tuple(getattr(fn, "__closure__", None) or ())
 
     def key(self, args: tuple, kwargs: dict) -> tuple:
-        leaves, spec = tree_flatten((args, kwargs))
-        parts: list = [repr(spec), is_grad_enabled(), tuple(_value_key(v) for v in leaves)]
-        parts.append(tuple(_value_key(self.globs.get(n)) for n in self.global_names))
+        return self.key_and_leaves(args, kwargs)[0]
+
+    def key_and_leaves(self, args: tuple, kwargs: dict) -> tuple[tuple, Any]:
+        """The key, and the flattened arguments (the call's tensors are among them).  Tensors
+        passed positionally (the usual call) skip the pytree flattening."""
+        flat = not kwargs and all(isinstance(a, Tensor) for a in args)
+        if flat:
+            leaves: Any = args
+            spec: Any = len(args)
+        else:
+            leaves, tree = tree_flatten((args, kwargs))
+            spec = repr(tree)
+        globs = [self.globs.get(n) for n in self.global_names]
         cells = []
         for c in self.cells:
             try:
-                cells.append(_value_key(c.cell_contents))
+                cells.append(c.cell_contents)
             except ValueError:  # an empty cell
-                cells.append(None)
-        parts.append(tuple(cells))
-        modules = [self.module] if self.module is not None else []
+                cells.append(_EMPTY)
+        parts: list = [
+            spec,
+            is_grad_enabled(),
+            tuple(map(_value_key, leaves)),
+            tuple(map(_value_key, globs)),
+            tuple(None if v is _EMPTY else _value_key(v) for v in cells),
+        ]
         from ..nn.module import Module
 
-        modules += [v for v in leaves if isinstance(v, Module)]
-        for n in self.global_names:
-            if isinstance(self.globs.get(n), Module):
-                modules.append(self.globs[n])
-        for c in self.cells:
-            try:
-                if isinstance(c.cell_contents, Module):
-                    modules.append(c.cell_contents)
-            except ValueError:
-                pass
+        modules = [self.module] if self.module is not None else []
+        if not flat:
+            modules += [v for v in leaves if isinstance(v, Module)]
+        modules += [v for v in globs if isinstance(v, Module)]
+        modules += [v for v in cells if isinstance(v, Module)]
         # once per tree (a compiled module's call also holds it in its closure)
         parts.append(tuple(_module_state(m) for m in {id(m): m for m in modules}.values()))
-        return tuple(parts)
+        return tuple(parts), leaves
 
     def known_tensors(self, args: tuple, kwargs: dict) -> dict[int, Tensor]:
         """Tensors that exist outside the call: parameters, buffers, closure and global tensors.
@@ -167,7 +178,8 @@ def _reachable(values: list, depth: int = 3) -> list:
 def describe(key: tuple) -> list[str]:
     """The guards of one key as readable lines (what ``compiler.explain`` prints)."""
     spec, grad_mode, leaves, globs, cells, modules = key
-    lines = [f"argument structure {spec}", f"grad mode is {'on' if grad_mode else 'off'}"]
+    structure = f"{spec} tensors, positionally" if isinstance(spec, int) else spec
+    lines = [f"argument structure {structure}", f"grad mode is {'on' if grad_mode else 'off'}"]
     for k, v in enumerate(leaves):
         if v[0] == "T":
             lines.append(f"argument {k}: shape {tuple(v[1])}, dtype {np.dtype(v[2])}, requires_grad={v[3]}")
