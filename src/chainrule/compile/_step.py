@@ -79,6 +79,7 @@ def _walk(tr: Tracer, outs: list) -> tuple[list[Tensor], list[Node]]:
                 "backward() reaches a graph built before the compiled function was called (an "
                 "argument's history); detach the argument, or compile the code that built it too"
             )
+            return list(leaves.values()), nodes
         for p in reversed(n.parents):
             if isinstance(p, Tensor):
                 leaves.setdefault(id(p), p)
