@@ -14,7 +14,9 @@ One step, with x_t W_ihᵀ + b_ih precomputed for the whole sequence (one matmul
 Input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in); the
 output has every step's top-layer h (both directions concatenated); the final
 state has shape (num_layers * num_directions, N, H).  Gradients flow through
-the unrolled loop (backpropagation through time) with ordinary ops.
+the unrolled loop (backpropagation through time) with ordinary ops; an LSTM layer
+direction is one ``LstmLayer`` op instead (``ops/rnn_layer.py``: the time loop in
+NumPy, and its backward one loop back plus one weight GEMM over all steps).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .. import ops
 from .._tensor import Tensor, wrap
 from ..ops._core import structural
 from ..ops.rnn_cell import lstm_cell_gates
+from ..ops.rnn_layer import lstm_layer
 from . import functional as F
 from . import init
 from .linear import _empty_param
@@ -178,8 +181,9 @@ class RNNBase(Module):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {nd}D tensor instead "
                              f"(shape {tuple(input._data.shape)})")
         if input._data.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input._data.shape[-1]}")
+            raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input._data.shape[-1]} (input of shape "
+                               f"{tuple(input._data.shape)})")
         w = getattr(self, self._flat_weights_names[0])
         if input._data.dtype != w._data.dtype:
             raise ValueError(f"{name}: input must have the type {w.dtype}, got type {input.dtype}; "
@@ -197,13 +201,17 @@ class RNNBase(Module):
         want = 3 if batched else 2
         if hx._data.ndim != want:
             kind = "batched 3-D" if batched else "unbatched 2-D"
-            raise RuntimeError(f"For {kind} input, hx{which} should also be {want}-D but got "
-                               f"{hx._data.ndim}-D tensor")
+            raise RuntimeError(f"{type(self).__name__}: For {kind} input, hx{which} should also be "
+                               f"{want}-D but got {hx._data.ndim}-D tensor")
         if not batched:
             hx = ops.unsqueeze(hx, 1)
         if tuple(hx._data.shape) != (d, n, size):
             label = f"hidden{which}" if which else "hidden"
-            raise RuntimeError(f"Expected {label} size {(d, n, size)}, got {list(hx._data.shape)}")
+            shape = tuple(hx._data.shape)
+            raise RuntimeError(f"{type(self).__name__}: Expected {label} size {(d, n, size)}, got "
+                               f"{list(shape)} (a state is (num_layers * num_directions, batch, "
+                               f"{'proj_size' if size != self.hidden_size else 'hidden_size'}); this one "
+                               f"has shape {shape})")
         return hx
 
     # ------------------------------------------------------------------- loop
@@ -212,6 +220,9 @@ class RNNBase(Module):
         step = _STEPS[self.mode]
         nd = 2 if self.bidirectional else 1
         steps = x._data.shape[0]
+        if not steps:
+            raise RuntimeError(f"{type(self).__name__}: Expected sequence length to be larger than 0 "
+                               f"in RNN, got an input of shape {tuple(x._data.shape)} (L, N, H_in)")
         finals = []
         layer_input = x
         for layer in range(self.num_layers):
@@ -219,6 +230,11 @@ class RNNBase(Module):
             for d in range(nd):
                 k = layer * nd + d
                 w = [getattr(self, n) for n in self._all_weights[k]]
+                if self.mode == "LSTM":
+                    out, h_n, c_n = self._lstm_direction(layer_input, states[k], w, d == 1)
+                    outs_dir.append(out)
+                    finals.append((h_n, c_n))
+                    continue
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
                 whr_t = ops.transpose(w[-1], 0, 1) if self.proj_size else None
                 xs = ops.unbind(F.linear(layer_input, w[0], b_ih), 0)  # input projection: one matmul
@@ -234,6 +250,17 @@ class RNNBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, finals
+
+    def _lstm_direction(self, x: Tensor, state: tuple, w: list, reverse: bool) -> tuple:
+        """(output, h_n, c_n) of one LSTM layer direction: the input projection of all (L*N) rows
+        as one 2-d ``linear`` with both biases (so its backward is one GEMM too), then one
+        ``LstmLayer`` op for the recurrence."""
+        steps, n, size = x._data.shape
+        bias = w[2] + w[3] if self.bias else None
+        xp = F.linear(ops.reshape(x, (steps * n, size)), w[0], bias)
+        xp = ops.reshape(xp, (steps, n, w[0]._data.shape[0]))
+        return lstm_layer(xp, state[0], state[1], w[1], w[-1] if self.proj_size else None,
+                          reverse=reverse)
 
     def _finish(self, out: Tensor, batched: bool) -> Tensor:
         if not batched:

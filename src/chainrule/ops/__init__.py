@@ -7,6 +7,7 @@ Families: ``elementwise``, ``reduce``, ``shape``, ``index``, ``linalg``, ``nn``.
 from __future__ import annotations
 
 from . import linear as _linear  # noqa: F401  (registers the Linear primitives; F.linear uses them)
+from . import rnn_layer as _rnn_layer  # noqa: F401  (registers LstmLayer; nn.LSTM runs it)
 from ._core import PRIMITIVES, Primitive, apply, fail  # noqa: F401
 from ._views import as_strided, diagonal  # noqa: F401  (unfold is a method: F.unfold differs)
 from ._views import unfold as _unfold  # noqa: F401
