@@ -120,3 +120,23 @@ def test_missing_numba_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "numba", None)
     with pytest.raises(ImportError, match=r"chainrule\[numba\]"):
         cr.compile(lambda x: x + 1, backend="numba")
+
+
+def test_compiled_loops_are_cached_on_disk(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each loop is a module file in $CHAINRULE_CACHE/numba whose machine code Numba caches
+    beside it (a later process loads it instead of compiling)."""
+    monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path))
+    c = cr.compile(lambda x: (x * 3.5 + 1).exp().sum(), backend="numba")
+    x = cr.randn(7, dtype=cr.float64, requires_grad=True)
+    c(x).backward()
+    folder = tmp_path / "numba"
+    sources = sorted(p.name for p in folder.glob("k_*.py"))
+    assert len(sources) == 2  # the forward's loop and the backward's
+    assert len(list((folder / "__pycache__").glob("*.nbi"))) == 2  # Numba's cache index per loop
+    np.testing.assert_allclose(_grad_of(c, x), 3.5 * np.exp(3.5 * x.detach().numpy() + 1), rtol=1e-13)
+
+
+def _grad_of(c: object, x: cr.Tensor) -> np.ndarray:
+    x.grad = None
+    c(x).backward()
+    return x.grad.numpy()

@@ -99,20 +99,74 @@ def source(group: Group, known: dict[int, Node], name: str) -> tuple[str, dict[s
     return "\n".join(lines) + "\n", consts, scalar
 
 
+_SIGMOID = """
+@numba.njit(inline="always")
+def _sigmoid_{code}(x):
+    e = np.exp(-np.abs(x))
+    num = np.minimum(e + (ONE_{code} if x >= ZERO_{code} else ZERO_{code}), ONE_{code})
+    return num / (e + ONE_{code})
+"""
+
+
+def _module(src: str, consts: dict[str, Any], name: str) -> Any:
+    """The kernel as a module in a file of the on-disk cache (``$CHAINRULE_CACHE``, else
+    ``~/.cache/chainrule``), so that Numba caches its machine code across processes; None
+    where that folder cannot be written (then the kernel is compiled from memory)."""
+    import hashlib
+    import importlib.util
+    import os
+    import sys
+
+    lines = ["import numpy as np", "import numba", ""]
+    for code, t in (("f4", "float32"), ("f8", "float64")):
+        lines += [f"ONE_{code} = np.{t}(1)", f"ZERO_{code} = np.{t}(0)"]
+    for c, v in consts.items():
+        if not c.startswith(("ONE_", "ZERO_")):
+            lines.append(f"{c} = np.{np.dtype(type(v)).name}(float.fromhex({float(v).hex()!r}))")
+    text = "\n".join(lines) + "\n" + _SIGMOID.format(code="f4") + _SIGMOID.format(code="f8") + "\n" + src
+    digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+    root = os.environ.get("CHAINRULE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "chainrule")
+    folder = os.path.join(root, "numba")
+    path = os.path.join(folder, f"k_{digest}.py")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if not os.path.exists(path):
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)  # whole files only, even with several processes at once
+        modname = f"chainrule_numba_k_{digest}"
+        if modname in sys.modules:
+            return sys.modules[modname]
+        spec = importlib.util.spec_from_file_location(modname, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod  # Numba's cache imports it by name when it loads a kernel
+        spec.loader.exec_module(mod)
+    except OSError:
+        return None
+    return mod
+
+
 def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Callable, str]:
-    """A Python callable ``f(*inputs) -> tuple(outputs)`` running the group's compiled loop,
-    and the loop's source (shown in ``compiled.code``)."""
+    """A Python callable ``f(*inputs) -> list(outputs)`` running the group's compiled loop,
+    and the loop's source (shown in ``compiled.code``).  The machine code is cached on disk:
+    the same loop in a later process loads instead of compiling."""
     numba = require()
     src, consts, scalar = source(group, known, name)
-    ns: dict[str, Any] = {"np": np, **consts, **_helpers(numba)}
-    exec(compile(src, f"<chainrule.compile numba {name}>", "exec"), ns)  # noqa: S102 - generated
+    mod = _module(src, consts, name)
+    if mod is not None:
+        fn, cache = getattr(mod, name), True
+    else:
+        ns: dict[str, Any] = {"np": np, **consts, **_helpers(numba)}
+        exec(compile(src, f"<chainrule.compile numba {name}>", "exec"), ns)  # noqa: S102 - generated
+        fn, cache = ns[name], False
     shape = group.shape
     elem = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
     in_dtypes = [np.dtype(known[i].dtype) for i in group.inputs]
     out_dtypes = [np.dtype(known[i].dtype) for i in group.outputs]
     types = [elem[d] if s else numba.types.Array(elem[d], len(shape), "C") for d, s in zip(in_dtypes, scalar)]
     types += [numba.types.Array(elem[d], len(shape), "C") for d in out_dtypes]
-    kernel = numba.njit(numba.void(*types), error_model="numpy", fastmath=False)(ns[name])
+    kernel = numba.njit(numba.void(*types), error_model="numpy", fastmath=False, cache=cache)(fn)
 
     def run(*values: Any) -> list:
         args = []
