@@ -487,25 +487,30 @@ for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"
 
 
-# A whole LSTM layer direction is one primitive (LstmLayer, LstmLayerProj with proj_size): reached
-# through nn.LSTM with its weights as the inputs (func.functional_call), the way the layer runs it.
-# The module is made once (its initialisation draws random numbers, which vmap refuses).
-_LSTMS: dict = {}
+# A whole LSTM or GRU layer direction is one primitive (LstmLayer, LstmLayerProj with proj_size,
+# GruLayer): reached through nn.LSTM / nn.GRU with the weights as the inputs (func.functional_call),
+# the way the layers run them.  Each module is made once (its initialisation draws random numbers,
+# which vmap refuses).
+_RNNS: dict = {}
 
 
-def _lstm(T: Any, x: Any, *ws: Any, size: int, hidden: int, hx: Any = None, **kw: Any) -> Any:
-    key = (T.__name__, size, hidden, tuple(sorted(kw.items())))
-    m = _LSTMS.get(key) or _LSTMS.setdefault(key, T.nn.LSTM(size, hidden, **kw))
+def _rnn(T: Any, kind: str, x: Any, *ws: Any, size: int, hidden: int, hx: Any = None, **kw: Any) -> Any:
+    key = (T.__name__, kind, size, hidden, tuple(sorted(kw.items())))
+    m = _RNNS.get(key) or _RNNS.setdefault(key, getattr(T.nn, kind)(size, hidden, **kw))
     params = dict(zip([n for n, _ in m.named_parameters()], ws))
     return T.func.functional_call(m, params, (x,) if hx is None else (x, hx))
 
 
 CASES += [
-    C("lstm_layer", lambda T, x, h, c, *w: _lstm(T, x, *w, size=3, hidden=2, hx=(h, c)),
+    C("lstm_layer", lambda T, x, h, c, *w: _rnn(T, "LSTM", x, *w, size=3, hidden=2, hx=(h, c)),
       A((4, 2, 3)), A((1, 2, 2)), A((1, 2, 2)), A((8, 3)), A((8, 2)), A((8,)), A((8,))),
-    C("lstm_layer", lambda T, x, *w: _lstm(T, x, *w, size=3, hidden=3, proj_size=2, bidirectional=True,
-                                           bias=False),
+    C("lstm_layer", lambda T, x, *w: _rnn(T, "LSTM", x, *w, size=3, hidden=3, proj_size=2, bidirectional=True,
+                                          bias=False),
       A((3, 2, 3)), A((12, 3)), A((12, 2)), A((2, 3)), A((12, 3)), A((12, 2)), A((2, 3))),
+    C("gru_layer", lambda T, x, h, *w: _rnn(T, "GRU", x, *w, size=3, hidden=2, hx=h),
+      A((4, 2, 3)), A((1, 2, 2)), A((6, 3)), A((6, 2)), A((6,)), A((6,))),
+    C("gru_layer", lambda T, x, *w: _rnn(T, "GRU", x, *w, size=3, hidden=2, bidirectional=True, bias=False),
+      A((3, 2, 3)), A((6, 3)), A((6, 2)), A((6, 3)), A((6, 2))),
 ]
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"

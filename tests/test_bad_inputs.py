@@ -227,7 +227,7 @@ OP_NAMES = {
     "nll_loss": ("nll_loss", "log_softmax"),  # the case takes log_softmax(x, 1) first
     "unsqueeze": ("unsqueeze",), "getitem": ("getitem", "index"), "masked_select": ("broadcast",),
     "lstm_cell": ("lstm_cell", "linear"), "linear": ("linear", "matmul"), "view": ("view", "reshape"),
-    "lstm_layer": ("LSTM", "lstm_layer"),  # the case runs nn.LSTM, whose messages name the module
+    "lstm_layer": ("LSTM", "lstm_layer"), "gru_layer": ("GRU", "gru_layer"),  # (through nn.LSTM/GRU)
     "broadcast_to": ("broadcast_to", "expand"), "expand_as": ("expand_as", "expand"),
     "count_nonzero": ("count_nonzero", "sum"),  # composed as sum(x != 0, dim)
     "special_namespace": ("logsumexp", "softmax", "log_softmax"), "xlogy": ("xlogy", "mul"),

@@ -65,7 +65,9 @@ def test_core_line_budget() -> None:
     # 6200 -> 6900: views (shared storage, CopySlices, view replay, the strided view ops)
     # 6900 -> 9400: the math families (decompositions, FFT, special functions, sorting and
     # selection) are primitives in ops/ like every other op, one file per family
-    assert total < 9400, f"core is {total} lines"
+    # 9400 -> 9700: whole recurrent layers are primitives (LstmLayer, GruLayer in ops/rnn_layer.py:
+    # the time loop and its backward in NumPy, and the same rules with ops for higher derivatives)
+    assert total < 9700, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

@@ -14,9 +14,9 @@ One step, with x_t W_ihᵀ + b_ih precomputed for the whole sequence (one matmul
 Input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in); the
 output has every step's top-layer h (both directions concatenated); the final
 state has shape (num_layers * num_directions, N, H).  Gradients flow through
-the unrolled loop (backpropagation through time) with ordinary ops; an LSTM layer
-direction is one ``LstmLayer`` op instead (``ops/rnn_layer.py``: the time loop in
-NumPy, and its backward one loop back plus one weight GEMM over all steps).
+the unrolled loop (backpropagation through time) with ordinary ops; an LSTM or GRU
+layer direction is one ``LstmLayer``/``GruLayer`` op instead (``ops/rnn_layer.py``: the
+time loop in NumPy, and its backward one loop back plus one weight GEMM over all steps).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .. import ops
 from .._tensor import Tensor, wrap
 from ..ops._core import structural
 from ..ops.rnn_cell import lstm_cell_gates
-from ..ops.rnn_layer import lstm_layer
+from ..ops.rnn_layer import gru_layer, lstm_layer
 from . import functional as F
 from . import init
 from .linear import _empty_param
@@ -230,10 +230,16 @@ class RNNBase(Module):
             for d in range(nd):
                 k = layer * nd + d
                 w = [getattr(self, n) for n in self._all_weights[k]]
+                self._check_weights(layer, k, w)
                 if self.mode == "LSTM":
                     out, h_n, c_n = self._lstm_direction(layer_input, states[k], w, d == 1)
                     outs_dir.append(out)
                     finals.append((h_n, c_n))
+                    continue
+                if self.mode == "GRU":
+                    out, h_n = self._gru_direction(layer_input, states[k], w, d == 1)
+                    outs_dir.append(out)
+                    finals.append((h_n,))
                     continue
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
                 whr_t = ops.transpose(w[-1], 0, 1) if self.proj_size else None
@@ -251,6 +257,21 @@ class RNNBase(Module):
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, finals
 
+    def _check_weights(self, layer: int, k: int, w: list) -> None:
+        """Each weight of layer/direction k has its shape at construction (a replaced parameter,
+        e.g. through func.functional_call, may not)."""
+        g, hs = _GATES[self.mode] * self.hidden_size, self.hidden_size
+        out = self.proj_size or hs
+        in_size = self.input_size if layer == 0 else out * (2 if self.bidirectional else 1)
+        want = [(g, in_size), (g, out)] + ([(g,), (g,)] if self.bias else [])
+        want += [(out, hs)] if self.proj_size else []
+        for name, t, shape in zip(self._all_weights[k], w, want):
+            got = tuple(t._data.shape)
+            if got != shape:
+                raise RuntimeError(f"{type(self).__name__}: {name} has shape {got}, expected {shape} "
+                                   f"(gate rows = {_GATES[self.mode]} * hidden_size with hidden_size {hs}, "
+                                   f"input_size {self.input_size})")
+
     def _lstm_direction(self, x: Tensor, state: tuple, w: list, reverse: bool) -> tuple:
         """(output, h_n, c_n) of one LSTM layer direction: the input projection of all (L*N) rows
         as one 2-d ``linear`` with both biases (so its backward is one GEMM too), then one
@@ -261,6 +282,20 @@ class RNNBase(Module):
         xp = ops.reshape(xp, (steps, n, w[0]._data.shape[0]))
         return lstm_layer(xp, state[0], state[1], w[1], w[-1] if self.proj_size else None,
                           reverse=reverse)
+
+    def _gru_direction(self, x: Tensor, state: tuple, w: list, reverse: bool) -> tuple:
+        """(output, h_n) of one GRU layer direction: one 2-d ``linear`` with b_ih and the r, z parts
+        of b_hh, then one ``GruLayer`` op (b_hn stays inside it: n's product with r reads it)."""
+        steps, n, size = x._data.shape
+        hs, dt = self.hidden_size, x._data.dtype
+        if self.bias:
+            rz = structural(np.concatenate([np.ones(2 * hs, dt), np.zeros(hs, dt)]))
+            bias, b_hn = w[2] + w[3] * rz, w[3][2 * hs :]
+        else:
+            bias, b_hn = None, structural(np.zeros(hs, dt))
+        xp = F.linear(ops.reshape(x, (steps * n, size)), w[0], bias)
+        xp = ops.reshape(xp, (steps, n, 3 * hs))
+        return gru_layer(xp, state[0], w[1], b_hn, reverse=reverse)
 
     def _finish(self, out: Tensor, batched: bool) -> Tensor:
         if not batched:

@@ -370,3 +370,198 @@ def lstm_layer(
     if p == hs:
         return out[0], out[0, last], out[1, last]
     return contiguous(out[0, :, :, :p]), out[0, last, :, :p], out[1, last]
+
+
+# ====================================================================== GRU
+# GruLayer: the same design for a GRU layer direction (PyTorch's gate order r, z, n):
+#
+#     r, z = σ(xp_rz + h_{t-1} W_hrzᵀ),   hn = h_{t-1} W_hnᵀ + b_hn,   n = tanh(xp_n + r hn)
+#     h_t = (1 - z) n + z h_{t-1}
+#
+# xp = x W_ihᵀ + b_ih + (b_hr, b_hz, 0): b_hn stays inside, multiplied by r.  The output
+# (5, L, N, H) holds the planes h, r, z, hn, n (hn for dr, the rest for their own derivatives).
+
+
+def _gru_run(
+    xp: np.ndarray, h0: np.ndarray, w_hh: np.ndarray, b_hn: np.ndarray, *, reverse: bool = False
+) -> np.ndarray:
+    steps, n, _ = xp.shape
+    hs = h0.shape[-1]
+    dt = np.result_type(xp, h0, w_hh, b_hn)
+    out = np.empty((5, steps, n, hs), dt)
+    hseq, r_s, z_s, hn_s, n_s = out
+    w3 = np.ascontiguousarray(w_hh.reshape(3, hs, hs).transpose(0, 2, 1))  # one GEMM per gate
+    xp3 = xp.reshape(steps, n, 3, hs)
+    h = h0
+    with np.errstate(over="ignore"):  # σ = 1 / (1 + e^-x): e^-x is inf for x << 0, and σ 0
+        for t in _order(steps, reverse):
+            np.matmul(h, w3, out=out[1:4, t])  # h W_hrᵀ, h W_hzᵀ, h W_hnᵀ into the r, z, hn planes
+            out[1:3, t] += xp3[t, :, :2].transpose(1, 0, 2)
+            for s in (r_s[t], z_s[t]):
+                np.negative(s, out=s)
+                np.exp(s, out=s)
+                s += 1
+                np.reciprocal(s, out=s)
+            hn = hn_s[t]
+            hn += b_hn
+            nt = n_s[t]
+            np.multiply(r_s[t], hn, out=nt)
+            nt += xp3[t, :, 2]
+            np.tanh(nt, out=nt)
+            h_new = hseq[t]
+            np.subtract(h, nt, out=h_new)  # h_t = n + z (h_{t-1} - n)
+            h_new *= z_s[t]
+            h_new += nt
+            h = h_new
+    return out
+
+
+def _gru_vjp_arrays(g: np.ndarray, h0: np.ndarray, w_hh: np.ndarray, ans: np.ndarray, reverse: bool) -> tuple:
+    _, steps, n, hs = ans.shape
+    hseq, r_s, z_s, hn_s, n_s = ans
+    gh, gr, gz, ghn, gn = g
+    dt = np.result_type(g, ans)
+    dxp = np.empty((steps, n, 3 * hs), dt)  # dL/d(xp_t)
+    dgh = np.empty((steps, n, 3 * hs), dt)  # dL/d(h_{t-1} W_hhᵀ + (0, 0, b_hn)): differs in n's part
+    dh = np.zeros((n, hs), dt)  # dL/dh_t from the steps after t
+    dn, tmp, der = (np.empty((n, hs), dt) for _ in range(3))
+    order = _order(steps, reverse)
+    for k in range(steps - 1, -1, -1):
+        t = order[k]
+        h_prev = hseq[order[k - 1]] if k else h0
+        r, z, hn, nt = r_s[t], z_s[t], hn_s[t], n_s[t]
+        dh += gh[t]
+        np.subtract(1, z, out=dn)  # dL/dn = dh (1 - z) + its own cotangent
+        dn *= dh
+        dn += gn[t]
+        np.multiply(nt, nt, out=der)  # through tanh: dL/d(n's pre-activation)
+        np.subtract(1, der, out=der)
+        dnp = dxp[t, :, 2 * hs :]
+        np.multiply(dn, der, out=dnp)
+        np.multiply(dnp, r, out=dgh[t, :, 2 * hs :])  # dL/dhn
+        dgh[t, :, 2 * hs :] += ghn[t]
+        np.multiply(dnp, hn, out=tmp)  # dL/dr
+        tmp += gr[t]
+        np.subtract(1, r, out=der)
+        der *= r
+        np.multiply(tmp, der, out=dxp[t, :, :hs])
+        np.subtract(h_prev, nt, out=tmp)  # dL/dz
+        tmp *= dh
+        tmp += gz[t]
+        np.subtract(1, z, out=der)
+        der *= z
+        np.multiply(tmp, der, out=dxp[t, :, hs : 2 * hs])
+        dgh[t, :, : 2 * hs] = dxp[t, :, : 2 * hs]
+        dh *= z
+        dh += dgh[t] @ w_hh
+    rest, prev = (slice(1, None), slice(None, -1)) if not reverse else (slice(None, -1), slice(1, None))
+    dw = dgh[rest].reshape(-1, 3 * hs).T @ hseq[prev].reshape(-1, hs)
+    dw += dgh[order[0]].T @ h0
+    db = dgh[:, :, 2 * hs :].sum((0, 1))
+    return dxp, dh, dw, db
+
+
+def _gru_vjp_ops(g: Any, h0: Any, w_hh: Any, ans: Any, reverse: bool) -> tuple:
+    """The same rule written with ops (for ``create_graph=True``): it differentiates again."""
+    steps = _shape(ans)[1]
+    order = _order(steps, reverse)
+    dh_next: Any = None
+    dxs: list[Any] = [None] * steps
+    dw: Any = None
+    db: Any = None
+    for k in range(steps - 1, -1, -1):
+        t = order[k]
+        h_prev = ans[0, order[k - 1]] if k else h0
+        r, z, hn, nt = (ans[q, t] for q in range(1, 5))
+        dh = g[0, t] if dh_next is None else g[0, t] + dh_next
+        dnp = (dh * (1 - z) + g[4, t]) * (1 - nt * nt)
+        dhn = dnp * r + g[3, t]
+        drp = (dnp * hn + g[1, t]) * (r * (1 - r))
+        dzp = (dh * (h_prev - nt) + g[2, t]) * (z * (1 - z))
+        dxs[t] = cat([drp, dzp, dnp], -1)
+        dgh = cat([drp, dzp, dhn], -1)
+        dh_next = dh * z + matmul(dgh, w_hh)
+        dw = _plus(dw, matmul(transpose(dgh, 0, 1), h_prev))
+        db = _plus(db, dhn.sum(0))
+    return stack(dxs, 0), dh_next, dw, db
+
+
+def _gru_vjp(g: Any, h0: Any, w_hh: Any, ans: Any, reverse: bool) -> tuple:
+    if _is_graph(g, h0, w_hh, ans):
+        return _gru_vjp_ops(g, h0, w_hh, ans, reverse)
+    return _gru_vjp_arrays(g, h0, w_hh, ans, reverse)
+
+
+def _gru_jvp(ts: tuple, h0: Any, w_hh: Any, ans: Any, reverse: bool) -> Any:
+    """The tangent of every plane, step by step with ops (None tangents are zeros)."""
+    txp, th0, tw, tb = ts
+    _, steps, n, hs = _shape(ans)
+    dtype = ans._data.dtype if isinstance(ans, Tensor) else np.asarray(ans).dtype
+    th = th0 if th0 is not None else np.zeros((n, hs), dtype)
+    w_t = transpose(w_hh, 0, 1)
+    planes: list[Any] = [None] * steps
+    h_prev = h0
+    for t in _order(steps, reverse):
+        tpre = matmul(th, w_t)  # the tangent of h_{t-1} W_hhᵀ + (0, 0, b_hn)
+        if tw is not None:
+            tpre = tpre + matmul(h_prev, transpose(tw, 0, 1))
+        tr, tz, thn = (tpre[:, q * hs : (q + 1) * hs] for q in range(3))
+        tnp: Any = 0.0
+        if txp is not None:
+            tr, tz, tnp = tr + txp[t, :, :hs], tz + txp[t, :, hs : 2 * hs], txp[t, :, 2 * hs :]
+        if tb is not None:
+            thn = thn + tb
+        r, z, hn, nt = (ans[q, t] for q in range(1, 5))
+        tr, tz = tr * (r * (1 - r)), tz * (z * (1 - z))
+        tn = (tnp + tr * hn + r * thn) * (1 - nt * nt)
+        th = tn + tz * (h_prev - nt) + z * (th - tn)
+        planes[t] = stack([th, tr, tz, thn, tn], 0)
+        h_prev = ans[0, t]
+    return stack(planes, 1)
+
+
+GRU_LAYER = Primitive("GruLayer", _gru_run, public="gru_layer")
+GRU_LAYER.defvjp_all(_gru_vjp)
+GRU_LAYER.defjvp_all(_gru_jvp)
+
+
+def _gru_batch_rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
+    """vmap: shared weights fold the vmap batch into N; per-example weights run one layer each."""
+    from ..func.batching import expand
+    from .index import getitem
+
+    b = lvl.size
+    if any(batched[2:]):
+        outs = [
+            apply(GRU_LAYER, tuple(getitem(a, k) if f else a for a, f in zip(args, batched)), params)
+            for k in range(b)
+        ]
+        return stack(outs, 0)
+    xp, h0 = (a if f else expand(a, b) for a, f in zip(args[:2], batched[:2]))
+    _, steps, n, g3 = _shape(xp)
+    hs = _shape(h0)[-1]
+    ins = (reshape(movedim(xp, 0, 1), (steps, b * n, g3)), reshape(h0, (b * n, hs))) + tuple(args[2:])
+    return movedim(reshape(apply(GRU_LAYER, ins, params), (5, steps, b, n, hs)), 2, 0)
+
+
+GRU_LAYER.extra["batch"] = _gru_batch_rule
+
+
+def gru_layer(xp: Any, h0: Any, w_hh: Any, b_hn: Any, *, reverse: bool = False) -> tuple[Any, Any]:
+    """One GRU layer direction over a sequence: ``(output (L, N, H), h_n (N, H))``.
+
+    ``xp`` (L, N, 3H) is the input projection with the r and z parts of the recurrent bias
+    (``x W_ihᵀ + b_ih + (b_hr, b_hz, 0)``), ``h0`` (N, H) the initial state, ``w_hh`` (3H, H) the
+    recurrent weight and ``b_hn`` (H,) the recurrent bias of n (inside r's product).
+    """
+    xs, hsh, ws, bs = _shape(xp), _shape(h0), _shape(w_hh), _shape(b_hn)
+    hs = hsh[-1] if len(hsh) == 2 else -1
+    if len(xs) != 3 or len(hsh) != 2 or xs[1:] != (hsh[0], 3 * hs) or ws != (3 * hs, hs) or bs != (hs,):
+        raise fail(
+            f"gru_layer(): shapes do not fit together: xp {xs}, h0 {hsh}, w_hh {ws}, b_hn {bs} (xp must "
+            "be (L, N, 3H), h0 (N, H), w_hh (3H, H) and b_hn (H,))"
+        )
+    if not xs[0]:
+        raise fail(f"gru_layer(): Expected sequence length to be larger than 0 in RNN (xp has shape {xs})")
+    out = apply(GRU_LAYER, (xp, h0, w_hh, b_hn), {"reverse": bool(reverse)})
+    return out[0], out[0, 0 if reverse else -1]
