@@ -1,4 +1,4 @@
-"""A whole LSTM layer (one direction) as one primitive: the time loop runs inside the op.
+"""A whole LSTM or GRU layer (one direction) as one primitive: the time loop runs inside the op.
 
 ``nn.LSTM`` projects the whole input sequence with one ``linear`` (both biases folded in),
 ``xp = x W_ihᵀ + b_ih + b_hh`` of shape (L, N, 4H), and hands the recurrence to ``LstmLayer``:
@@ -35,7 +35,7 @@ from ._core import Primitive, apply, fail
 from .linalg import matmul
 from .shape import cat, contiguous, movedim, reshape, stack, transpose
 
-__all__ = ["lstm_layer"]
+__all__ = ["gru_layer", "lstm_layer"]
 
 
 def _shape(a: Any) -> tuple:
