@@ -9,6 +9,7 @@ result, with the shape and dtype of the primitive's forward.  The builders live 
 from __future__ import annotations
 
 from . import _elementwise as E
+from . import _rnn as R
 from . import _shape as S
 
 __all__ = ["LOWERINGS"]
@@ -136,5 +137,8 @@ LOWERINGS: dict[str, E.Lowering] = {
     "MaxPoolIndex": S.max_pool_index,
     "Sort": S.sort,
     "LstmCell": S.lstm_cell,
+    "LstmLayer": R.lstm_layer,  # whole recurrent layers: the time loop unrolled (onnx/_rnn.py)
+    "LstmLayerProj": R.lstm_layer,
+    "GruLayer": R.gru_layer,
     "NllLoss": S.cross_entropy,
 }
