@@ -20,7 +20,7 @@ import warnings as _warnings
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule(\.|$)")
 
 # The core: tensors, dtypes, the op table (attached to Tensor as methods), grad modes.
-from . import _tensor_methods, _tensor_methods_math
+from . import _tensor_methods, _tensor_methods_complex, _tensor_methods_math
 from ._counting import *
 from ._tensor_functions import *
 from ._creation import *
@@ -37,6 +37,8 @@ from .autograd.grad_mode import (
 from .backend import device
 from .dtypes import (
     bool,
+    complex64,
+    complex128,
     dtype,
     float16,
     float32,
@@ -52,6 +54,8 @@ from .dtypes import (
 from .ops import *
 from .ops import abs, all, any, max, min, pow, round, sum  # names `import *` would skip
 from .ops.reduce import return_types
+from .ops.complex import (angle, complex, conj, conj_physical, is_complex, polar, real, imag, resolve_conj,
+                          resolve_neg, sgn, view_as_complex, view_as_real)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The applications of the engine, at PyTorch's module paths.
@@ -60,6 +64,7 @@ from .linalg._toplevel import (cholesky, cholesky_inverse, cholesky_solve, cross
                                logdet, matrix_exp, matrix_power, pinverse, qr, slogdet, svd)
 from . import accelerator, amp, backends, mps, onnx, serialization, testing, version
 from . import special
+from . import fft
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
@@ -77,6 +82,8 @@ from . import compiler, fx, jit
 float = float32
 double = float64
 half = float16
+cfloat = complex64
+cdouble = complex128
 long = int64
 int = int32
 short = int16

@@ -61,6 +61,8 @@ def _infer_dtype(arr: np.ndarray) -> np.dtype:
         return np.dtype(np.int64)
     if k == "b":
         return np.dtype(np.bool_)
+    if k == "c":  # Python complex -> the default float's complex counterpart (complex64)
+        return _dt.complex_of(_dt.get_default_dtype().np)
     raise fail(f"tensor(): could not infer a dtype from data of NumPy dtype {arr.dtype}", TypeError)
 
 
@@ -78,7 +80,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
             raise fail(f"tensor(): could not build a tensor from the data: {exc}", ValueError) from None
         if dtype is None:
             arr = arr.astype(_infer_dtype(arr), copy=False)
-    if arr.dtype.kind not in "fiub":
+    if arr.dtype.kind not in "fiubc":
         raise fail(f"tensor(): unsupported data of dtype {arr.dtype}", TypeError)
     if dtype is not None:
         arr = arr.astype(_dt.to_numpy(dtype), copy=False)
@@ -264,10 +266,16 @@ def _random_float(draw: Any, name: str):
             raise fail(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}", TypeError)
         shape = sizes_arg(size, name)
         npd = _dtype(dtype)
-        if npd.kind != "f":
-            raise fail(f"{name}(): dtype must be floating point, got {npd}", TypeError)
+        if npd.kind != "f" and npd.kind != "c":
+            raise fail(f"{name}(): dtype must be floating point or complex, got {npd}", TypeError)
         rng = _random.rng(generator)
-        data = draw(rng, shape, npd if npd in (np.float32, np.float64) else np.float64)
+        if npd.kind == "c":  # real and imaginary parts drawn apart; randn's have variance 1/2 each
+            part = np.float64 if npd == np.complex128 else np.float32
+            scale = np.sqrt(0.5) if name == "randn" else 1.0
+            re, im = draw(rng, shape + (2,), part).T * scale
+            data = re.T + 1j * im.T
+        else:
+            data = draw(rng, shape, npd if npd in (np.float32, np.float64) else np.float64)
         return _finish(data.astype(npd, copy=False), requires_grad, device, out=out, layout=layout, name=name)
 
     make.__name__ = name

@@ -100,6 +100,21 @@ class _Formatter:
         return " " * (self.max_width - len(s)) + s
 
 
+class _ComplexFormatter:
+    """PyTorch's complex layout: the real and imaginary parts each get their own formatter
+    (``1.0000+2.j``), and an element is as wide as both plus the ``j``."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.re = _Formatter(np.ascontiguousarray(values.real))
+        self.im = _Formatter(np.ascontiguousarray(values.imag))
+        self.max_width = self.re.max_width + self.im.max_width + 1
+
+    def format(self, v: Any) -> str:
+        re = self.re.format(v.real)
+        im = (self.im.format(v.imag) + "j").lstrip()
+        return re + im if im[0] in "+-" else re + "+" + im
+
+
 def _summarized(a: np.ndarray) -> np.ndarray:
     e = OPTS.edgeitems
     if a.ndim == 0:
@@ -111,7 +126,7 @@ def _summarized(a: np.ndarray) -> np.ndarray:
     return np.stack(parts) if parts else a
 
 
-def _vector(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+def _vector(a: np.ndarray, indent: int, summarize: bool, fmt: Any) -> str:
     element_length = fmt.max_width + 2
     per_line = max(1, int(math.floor((OPTS.linewidth - indent) / element_length)))
     e = OPTS.edgeitems
@@ -124,7 +139,7 @@ def _vector(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str
     return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
 
 
-def _body(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+def _body(a: np.ndarray, indent: int, summarize: bool, fmt: Any) -> str:
     if a.ndim == 0:
         return fmt.format(a.item())
     if a.ndim == 1:
@@ -140,7 +155,8 @@ def _body(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
 
 
 def _default_dtype(d: np.dtype) -> bool:
-    return d == _dt.get_default_dtype().np or d == np.int64 or d == np.bool_
+    f = _dt.get_default_dtype().np
+    return d == f or d == np.int64 or d == np.bool_ or (d.kind == "c" and d == _dt.complex_of(f))
 
 
 def array_str(a: np.ndarray, indent: int) -> str:
@@ -148,7 +164,8 @@ def array_str(a: np.ndarray, indent: int) -> str:
     if a.size == 0:
         return "[]"
     summarize = a.size > OPTS.threshold
-    fmt = _Formatter(_summarized(a) if summarize else a)
+    values = _summarized(a) if summarize else a
+    fmt = _ComplexFormatter(values) if a.dtype.kind == "c" else _Formatter(values)
     return _body(a, indent, summarize, fmt)
 
 

@@ -161,7 +161,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf tensor; returns self."""
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype} "
                 f"(shape {tuple(self._data.shape)}); convert first, e.g. x = x.float()"

@@ -26,6 +26,8 @@ __all__ = [
     "int32",
     "int64",
     "bool",
+    "complex64",
+    "complex128",
     "get_default_dtype",
     "set_default_dtype",
     "promote_types",
@@ -49,7 +51,19 @@ class dtype:
 
     @property
     def is_complex(self) -> builtins.bool:
-        return False
+        return self.np.kind == "c"
+
+    def to_real(self) -> dtype:
+        """The real dtype of the same precision (complex64 -> float32); real dtypes map to themselves."""
+        return _BY_NP[np.dtype(self.np.char.lower())] if self.np.kind == "c" else self
+
+    def to_complex(self) -> dtype:
+        """The complex dtype of the same precision (float64 -> complex128), as PyTorch's."""
+        if self.np.kind == "c":
+            return self
+        if self.np.kind != "f":
+            raise TypeError(f"to_complex(): {self} has no complex counterpart; use a floating dtype")
+        return complex128 if self.np == np.float64 else complex64
 
     def __repr__(self) -> str:
         return f"chainrule.{self.name}"
@@ -78,11 +92,14 @@ int16 = dtype("int16", np.int16)
 int32 = dtype("int32", np.int32)
 int64 = dtype("int64", np.int64)
 bool = dtype("bool", np.bool_)  # noqa: A001  (PyTorch's name)
+complex64 = dtype("complex64", np.complex64)
+complex128 = dtype("complex128", np.complex128)
 
-_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, complex64, complex128)
 _BY_NP: dict[np.dtype, dtype] = {d.np: d for d in _ALL}
 _BY_NAME: dict[str, dtype] = {d.name: d for d in _ALL}
-_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64,
+                cfloat=complex64, cdouble=complex128)
 
 _default_float = float32
 
@@ -137,29 +154,48 @@ def from_numpy(npd: np.dtype) -> dtype:
         raise TypeError(f"NumPy dtype {npd} has no chainrule equivalent") from None
 
 
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+
+
 def _category(npd: np.dtype) -> int:
-    """0 = bool, 1 = integer, 2 = floating."""
-    k = npd.kind
-    return 2 if k == "f" else (0 if k == "b" else 1)
+    """0 = bool, 1 = integer, 2 = floating, 3 = complex."""
+    return _CATEGORY[npd.kind]
+
+
+_TO_COMPLEX = {np.dtype(np.float64): np.dtype(np.complex128)}
+
+
+def complex_of(npd: np.dtype) -> np.dtype:
+    """The complex NumPy dtype holding a float dtype's values (float16/32 -> complex64)."""
+    return npd if npd.kind == "c" else _TO_COMPLEX.get(npd, np.dtype(np.complex64))
 
 
 def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's pairwise promotion: like NumPy, except int with float gives the float."""
+    """PyTorch's pairwise promotion: like NumPy, except int with float gives the float (and
+    int with complex the complex), while float with complex keeps the wider precision."""
     if a == b:
         return a
     ca, cb = _category(a), _category(b)
     if ca != cb:
+        if ca + cb == 5:  # float and complex: float64 + complex64 is complex128, as in NumPy
+            return np.promote_types(a, b)
         return a if ca > cb else b
     return np.promote_types(a, b)
 
 
 def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
-    """Let a lower-priority group (0-d tensors, Python numbers) raise the category only."""
+    """Let a lower-priority group (0-d tensors, Python numbers) raise the category only.
+
+    A complex lower group on a float higher one gives the float's complex counterpart
+    (float32 tensor + complex128 0-d tensor is complex64), as PyTorch does."""
     if higher is None:
         return lower
     if lower is None:
         return higher
-    if _category(lower) > _category(higher):
+    cl, ch = _category(lower), _category(higher)
+    if cl > ch:
+        if cl == 3 and ch == 2:
+            return complex_of(higher)
         return promote_types(higher, lower)
     return higher
 
@@ -188,6 +224,8 @@ def result_type(*operands: object) -> np.dtype:
                 d = _PY_BOOL
             elif isinstance(x, (builtins.int, np.integer)):
                 d = _PY_INT
+            elif isinstance(x, (builtins.complex, np.complexfloating)):
+                d = complex_of(_default_float.np)
             else:
                 d = _default_float.np
             scalars = d if scalars is None else promote_types(scalars, d)

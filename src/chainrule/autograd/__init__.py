@@ -55,7 +55,7 @@ def _why_no_grad(t: Tensor, index: int, total: int) -> RuntimeError:
     elif meta.get("no_grad"):
         why = ("it was computed while grad mode was off (inside no_grad() or inference_mode()); "
                "compute it outside that block")
-    elif t._data.dtype.kind != "f":
+    elif t._data.dtype.kind not in "fc":
         why = f"its dtype {t._data.dtype} is not floating point, so it cannot carry a gradient"
     else:
         why = ("none of the tensors it was computed from requires grad; call "
@@ -87,7 +87,7 @@ def _seed(t: Tensor, g: Any, index: int, total: int, op: str) -> Any:
             f"{op}(): gradient has shape {tuple(gd.shape)} but the output ({name}) has shape "
             f"{shape}; pass a gradient with the output's shape"
         )
-    if gd.dtype.kind != "f":
+    if gd.dtype.kind not in "fc":
         raise RuntimeError(
             f"{op}(): gradient has dtype {gd.dtype} but the output ({name}) is {t._data.dtype}; "
             "gradients must be floating point"

@@ -40,7 +40,7 @@ class ForwardLevel(Level):
 
     def process(self, op: Any, args: tuple, params: dict, inner: Callable) -> Any:
         out = _levels.dispatch(op, args, params, inner)
-        if not isinstance(out, Tensor) or not op.differentiable or out._data.dtype.kind != "f":
+        if not isinstance(out, Tensor) or not op.differentiable or out._data.dtype.kind not in "fc":
             return out
         # a gradient taken inside this level differentiates primals only: no graph for the
         # tangent rule of values it owns
@@ -163,8 +163,8 @@ def make_dual(tensor: Tensor, tangent: Any, *, level: Any = None) -> Tensor:
     lvl = _level(level)
     if not isinstance(tensor, Tensor):
         raise TypeError(f"make_dual(): expected a Tensor primal, got {type(tensor).__name__}")
-    if tensor._data.dtype.kind != "f":
-        raise RuntimeError(f"make_dual(): the primal must be floating point, got {tensor.dtype}")
+    if tensor._data.dtype.kind not in "fc":
+        raise RuntimeError(f"make_dual(): the primal must be floating point or complex, got {tensor.dtype}")
     if not isinstance(tangent, Tensor):
         tangent = wrap(np.asarray(tangent, dtype=tensor._data.dtype))
     if tangent._data.shape != tensor._data.shape:

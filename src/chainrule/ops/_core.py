@@ -35,7 +35,7 @@ from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import _sequence, new_node_class
 
-__all__ = ["Primitive", "PRIMITIVES", "apply", "fail", "elementwise", "saved_values"]
+__all__ = ["Primitive", "PRIMITIVES", "apply", "fail", "elementwise", "saved_values", "conj_if_complex"]
 
 PRIMITIVES: dict[str, Primitive] = {}
 
@@ -278,8 +278,21 @@ def elementwise(name: str, forward: Callable, deriv: Callable, **kw: Any) -> Pri
     r = _rule(deriv, skip=0)
     assert r is not None
     d = r.fn
-    op.defvjp(Rule(lambda g, *v: g * d(*v), r.names))
+    op.defvjp(Rule(lambda g, *v: g * conj_if_complex(d(*v)), r.names))  # conj(f'(z)): PyTorch's
     return op.defjvp(Rule(lambda t, *v: t * d(*v), r.names))
+
+
+def conj_if_complex(a: Any) -> Any:
+    """``conj(a)`` for complex values, ``a`` itself otherwise: a holomorphic op's VJP is
+    ``g * conj(f'(z))`` in PyTorch's convention, and real paths pay one type check for it."""
+    t = type(a)
+    if t is _ndarray:
+        return np.conj(a) if a.dtype.kind == "c" else a
+    if t is Tensor:
+        return apply(PRIMITIVES["Conj"], (a,)) if a._data.dtype.kind == "c" else a
+    if t is complex:
+        return a.conjugate()
+    return a
 
 
 def _data(a: Any) -> Any:
@@ -390,7 +403,7 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     if rg:
         if not _grad_state.grad_enabled:
             out._meta = NO_GRAD_META  # so backward() can say why there is no graph
-        elif op.differentiable and ans.dtype.kind == "f":
+        elif op.differentiable and ans.dtype.kind in "fc":
             _record(op, out, args, params, ans)
     elif marked and not _grad_state.grad_enabled:
         out._meta = NO_GRAD_META

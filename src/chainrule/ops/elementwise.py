@@ -16,7 +16,9 @@ import numpy as np
 from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
 from ._core import Primitive, apply, elementwise, fail, structural
+from ._core import conj_if_complex as _cj
 from .compare import gt, lt, ne
+from .complex import abs_jvp, abs_vjp
 from .special import erf_array
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -37,7 +39,8 @@ def zeros_like_any(a: Any) -> Any:
 
 # ======================================================================= casts
 def _cast_forward(x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
-    return x.astype(dtype)
+    # complex -> real keeps the real part (PyTorch's cast; also the adjoint of real -> complex)
+    return (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype)
 
 
 CAST = Primitive("To", _cast_forward, public="to")
@@ -68,7 +71,7 @@ def _dtype_of(a: Any) -> np.dtype | None:
 def _weak_ok(kind: str, scalar: Any) -> bool:
     """True when a Python number leaves a tensor of this kind's dtype unchanged (PyTorch rules)."""
     if kind == "f":
-        return True
+        return not isinstance(scalar, complex)
     if kind in "iu":
         return isinstance(scalar, int)
     return isinstance(scalar, bool)
@@ -119,7 +122,7 @@ def _to_float(x: Any) -> Any:
     d = _dtype_of(x)
     if d is None:
         return x
-    if d.kind != "f":
+    if d.kind != "f" and d.kind != "c":
         return cast(x, _dt.get_default_dtype().np)
     return x
 
@@ -132,10 +135,10 @@ def _pass(g: Any) -> Any:
 ADD = Primitive("Add", lambda x, y: x + y, broadcasts=True).defvjp(_pass, _pass)
 SUB = Primitive("Sub", _dt.sub_forward, broadcasts=True).defvjp(_pass, lambda g: -g)
 MUL = Primitive("Mul", lambda x, y: x * y, broadcasts=True).defvjp(
-    lambda g, y: g * y, lambda g, x: g * x
+    lambda g, y: g * _cj(y), lambda g, x: g * _cj(x)
 )
 DIV = Primitive("Div", lambda x, y: x / y, broadcasts=True).defvjp(
-    lambda g, y: g / y, lambda g, x, y: -(g * x) / (y * y)
+    lambda g, y: g / _cj(y), lambda g, x, y: -(g * _cj(x)) / _cj(y * y)
 )
 NEG = Primitive("Neg", _dt.neg_forward).defvjp(lambda g: -g)
 ADD.defjvp(_pass, _pass)
@@ -148,7 +151,7 @@ NEG.defjvp(lambda t: -t)
 def _pow_grad_base(g: Any, x: Any, y: Any) -> Any:
     if not _is_tensorlike(y) and y == 0:
         return zeros_like_any(g)
-    return g * y * x ** (y - 1)
+    return g * _cj(y * x ** (y - 1))
 
 
 def _pow_grad_exponent(g: Any, x: Any, y: Any, ans: Any) -> Any:
@@ -163,7 +166,7 @@ POW = Primitive("Pow", lambda x, y: x**y, broadcasts=True).defvjp(
     _pow_grad_base, _pow_grad_exponent
 )
 POW.defjvp(
-    lambda t, x, y: _pow_grad_base(t, x, y),
+    lambda t, x, y: zeros_like_any(t) if not _is_tensorlike(y) and y == 0 else t * (y * x ** (y - 1)),
     lambda t, x, y, ans: _pow_grad_exponent(t, x, y, ans),
 )
 
@@ -205,7 +208,7 @@ def div(x: Any, y: Any, *, rounding_mode: str | None = None) -> Any:
         return out
     x, y = promote(x, y)
     d = _dtype_of(x) or _dtype_of(y)
-    if d is not None and d.kind != "f":
+    if d is not None and d.kind != "f" and d.kind != "c":
         x, y = _to_float(x), _to_float(y)
         if _dtype_of(x) is None:
             x = float(x)
@@ -281,7 +284,7 @@ TANH = elementwise("Tanh", np.tanh, lambda ans: 1 - ans * ans)
 ASIN = elementwise("Asin", np.arcsin, lambda x: rsqrt(1 - x * x))
 ACOS = elementwise("Acos", np.arccos, lambda x: -rsqrt(1 - x * x))
 ATAN = elementwise("Atan", np.arctan, lambda x: 1 / (1 + x * x))
-ABS = elementwise("Abs", np.abs, lambda x: sign(x))
+ABS = Primitive("Abs", np.abs).defvjp(abs_vjp).defjvp(abs_jvp)  # g * sgn(x): complex z gives g z/|z|
 ERF = elementwise("Erf", erf_array, lambda x: _TWO_OVER_SQRT_PI * exp(-(x * x)))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from ._core import Primitive, apply, fail
+from ._core import Primitive, apply, conj_if_complex, fail
 from .elementwise import mul, promote
 from .shape import reshape, sum_to, transpose, unsqueeze
 
@@ -37,6 +37,7 @@ def _mT(a: Any) -> Any:
 
 def _matmul_grad_x(g: Any, y: Any, x_shape: tuple[int, ...]) -> Any:
     g = _blas_ready(g)
+    y = conj_if_complex(y)  # g @ y^H for complex (PyTorch's convention)
     ys = _shape(y)
     if len(x_shape) == 1 and len(ys) == 1:
         return g * y
@@ -52,6 +53,7 @@ def _matmul_grad_x(g: Any, y: Any, x_shape: tuple[int, ...]) -> Any:
 
 def _matmul_grad_y(g: Any, x: Any, y_shape: tuple[int, ...]) -> Any:
     g = _blas_ready(g)
+    x = conj_if_complex(x)
     xs = _shape(x)
     if len(xs) == 1 and len(y_shape) == 1:
         return g * x
