@@ -98,10 +98,9 @@ ALL = [(c, p) for c in CASES if c.torch and c.grad for p in _patterns(c)]
 ROWS = [(c, p) for c, p in ALL if _same_node(c, p)]  # composites may end in different nodes
 
 
-# New primitives that save more (or other) values than PyTorch's nodes: strict xfails, so a
-# fix shows here.  Open work from the math families.
-SAVES_DIFFERENTLY = {"erfinv-281-g", "logit-293-g", "logaddexp-369-g.", "logaddexp-369-.g",
-                     "logaddexp2-370-g.", "logaddexp2-370-.g"}
+# Primitives that save more (or other) values than PyTorch's nodes: strict xfails, so a fix
+# shows here (none at present).
+SAVES_DIFFERENTLY: set[str] = set()
 
 
 def _row_id(c: Case, p: tuple) -> str:

@@ -49,13 +49,28 @@ def _shape(x: Any) -> tuple[int, ...]:
 
 
 def diff(x: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Any:
-    """The n-th forward difference along ``dim`` (after concatenating ``prepend``/``append``)."""
-    d = norm_dim(dim, len(_shape(x)), "diff")
+    """The n-th forward difference along ``dim`` (after concatenating ``prepend``/``append``,
+    which have x's number of dims and its sizes except along ``dim``)."""
+    shape = tuple(_shape(x))
+    if not shape:
+        raise fail(
+            "diff(): expects input to be at least one-dimensional, got a 0-d tensor (shape ()); "
+            "use x.reshape(1) or x.unsqueeze(0)",
+            RuntimeError,
+        )
+    if n < 0:
+        raise fail(f"diff(): order must be non-negative but got {n}", RuntimeError)
+    d = norm_dim(dim, len(shape), "diff")
+    for name, p in (("prepend", prepend), ("append", append)):
+        if p is not None and len(_shape(p)) != len(shape):
+            raise fail(
+                f"diff(): expects prepend or append to be the same dimension as input, got {name} of "
+                f"shape {tuple(_shape(p))} for an input of shape {shape}; reshape it to {len(shape)}-d",
+                RuntimeError,
+            )
     parts = [p for p in (prepend, x, append) if p is not None]
     if len(parts) > 1:
-        x = ops.cat(
-            [p if _shape(p) else ops.expand(p, *_shape(x)[:d], 1, *_shape(x)[d + 1 :]) for p in parts], d
-        )
+        x = ops.cat(parts, d)
     for _ in range(n):
         m = _shape(x)[d]
         if m == 0:
@@ -177,6 +192,8 @@ def chain_matmul(*matrices: Any) -> Any:
 
 def cartesian_prod(*tensors: Any) -> Any:
     """All combinations of one element from each 1-d tensor, as rows (one tensor: itself)."""
+    for t in tensors:
+        _vector(t, "cartesian_prod")
     if len(tensors) == 1:
         return tensors[0]
     grids = ops.meshgrid(*tensors, indexing="ij")
@@ -184,15 +201,25 @@ def cartesian_prod(*tensors: Any) -> Any:
 
 
 def combinations(x: Any, r: int = 2, with_replacement: bool = False) -> Any:
-    """Length-``r`` combinations of the 1-d ``x`` (as itertools), one per row."""
+    """Length-``r`` combinations of the 1-d ``x`` (as itertools), one per row: shape
+    ``(count, r)``, also when there are none; ``r = 0`` gives an empty 1-d tensor (PyTorch's)."""
+    _vector(x, "combinations")
+    if r < 0:
+        raise fail(f"combinations(): Expect a non-negative number, but got r={r}", RuntimeError)
     n = _shape(x)[0]
     pick = (itertools.combinations_with_replacement if with_replacement else itertools.combinations)(
         range(n), r
     )
-    idx = np.array(list(pick), dtype=np.int64).reshape(-1, r)
-    if not idx.size:
-        return ops.reshape(ops.getitem(x, np.zeros(0, np.int64)), (0,) if r else (0,))
+    idx = np.array(list(pick), dtype=np.int64).reshape(-1, r) if r else np.zeros(0, np.int64)
     return ops.getitem(x, idx)
+
+
+def _vector(t: Any, op: str) -> None:
+    if len(_shape(t)) != 1:
+        raise fail(
+            f"{op}(): Expect a 1D vector, but got shape {list(_shape(t))}; flatten it first (t.reshape(-1))",
+            RuntimeError,
+        )
 
 
 def block_diag(*tensors: Any) -> Any:
@@ -237,10 +264,40 @@ def _along(index: Any, dim: int, shape: tuple) -> np.ndarray:
 
 def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
     """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s."""
-    d = norm_dim(dim, len(_shape(x)), "index_copy")
-    if not _shape(x):
-        return ops.clone(ops.reshape(source, ()))
-    return ops.scatter(x, d, _along(index, d, tuple(_shape(x))), source)
+    shape = tuple(_shape(x))
+    d = norm_dim(dim, len(shape), "index_copy")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    size = shape[d] if shape else 1  # a 0-d x is one slice
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        bad = int(idx.max() if idx.max() >= size else idx.min())
+        raise fail(
+            f"index_copy(): index {bad} is out of bounds for dimension {d} with size {size} "
+            f"(input shape {shape}); indices must lie in [{-size}, {size})",
+            IndexError,
+        )
+    src = tuple(_shape(source))
+    if not src and idx.size != 1:
+        raise fail(
+            f"index_copy(): When source is scalar, index should have one element (got {idx.size})",
+            IndexError,
+        )
+    if src and shape and len(src) != len(shape):
+        raise fail(
+            "index_copy(): When source and destination are not scalars, their dimensionality must "
+            f"match. Source dimensionality ({len(src)}), destination dimensionality ({len(shape)})",
+            IndexError,
+        )
+    if src and idx.size != src[d]:
+        raise fail(
+            f"index_copy(): Number of indices ({idx.size}) should be equal to source.size(dim) "
+            f"({src[d]}), got source of shape {src} for an input of shape {shape}",
+            IndexError,
+        )
+    if not shape:
+        return ops.clone(ops.reshape(ops.reshape(source, (-1,))[-1], ()))
+    if not src and len(shape) == 1:  # one 0-d slice of a 1-d x
+        source = ops.reshape(source, (1,))
+    return ops.scatter(x, d, _along(index, d, shape), source)
 
 
 def index_fill(x: Any, dim: int, index: Any, value: Any) -> Any:

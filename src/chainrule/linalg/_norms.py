@@ -6,9 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .. import ops
+from .._tensor import wrap
 from ..ops import norm as _norm
 from ..ops._core import fail
+from ._solvers import _arr
 
 __all__ = ["vector_norm", "matrix_norm", "norm"]
 
@@ -53,20 +57,34 @@ def matrix_norm(
     if ord == "fro":
         return _norm(x, p="fro", dim=(d0, d1), keepdim=keepdim)
     a = ops.movedim(x, (d0, d1), (-2, -1))
-    if ord in ("nuc", 2, -2):
-        from ._spectral import spectral_norm
+    if ord == "nuc":
+        from ._spectral import svdvals
 
-        r = spectral_norm(a, ord)
+        r = ops.sum(svdvals(a), -1)
+    elif ord in (2, -2):
+        from ._spectral import svdvals
+
+        r = _max_min(svdvals(a), ord)
     elif ord in (1, -1):  # max (min) over columns of the column sums
-        col = ops.sum(ops.abs(a), -2)
-        r = ops.amax(col, -1) if ord == 1 else ops.amin(col, -1)
+        r = _max_min(ops.sum(ops.abs(a), -2), ord)
     else:
-        row = ops.sum(ops.abs(a), -1)
-        r = ops.amax(row, -1) if ord == math.inf else ops.amin(row, -1)
+        r = _max_min(ops.sum(ops.abs(a), -1), ord)
     if keepdim:
         for d in sorted((d0, d1)):
             r = ops.unsqueeze(r, d)
     return r
+
+
+def _max_min(v: Any, ord: Any) -> Any:  # noqa: A002
+    """The max (ord > 0) or min over the last dim of ``v (*, k)``.  A norm's max over no
+    values is 0, as PyTorch returns it: a new tensor of zeros, outside the graph; the min
+    over no values is refused (amin's error)."""
+    if ord > 0:
+        shape = tuple(v.shape)
+        if shape[-1] == 0:
+            return wrap(np.zeros(shape[:-1], _arr(v).dtype))
+        return ops.amax(v, -1)
+    return ops.amin(v, -1)
 
 
 def norm(

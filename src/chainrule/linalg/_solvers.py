@@ -376,7 +376,15 @@ def matmul(input: Any, other: Any, *, out: Any = None) -> Any:  # noqa: A002
 
 def vander(x: Any, *, N: int | None = None) -> Any:  # noqa: N803
     """``x[..., i] ** j`` for j < N: the Vandermonde matrix with increasing powers."""
+    shape = _arr(x).shape
+    if not shape:  # a 0-d x is one point, as PyTorch reads it
+        x = ops.reshape(x, (1,))
     n = _arr(x).shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise fail(
+            f"linalg.vander(): N must be greater than 1, got N={n} for x of shape {shape}; "
+            "pass N= (the number of columns) or give x at least 2 points in its last dim"
+        )
     cols = [ops.mul(ops.unsqueeze(x, -1), 0.0) + 1.0]
     for _ in range(1, n):
         cols.append(ops.mul(cols[-1], ops.unsqueeze(x, -1)))

@@ -8,6 +8,7 @@ PyTorch, which chainrule cannot represent yet: they refuse with that reason.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -120,14 +121,14 @@ def pinv(A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool = False,
     singular values (as this composite computes it)."""
     check(A, "linalg.pinv", square=hermitian)
     a = _arr(A)
+    if not a.shape[-1] or not a.shape[-2]:
+        return ops.mul(mT(A), 0.0)
     if hermitian:
         w, v = sp.eigh(A, False)
         cut = _cutoff(ops.amax(ops.abs(w), -1, keepdim=True), a.shape, a.dtype, atol, rtol)
         winv = _safe_reciprocal(w, ops.gt(ops.abs(w), cut))
         return ops.matmul(ops.mul(v, ops.unsqueeze(winv, -2)), mT(v))
     u, s, vh = sp.svd(A, False)
-    if not _arr(s).shape[-1]:
-        return ops.mul(mT(A), 0.0)
     cut = _cutoff(s[..., :1], a.shape, a.dtype, atol, rtol)
     sinv = _safe_reciprocal(s, ops.gt(s, cut))
     return ops.matmul(ops.mul(mT(vh), ops.unsqueeze(sinv, -2)), mT(u))
@@ -162,6 +163,8 @@ def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = No
     s = sp.svd(A.detach() if hasattr(A, "detach") else A, False)[1]
     empty = wrap(np.zeros((0,), a.dtype))
     rank = matrix_rank(A, rtol=rcond) if driver != "gels" else wrap(np.zeros((0,), np.int64))
+    if driver == "gelsy" and 0 in (m, n, _arr(bb).shape[-1]):  # LAPACK's gelsy returns early: rank 0
+        rank = wrap(np.zeros(_arr(rank).shape, np.int64))
     residuals = empty
     if driver != "gelsy" and m > n and np.all(_arr(matrix_rank(A)) == n):
         r = ops.sub(ops.matmul(A, x), bb)
@@ -214,18 +217,14 @@ def cond(A: Any, p: Any = None, *, out: Any = None) -> Any:
     from . import _norms
     from ._solvers import inv
 
+    if p not in (None, 2, -2, 1, -1, math.inf, -math.inf, "fro", "nuc"):
+        raise fail(f"linalg.cond got an invalid norm type: {p}")
+    empty = _arr(A).size == 0  # as PyTorch: 'fro'/'nuc' need square matrices even when empty
+    check(A, "linalg.cond", square=isinstance(p, str) or (p not in (None, 2, -2) and not empty))
+    if empty:  # PyTorch's value for empty input: 0 per matrix, a new tensor outside the graph
+        return wrap(np.zeros(_arr(A).shape[:-2], _arr(A).dtype))
     if p in (None, 2, -2):
-        check(A, "linalg.cond", square=False)
         s = svdvals(A)
         big, small = s[..., 0], s[..., -1]
         return ops.div(big, small) if p != -2 else ops.div(small, big)
-    check(A, "linalg.cond")
     return ops.mul(_norms.matrix_norm(A, p), _norms.matrix_norm(inv(A), p))
-
-
-def spectral_norm(A: Any, ord: Any) -> Any:  # noqa: A002
-    """The matrix norms that need singular values: 'nuc', 2, -2 (over the last two dims)."""
-    s = svdvals(A)
-    if ord == "nuc":
-        return ops.sum(s, -1)
-    return s[..., 0] if ord == 2 else s[..., -1]

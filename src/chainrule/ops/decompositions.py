@@ -66,8 +66,15 @@ def sym(a: Any) -> Any:
 
 # ------------------------------------------------------------------ packing
 def pack(batch: tuple, *arrays: np.ndarray) -> np.ndarray:
-    """Several results with the same batch dims as one array ``(*batch, total)``."""
-    return np.concatenate([a.reshape(batch + (-1,)) for a in arrays], axis=-1)
+    """Several results with the same batch dims as one array ``(*batch, total)`` (sizes
+    counted, not inferred with -1, so that an empty batch keeps its trailing length)."""
+    k = len(batch)
+    return np.concatenate([a.reshape(batch + (int(np.prod(a.shape[k:])),)) for a in arrays], axis=-1)
+
+
+def _matrices(a: np.ndarray) -> np.ndarray:
+    """``a (*batch, m, n)`` as ``(prod(batch), m, n)``, also when a size is 0."""
+    return a.reshape((int(np.prod(a.shape[:-2])),) + a.shape[-2:])
 
 
 def unpack(out: Any, shapes: list[tuple]) -> list:
@@ -90,7 +97,7 @@ def _prefix(k: int, batch: tuple) -> str:
 def failures(a: np.ndarray, routine: str) -> np.ndarray:
     """LAPACK's ``info`` per matrix of the batch for ``getrf`` (singular: the zero pivot's
     1-based index) or ``potrf`` (indefinite: the order of the failing leading minor)."""
-    flat = np.reshape(a, (-1,) + a.shape[-2:])
+    flat = _matrices(np.asarray(a))
     if not flat.size:
         return np.zeros(flat.shape[0], np.int32)
     f = sla.get_lapack_funcs(routine, (flat,))
@@ -264,9 +271,7 @@ def _trsm_forward(a: np.ndarray, b: np.ndarray, *, upper: bool, unitriangular: b
     a, b = _batched(a, b)
     dtype = np.result_type(a, b)
     out = np.empty(b.shape, dtype)
-    fa = a.reshape((-1,) + a.shape[-2:])
-    fb = b.reshape((-1,) + b.shape[-2:])
-    fo = out.reshape((-1,) + b.shape[-2:])
+    fa, fb, fo = _matrices(a), _matrices(b), _matrices(out)
     if fb.size:
         trsm = sla.get_blas_funcs("trsm", (fa, fb))
         for i in range(fa.shape[0]):
@@ -356,7 +361,7 @@ def _lu_forward(x: np.ndarray, *, check: bool = True) -> np.ndarray:
     """LU with partial pivoting, packed as (LU, pivots, info); pivots are 1-based (LAPACK's)."""
     m, n = x.shape[-2:]
     k = min(m, n)
-    flat = x.reshape((-1, m, n))
+    flat = _matrices(x)
     lus = np.empty(flat.shape, x.dtype)
     pivs = np.empty((flat.shape[0], k), x.dtype)
     infos = np.zeros((flat.shape[0], 1), x.dtype)
@@ -453,8 +458,9 @@ def _perm_forward(pivots: np.ndarray, *, n: int, inverse: bool) -> np.ndarray:
     """The row order ``perm`` with ``Pᵀ A = A[perm]`` from LAPACK's sequential row swaps."""
     k = pivots.shape[-1]
     batch = pivots.shape[:-1]
-    perm = np.broadcast_to(np.arange(n), batch + (n,)).reshape(-1, n).copy()
-    piv = pivots.reshape(-1, k).astype(np.int64) - 1
+    count = int(np.prod(batch))
+    perm = np.broadcast_to(np.arange(n), batch + (n,)).reshape(count, n).copy()
+    piv = pivots.reshape(count, k).astype(np.int64) - 1
     at = np.arange(perm.shape[0])
     for i in range(k):
         j = piv[:, i]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._core import Primitive, apply, elementwise
 from .compare import eq
-from .elementwise import _to_float, div, exp, mul, promote, rsqrt, sub, where
+from .elementwise import _to_float, div, mul, promote, rsqrt, sigmoid, sub, where
 from .special_functions import _binary_float, _broadcast_rule, _same_rule
 
 _LN2 = math.log(2.0)
@@ -44,12 +44,14 @@ ATAN2.defjvp(lambda t, x, y: t * y / (x * x + y * y), lambda t, x, y: -t * x / (
 HYPOT = Primitive("Hypot", np.hypot, broadcasts=True)
 HYPOT.defvjp(lambda g, x, ans: g * x / ans, lambda g, y, ans: g * y / ans)
 HYPOT.defjvp(lambda t, x, ans: t * x / ans, lambda t, y, ans: t * y / ans)
+# d/dx log(e^x + e^y) = sigmoid(x - y): from the inputs, as PyTorch's node (which keeps self and
+# other, not the result)
 LOGADDEXP = Primitive("Logaddexp", np.logaddexp, broadcasts=True)
-LOGADDEXP.defvjp(lambda g, x, ans: g * exp(x - ans), lambda g, y, ans: g * exp(y - ans))
-LOGADDEXP.defjvp(lambda t, x, ans: t * exp(x - ans), lambda t, y, ans: t * exp(y - ans))
+LOGADDEXP.defvjp(lambda g, x, y: g * sigmoid(x - y), lambda g, x, y: g * sigmoid(y - x))
+LOGADDEXP.defjvp(lambda t, x, y: t * sigmoid(x - y), lambda t, x, y: t * sigmoid(y - x))
 LOGADDEXP2 = Primitive("Logaddexp2", np.logaddexp2, broadcasts=True)
-LOGADDEXP2.defvjp(lambda g, x, ans: g * exp((x - ans) * _LN2), lambda g, y, ans: g * exp((y - ans) * _LN2))
-LOGADDEXP2.defjvp(lambda t, x, ans: t * exp((x - ans) * _LN2), lambda t, y, ans: t * exp((y - ans) * _LN2))
+LOGADDEXP2.defvjp(lambda g, x, y: g * sigmoid((x - y) * _LN2), lambda g, x, y: g * sigmoid((y - x) * _LN2))
+LOGADDEXP2.defjvp(lambda t, x, y: t * sigmoid((x - y) * _LN2), lambda t, x, y: t * sigmoid((y - x) * _LN2))
 
 
 def _copysign_grad(g: Any, x: Any, ans: Any) -> Any:

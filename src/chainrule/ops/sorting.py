@@ -114,16 +114,21 @@ def _const(a: Any) -> Any:
     return a.detach() if isinstance(a, Tensor) else a
 
 
+def _row_max(x: Any, dim: int) -> Any:
+    """The shift for logcumsumexp's rules: the max along ``dim`` (none for an empty x)."""
+    return 0.0 if 0 in _shape(x) else _const(amax(x, dim, True))
+
+
 def _lcse_vjp(g: Any, x: Any, ans: Any, dim: int) -> Any:
     """d/dx_i = sum_{j >= i} g_j exp(x_i - ans_j), shifted by the row max c (a constant: the
     formula does not depend on it) so exp(x - c) <= 1 cannot overflow."""
-    c = _const(amax(x, dim, True))
+    c = _row_max(x, dim)
     inner = g * exp(c - ans)
     return exp(x - c) * flip(cumsum(flip(inner, (dim,)), dim), (dim,))
 
 
 def _lcse_jvp(t: Any, x: Any, ans: Any, dim: int) -> Any:
-    c = _const(amax(x, dim, True))
+    c = _row_max(x, dim)
     return cumsum(t * exp(x - c), dim) * exp(c - ans)
 
 
@@ -314,7 +319,7 @@ def _quantile(x: Any, q: Any, dim: Any, keepdim: bool, interpolation: str, ignor
             v = lo_v + (hi_v - lo_v) * (rank - lo)
         results.append(where(ne(nans, n) if ignore_nan else ~ne(nans, 0), v, math.nan))
     out = stack(results, 0)  # (len(q), ..., 1)
-    if keepdim:
+    if keepdim and shape:  # a 0-d x has no dim to keep (PyTorch's result is 0-d for a scalar q)
         out = (
             movedim(out, -1, d + 1) if dim is not None else reshape(out, (len(results),) + (1,) * len(shape))
         )

@@ -89,7 +89,8 @@ def _sinc_deriv(x: Any) -> Any:
 
 
 ERFC = elementwise("Erfc", _same_dtype(sc.erfc), lambda x: -_TWO_OVER_SQRT_PI * exp(-(x * x)))
-ERFINV = elementwise("Erfinv", _same_dtype(sc.erfinv), lambda ans: _SQRT_PI_OVER_2 * exp(ans * ans))
+# from x, not ans, as PyTorch (ErfinvBackward0 keeps self): the output stays free for in-place use
+ERFINV = elementwise("Erfinv", _same_dtype(sc.erfinv), lambda x: _SQRT_PI_OVER_2 * exp(erfinv(x) ** 2))
 ERFCX = elementwise("SpecialErfcx", _same_dtype(sc.erfcx), lambda x, ans: 2 * x * ans - _TWO_OVER_SQRT_PI)
 LGAMMA = elementwise("Lgamma", _same_dtype(sc.gammaln), lambda x: digamma(x))
 POLYGAMMA = elementwise("Polygamma", _polygamma_forward, lambda x, n: polygamma(n + 1, x))
@@ -166,26 +167,29 @@ def expit(x: Any) -> Any:
     return sigmoid(x)
 
 
-def _logit_deriv(x: Any) -> Any:
-    """1 / (x (1 - x)), NaN outside [0, 1] (PyTorch's rule: the input is not a probability)."""
+def _logit_forward(x: np.ndarray, *, eps: float | None) -> np.ndarray:
+    if eps is not None:
+        x = np.clip(x, eps, 1.0 - eps)
+    return np.asarray(sc.logit(x)).astype(x.dtype, copy=False)
+
+
+def _logit_deriv(x: Any, eps: float | None) -> Any:
+    """1 / (x (1 - x)); outside [0, 1] NaN (the input is not a probability), or with ``eps``
+    0 outside [eps, 1 - eps] (the clamp's), as PyTorch's rule."""
     from .compare import gt, logical_or, lt
 
-    return where(logical_or(lt(x, 0), gt(x, 1)), math.nan, 1 / (x * (1 - x)))
+    lo, hi, outside = (0.0, 1.0, math.nan) if eps is None else (eps, 1.0 - eps, 0.0)
+    return where(logical_or(lt(x, lo), gt(x, hi)), outside, 1 / (x * (1 - x)))
 
 
-LOGIT = elementwise("Logit", _same_dtype(sc.logit), _logit_deriv)
+LOGIT = elementwise("Logit", _logit_forward, _logit_deriv)
 _same_rule(LOGIT)
 
 
 def logit(x: Any, eps: float | None = None) -> Any:
     """log(x / (1 - x)); with ``eps`` the input is clamped to [eps, 1 - eps] first (its gradient
-    is then zero outside, as in PyTorch)."""
-    from .elementwise import clamp
-
-    x = _to_float(x)
-    if eps is not None:
-        x = clamp(x, eps, 1.0 - eps)
-    return apply(LOGIT, (x,))
+    is then zero outside, as in PyTorch).  One node that keeps x, like PyTorch's."""
+    return apply(LOGIT, (_to_float(x),), {"eps": None if eps is None else float(eps)})
 
 
 # =========================================================== differentiable, two inputs
