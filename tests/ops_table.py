@@ -514,3 +514,9 @@ CASES += [
 ]
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"
+
+from ops_table_fft import CASES as _FFT  # noqa: E402  (complex numbers and torch.fft: their own file)
+
+CASES += _FFT
+for _i, _c in enumerate(CASES):
+    _c.id = f"{_c.op}-{_i}"

@@ -51,7 +51,7 @@ def _check(x: Any, who: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: expected the differentiated arguments to be Tensors (or pytrees of "
                         f"Tensors), got {type(x).__name__}")
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(f"{who}: can only differentiate with respect to floating point tensors, "
                            f"got {x.dtype}")
 

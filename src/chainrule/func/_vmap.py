@@ -81,7 +81,7 @@ class VmapLevel(Level):
         y = self.batched(out)
         if op.view and isinstance(args[0], Tensor):  # writes through it reach its base (_inplace)
             _core.join_view(y, args[0], op, params)
-        if (_grad_state.grad_enabled and op.differentiable and y._data.dtype.kind == "f"
+        if (_grad_state.grad_enabled and op.differentiable and y._data.dtype.kind in "fc"
                 and any(isinstance(a, Tensor) and a._rg for a in args)):
             _core._record(op, y, args, params, y._data)
             note_ans(y, op)

@@ -290,7 +290,7 @@ def conj_if_complex(a: Any) -> Any:
         return np.conj(a) if a.dtype.kind == "c" else a
     if t is Tensor:
         return apply(PRIMITIVES["Conj"], (a,)) if a._data.dtype.kind == "c" else a
-    if t is complex:
+    if t is complex or t is np.complex128 or t is np.complex64:  # (0-d arithmetic gives NumPy scalars)
         return a.conjugate()
     return a
 

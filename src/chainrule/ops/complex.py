@@ -269,3 +269,28 @@ def view_as_complex(x: Any) -> Any:
 def is_complex(x: Any) -> bool:
     """True for complex64/complex128 tensors."""
     return _is_c(x)
+
+
+# vmap: elementwise ops and the real views act on trailing dims, so a leading batch dim passes;
+# complex() broadcasts, so the unbatched side gets the batch dim's place first.
+def _batch_same(op: Primitive) -> Any:
+    return lambda lvl, args, batched, params: apply(op, tuple(args), params)
+
+
+def _batch_complex(lvl: Any, args: list, batched: list, params: dict) -> Any:
+    from .shape import reshape
+
+    ranks = [_arr(a).ndim - (1 if b else 0) for a, b in zip(args, batched)]
+    r = max(ranks)
+    out = []
+    for a, b, k in zip(args, batched, ranks):
+        if b and k < r:
+            shape = _arr(a).shape
+            a = reshape(a, (shape[0],) + (1,) * (r - k) + tuple(shape[1:]))
+        out.append(a)
+    return apply(COMPLEX, tuple(out), params)
+
+
+for _op in (CONJ, REAL, IMAG, ANGLE, VIEW_AS_REAL, VIEW_AS_COMPLEX):
+    _op.extra["batch"] = _batch_same(_op)
+COMPLEX.extra["batch"] = _batch_complex

@@ -87,7 +87,7 @@ def mean(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = N
     """Arithmetic mean over ``dim``; needs a floating dtype, like PyTorch."""
     if dtype is not None:
         x = ew.cast(x, dtype)
-    if _dtype(x).kind != "f":
+    if _dtype(x).kind not in "fc":
         raise fail(
             f"mean(): input dtype must be floating point, got {_dt.from_numpy(_dtype(x))}; "
             "convert first, e.g. x.float().mean()",
