@@ -30,18 +30,22 @@ __all__ = ["c2c", "r2c", "c2r", "resize"]
 DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 
+# NaN/inf propagate silently, as in PyTorch (pocketfft's ufunc loops would warn)
 def _c2c_forward(x: np.ndarray, *, dim: tuple, norm: str, forward: bool) -> np.ndarray:
     f = np.fft.fftn if forward else np.fft.ifftn
-    return f(x, axes=dim, norm=norm).astype(x.dtype, copy=False)
+    with np.errstate(all="ignore"):
+        return f(x, axes=dim, norm=norm).astype(x.dtype, copy=False)
 
 
 def _r2c_forward(x: np.ndarray, *, dim: tuple, norm: str) -> np.ndarray:
-    return np.fft.rfftn(x, axes=dim, norm=norm).astype(_dt.complex_of(x.dtype), copy=False)
+    with np.errstate(all="ignore"):
+        return np.fft.rfftn(x, axes=dim, norm=norm).astype(_dt.complex_of(x.dtype), copy=False)
 
 
 def _c2r_forward(x: np.ndarray, *, dim: tuple, norm: str, n: int) -> np.ndarray:
     s = [x.shape[d] for d in dim[:-1]] + [n]
-    return np.fft.irfftn(x, s=s, axes=dim, norm=norm).astype(x.real.dtype, copy=False)
+    with np.errstate(all="ignore"):
+        return np.fft.irfftn(x, s=s, axes=dim, norm=norm).astype(x.real.dtype, copy=False)
 
 
 def _shape(a: Any) -> tuple:
