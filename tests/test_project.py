@@ -67,7 +67,9 @@ def test_core_line_budget() -> None:
     # selection) are primitives in ops/ like every other op, one file per family
     # 9400 -> 9700: whole recurrent layers are primitives (LstmLayer, GruLayer in ops/rnn_layer.py:
     # the time loop and its backward in NumPy, and the same rules with ops for higher derivatives)
-    assert total < 9700, f"core is {total} lines"
+    # 9700 -> 10000: complex values (ops/complex.py: conj, the real/imag views, angle, view_as_*,
+    # and the rules' conjugation of complex values) and the three FFT primitives (ops/fourier.py)
+    assert total < 10000, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

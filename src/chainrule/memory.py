@@ -146,9 +146,10 @@ def _tap() -> Any:
 def _scan() -> None:
     """Register what is alive now: every tensor's data, every node's saved arrays."""
     for obj in gc.get_objects():
-        if isinstance(obj, Tensor):
+        kind = type(obj)  # (isinstance would dereference weak proxies, some of them dead)
+        if issubclass(kind, Tensor):
             _track(obj._data)
-        elif isinstance(obj, Node):
+        elif issubclass(kind, Node):
             _track_value(obj.saved)
 
 
