@@ -320,7 +320,8 @@ def test_nan_and_inf_values_match_numpy_and_torch() -> None:
 
 
 # ------------------------------------------------------------ dtype promotion and refusals
-DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64", "complex64",
+          "complex128"]
 KINDS = [("dim", "dim"), ("dim", "0-d"), ("0-d", "dim"), ("0-d", "0-d"), ("dim", "scalar"),
          ("0-d", "scalar"), ("scalar", "dim")]
 # op name as chainrule's messages say it -> the call (operators where PyTorch code uses them)
@@ -342,13 +343,21 @@ UNARY = {name: (lambda n: lambda T, a: getattr(T, n)(a))(name) for name in [
     "isnan", "isinf", "isfinite", "square", "exp2", "neg"]}
 UNARY["-x"] = lambda T, a: -a
 UNARY["invert"] = lambda T, a: ~a
-SCALARS = {"bool": True, "int64": 3, "float64": 2.5}
+MIRRORED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+SCALARS = {"bool": True, "int64": 3, "float64": 2.5, "complex128": 1.5 - 2j}
 VALUES = ([1, 2], [2, 1]), ([0, 3], [3, 0])  # the second has zero divisors
 TORCH_NAME = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "int16", "Int": "int32",
-              "Long": "int64", "Half": "float16", "Float": "float32", "Double": "float64"}
+              "Long": "int64", "Half": "float16", "Float": "float32", "Double": "float64",
+              "ComplexFloat": "complex64", "ComplexDouble": "complex128"}
 # PyTorch's refusal (by its message) -> the facts our message must state besides the op name
 REFUSALS = [
     (r"with two bool tensors", lambda m: ["two bool tensors", "`^` or `logical_xor()`"]),
+    (r"^(\w+) is not supported for complex (inputs|types)$", lambda m: [
+        f"{m[1]} is not supported for complex {m[2]}", "x.real"]),
+    (r"^(\w+) not implemented for complex tensors", lambda m: [
+        f"{m[1]} not implemented for complex tensors", "abs()"]),
+    (r"torch.sign is not intended to support complex", lambda m: ["not intended to support complex",
+                                                                  "sgn()"]),
     (r"with a bool tensor", lambda m: ["a bool tensor", "`~` or `logical_not()`"]),
     (r"Negation, the `-` operator, on a bool", lambda m: ["on a bool tensor", "`~` or `logical_not()`"]),
     (r"^ZeroDivisionError$", lambda m: ["ZeroDivisionError", "divide as floats"]),
@@ -365,6 +374,8 @@ def _operand(T: Any, dtype: str, kind: str, vals: list) -> Any:
     if kind == "scalar":
         return SCALARS[dtype]
     v = [True, False] if dtype == "bool" else vals
+    if dtype.startswith("complex"):  # non-zero imaginary parts; the zero divisors stay zero
+        v = [complex(x, x - 1.5) if x else 0j for x in vals]
     return T.tensor(v[0] if kind == "0-d" else v, dtype=getattr(T, dtype))
 
 
@@ -378,25 +389,45 @@ def _facts(ref_exc: Exception) -> list[str]:
 
 
 def _same_as_torch(op: str, f: Any, where: str, ours_args: tuple, ref_args: tuple) -> str:
-    """'accept' or 'refuse', after checking ours does exactly what PyTorch does."""
+    """'accept' or 'refuse', after checking ours does exactly what PyTorch does ('complex32' for
+    the documented difference of _complex_half)."""
     try:
         ref = f(torch, *ref_args)
     except Exception as exc:  # noqa: BLE001 - a refusal: ours must refuse the same way
+        if "'ComplexHalf'" in str(exc):
+            return _complex_half(op, f, where, ours_args, ref_args)
         with pytest.raises(type(exc)) as info:
             f(cr, *ours_args)
         msg = str(info.value)
         assert type(info.value) is type(exc), (where, info.value, exc)
         name = "neg" if op == "-x" else op
+        if not isinstance(ours_args[0], cr.Tensor):  # `2 < x` runs as `x > 2`: PyTorch names gt
+            name = MIRRORED.get(name, name)
         assert msg.startswith(f"{name}(): "), (where, msg)
         for fact in _facts(exc) + [a.dtype.name for a in ours_args if isinstance(a, cr.Tensor)]:
             assert fact in msg, (where, fact, msg)
         return "refuse"
+    if ref.dtype == torch.complex32:
+        return _complex_half(op, f, where, ours_args, ref_args)
     ours = f(cr, *ours_args)
     assert str(ours.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1], where
     assert tuple(ours.shape) == tuple(ref.shape), where
-    np.testing.assert_allclose(ours.numpy().astype(float), ref.numpy().astype(float), rtol=1e-3,
-                               equal_nan=True, err_msg=where)
+    for part in ("real", "imag"):  # apart: a NaN in either makes a whole complex number NaN
+        np.testing.assert_allclose(getattr(np.asarray(ours.numpy(), complex), part),
+                                   getattr(np.asarray(ref.numpy(), complex), part), rtol=1e-3,
+                                   equal_nan=True, err_msg=f"{where} ({part} parts)")
     return "accept"
+
+
+def _complex_half(op: str, f: Any, where: str, ours_args: tuple, ref_args: tuple) -> str:
+    """A float16 tensor with a complex 0-d tensor or Python complex: PyTorch computes in complex32
+    (ComplexHalf, whose CPU kernels it lacks for div and pow: those it refuses); chainrule has no
+    complex32 and computes in complex64, so it must do what PyTorch does with the float16 tensor
+    made float32 (the grid's float16 values are exact in both)."""
+    assert any(isinstance(a, torch.Tensor) and a.dtype == torch.float16 for a in ref_args), where
+    up = [a.float() if isinstance(a, torch.Tensor) and a.dtype == torch.float16 else a for a in ref_args]
+    _same_as_torch(op, f, where, ours_args, tuple(up))
+    return "complex32"
 
 
 @pytest.mark.parametrize("op", sorted(BINARY))

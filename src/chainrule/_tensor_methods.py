@@ -25,6 +25,14 @@ def _swap(fn: Any) -> Any:
     return lambda self, other: fn(other, self)
 
 
+def _rtruediv(self: Tensor, other: Any) -> Any:
+    """``number / tensor``: PyTorch's ``reciprocal() * number`` for complex tensors (so a complex
+    zero gives nan+nanj, not true division's inf); real tensors divide (no double rounding)."""
+    if self._data.dtype.kind == "c":
+        return ops.mul(ops.reciprocal(self), other)
+    return ops.div(other, self)
+
+
 # ---------------------------------------------------------------- operators
 _OPERATORS = {
     "__add__": ops.add,
@@ -34,7 +42,7 @@ _OPERATORS = {
     "__mul__": ops.mul,
     "__rmul__": _swap(ops.mul),
     "__truediv__": ops.div,
-    "__rtruediv__": _swap(ops.div),
+    "__rtruediv__": _rtruediv,
     "__floordiv__": ops.floor_divide,
     "__rfloordiv__": _swap(ops.floor_divide),
     "__mod__": ops.remainder,

@@ -251,6 +251,31 @@ _NEG_BOOL = (
 )
 _BOOL_UNARY = ("abs", "floor", "ceil", "round", "trunc", "frac")
 _BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor")
+_ORDERED = ("lt", "le", "gt", "ge")
+_NO_ORDER = (  # complex numbers have no order: comparisons, maximum/minimum, clamp, relu
+    "complex numbers have no order: compare the magnitudes or the real parts, e.g. x.abs() or x.real, "
+    "or convert first"
+)
+# PyTorch's refusals of complex inputs to unary ops. Its '"<kernel>" not implemented for
+# <dtype>' ones (op -> the fix), then those with a message of their own (op -> class, text)
+_PARTS = "apply it to the parts, e.g. torch.complex(x.real.{0}(), x.imag.{0}()); or convert first"
+_COMPLEX_KERNELS = {
+    "round": _PARTS.format("round"),
+    "frac": _PARTS.format("frac"),
+    "erf": "erf takes real values: convert first, e.g. x.real",
+    "bitwise_not": "bitwise ops take integer or bool tensors: convert first, e.g. x.real.long()",
+}
+_COMPLEX_UNARY = {
+    "floor": (NotImplementedError, "floor is not supported for complex inputs; " + _PARTS.format("floor")),
+    "ceil": (NotImplementedError, "ceil is not supported for complex inputs; " + _PARTS.format("ceil")),
+    "trunc": (NotImplementedError, "trunc is not supported for complex inputs; " + _PARTS.format("trunc")),
+    "invert": (TypeError, "~ (operator.invert) is only implemented on integer and Boolean-type "
+                          "tensors; use logical_not() or convert first, e.g. x.real.long()"),
+    "relu": (NotImplementedError, "clamp is not supported for complex types; " + _NO_ORDER),
+    "clamp": (NotImplementedError, "clamp is not supported for complex types; " + _NO_ORDER),
+    "sign": (NotImplementedError, "unlike NumPy, sign is not intended to support complex numbers; "
+                                  "use sgn() (z / |z|), or convert first"),
+}
 
 
 def describe(a: object) -> str:
@@ -295,10 +320,19 @@ def check_binary(op: str, x: object, y: object) -> None:
                     "or use clamp(min=...)/clamp(max=...)",
                     (x, y),
                 )
+        if x.dtype.kind == "c" or y.dtype.kind == "c":
+            raise _refuse(RuntimeError, op, f"{op} not implemented for complex tensors; {_NO_ORDER}", (x, y))
+    elif op in _ORDERED:
+        d = result_type(x, y)
+        if d.kind == "c":
+            raise _not_for(op, d, _NO_ORDER, (x, y))
     elif op in ("floor_divide", "remainder"):
         d = result_type(x, y)
         if d.kind == "b":
             raise _not_for(op, d, "convert the bools first, e.g. x.long()", (x, y))
+        if d.kind == "c":
+            raise _not_for(op, d, "floor division has no meaning for complex numbers; convert first, "
+                                  "e.g. x.real", (x, y))
         if d.kind in "iu" and np.any(np.asarray(y) == 0):
             raise _refuse(
                 RuntimeError,
@@ -312,7 +346,7 @@ def check_binary(op: str, x: object, y: object) -> None:
             raise _not_for(op, y.dtype, "convert first, e.g. x.long() ** y.long()", (x, y))
     elif op in _BITWISE:
         d = result_type(x, y)
-        if d.kind == "f":
+        if d.kind in "fc":
             raise _not_for(
                 op,
                 d,
@@ -325,7 +359,13 @@ def check_binary(op: str, x: object, y: object) -> None:
 def check_unary(op: str, x: np.ndarray) -> None:
     """Raise what PyTorch raises for ``op(x)`` on a non-float array, if anything."""
     kind = x.dtype.kind
-    if kind == "b":
+    if kind == "c":
+        if op in _COMPLEX_KERNELS:
+            raise _not_for(op, x.dtype, _COMPLEX_KERNELS[op], (x,))
+        if op in _COMPLEX_UNARY:
+            cls, text = _COMPLEX_UNARY[op]
+            raise _refuse(cls, op, text, (x,))
+    elif kind == "b":
         if op in _BOOL_UNARY:
             raise _not_for(op, x.dtype, "convert first, e.g. x.long() or x.float()", (x,))
         if op == "neg":

@@ -51,12 +51,34 @@ def _compare(op: Primitive):
     return fn
 
 
+def _is_c(a: Any) -> bool:
+    t = type(a)
+    if t is float or t is int:
+        return False
+    if t is Tensor or isinstance(a, Tensor):
+        return a._data.dtype.kind == "c"
+    return isinstance(a, (complex, np.complexfloating)) or (isinstance(a, np.ndarray) and a.dtype.kind == "c")
+
+
+def _ordered(op: Primitive):
+    """A comparison that needs an order: complex values are refused, as PyTorch does."""
+
+    def fn(x: Any, y: Any) -> Any:
+        if _is_c(x) or _is_c(y):
+            _dt.check_binary(fn.__name__, _raw(x), _raw(y))
+        return apply(op, (x, y))
+
+    fn.__name__ = op.public
+    fn.__doc__ = f"Elementwise {op.public} of real tensors, a bool tensor."
+    return fn
+
+
 eq = _compare(EQ)
 ne = _compare(NE)
-lt = _compare(LT)
-le = _compare(LE)
-gt = _compare(GT)
-ge = _compare(GE)
+lt = _ordered(LT)
+le = _ordered(LE)
+gt = _ordered(GT)
+ge = _ordered(GE)
 logical_and = _compare(LOGICAL_AND)
 logical_or = _compare(LOGICAL_OR)
 logical_xor = _compare(LOGICAL_XOR)
@@ -66,9 +88,9 @@ def _bitwise(op: Primitive):
     def fn(x: Any, y: Any) -> Any:
         if type(x) is Tensor and type(y) is Tensor:
             d = x._data.dtype
-            if d == y._data.dtype and d.kind != "f":
+            if d == y._data.dtype and d.kind in "biu":
                 return apply(op, (x, y))
-        _dt.check_binary(fn.__name__, _raw(x), _raw(y))  # PyTorch refuses floats
+        _dt.check_binary(fn.__name__, _raw(x), _raw(y))  # PyTorch refuses float and complex
         from .elementwise import promote  # (elementwise imports this module)
 
         return apply(op, promote(x, y))
@@ -89,14 +111,14 @@ def logical_not(x: Any) -> Any:
 
 
 def bitwise_not(x: Any) -> Any:
-    if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+    if isinstance(x, Tensor) and x._data.dtype.kind in "fc":
         _dt.check_unary("bitwise_not", x._data)
     return apply(BITWISE_NOT, (x,))
 
 
 def invert(x: Any) -> Any:
-    """``~x``: as bitwise_not, but a float tensor gives PyTorch's TypeError."""
-    if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+    """``~x``: as bitwise_not, but a float or complex tensor gives PyTorch's TypeError."""
+    if isinstance(x, Tensor) and x._data.dtype.kind in "fc":
         _dt.check_unary("invert", x._data)
     return apply(BITWISE_NOT, (x,))
 

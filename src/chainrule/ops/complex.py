@@ -17,6 +17,7 @@ rebuilt after such a write (PyTorch's CopySlices covers only index-style views h
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,33 @@ def imag(x: Any) -> Any:
             RuntimeError,
         )
     return _shared(apply(IMAG, (x,)), x)
+
+
+# ------------------------------------------------------------ PyTorch's complex values
+def pow_forward(x: Any, y: Any) -> Any:
+    """``x ** y``; a complex zero base gives PyTorch's values (C's cpow, exp(y log 0)): 0 where
+    re(y) > 0, inf+nanj where re(y) < 0, NaN where re(y) = 0, also for 0 ** 0 unless ``y`` is a
+    Python number (PyTorch's scalar exponent 0 gives ones). NumPy gives 1 and NaN there."""
+    ans = x**y
+    if getattr(ans, "dtype", None) is None or ans.dtype.kind != "c":
+        return ans
+    if not isinstance(y, np.ndarray) and y == 0:
+        return ans
+    zero = np.asarray(x) == 0
+    if not zero.any():
+        return ans
+    re = np.real(y)
+    fix = np.where(re < 0, builtins.complex(np.inf, np.nan), builtins.complex(np.nan, np.nan))
+    return np.where(zero & (re <= 0), fix, ans).astype(ans.dtype)
+
+
+def div_parts(y: Any, d: float) -> Any:
+    """``y / d`` for a real number ``d``, a complex ``y`` part by part: NumPy's complex division
+    turns log(0) = -inf+0j into -inf+nanj, where PyTorch's log2/log10 keep -inf+0j."""
+    ew = _ew()
+    if not _is_c(y):
+        return ew.div(y, d)
+    return complex(ew.div(real(y), d), ew.div(imag(y), d))
 
 
 # ------------------------------------------------------------------ abs, angle, sgn

@@ -18,7 +18,7 @@ from .._tensor import Tensor, wrap
 from ._core import Primitive, apply, elementwise, fail, structural
 from ._core import conj_if_complex as _cj
 from .compare import gt, lt, ne
-from .complex import abs_jvp, abs_vjp
+from .complex import abs_jvp, abs_vjp, div_parts, pow_forward
 from .special import erf_array
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -162,9 +162,7 @@ def _pow_grad_exponent(g: Any, x: Any, y: Any, ans: Any) -> Any:
     return where((x == 0) & (y >= 0), 0.0, g * ans * log(safe))
 
 
-POW = Primitive("Pow", lambda x, y: x**y, broadcasts=True).defvjp(
-    _pow_grad_base, _pow_grad_exponent
-)
+POW = Primitive("Pow", pow_forward, broadcasts=True).defvjp(_pow_grad_base, _pow_grad_exponent)
 POW.defjvp(
     lambda t, x, y: zeros_like_any(t) if not _is_tensorlike(y) and y == 0 else t * (y * x ** (y - 1)),
     lambda t, x, y, ans: _pow_grad_exponent(t, x, y, ans),
@@ -261,6 +259,7 @@ def _unary(op: Primitive):
     def fn(x: Any) -> Any:
         if type(x) is Tensor and x._data.dtype.kind == "f":
             return apply(op, (x,))
+        _not_float(fn.__name__, x)  # (refuses complex input where PyTorch does: erf)
         return apply(op, (_to_float(x),))
 
     fn.__name__ = op.public
@@ -292,6 +291,8 @@ def _sigmoid_forward(x: np.ndarray) -> np.ndarray:
     # 1/(1+e) for x >= 0, e/(1+e) below (e = exp(-|x|): no overflow, each exact in its half);
     # the numerator min(e + [x >= 0], 1) selects without np.where (~10x slower on random masks)
     x = np.asarray(x)
+    if x.dtype.kind == "c":  # the halves split by sign mean nothing for complex values
+        return 1 / (1 + np.exp(-x))
     if not x.ndim:  # NumPy returns scalars for 0-d arrays, which have no out=
         return _sigmoid_forward(x.reshape(1)).reshape(())
     e = np.exp(-np.abs(x))
@@ -400,6 +401,7 @@ def abs(x: Any) -> Any:  # noqa: A001 - PyTorch's name
 
 
 def sign(x: Any) -> Any:
+    _not_float("sign", x)  # (complex input is refused: sgn() is z / |z|)
     return apply(SIGN, (x,))
 
 
@@ -436,11 +438,11 @@ def square(x: Any) -> Any:
 
 
 def log2(x: Any) -> Any:
-    return div(log(x), math.log(2.0))
+    return div_parts(log(x), math.log(2.0))
 
 
 def log10(x: Any) -> Any:
-    return div(log(x), math.log(10.0))
+    return div_parts(log(x), math.log(10.0))
 
 
 def exp2(x: Any) -> Any:
@@ -516,6 +518,7 @@ def clamp(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
     """Limit values to [min, max]; bounds may be numbers or tensors (gradient flows to them)."""
     if min is None and max is None:
         raise fail("clamp(): at least one of min and max must be given", ValueError)
+    _not_float("clamp", x)  # (complex input is refused: no order)
     if _is_tensorlike(min) or _is_tensorlike(max):
         out = x
         if min is not None:
