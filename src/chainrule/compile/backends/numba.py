@@ -2,14 +2,15 @@
 
 For a group reading ``x`` (the group's shape) and ``s`` (0-d) and returning two members::
 
-    def _fused0(i0, i1, o0, o1):            # flat C-contiguous arrays
-        for j in range(o0.shape[0]):
-            a3 = i0[j]
-            a5 = i1[0]
+    def _fused0(i0, i1, out):               # C-contiguous arrays, 0-d values as scalars
+        f0 = i0.reshape(-1)
+        g = out.reshape(2, -1)              # out: (outputs, *shape), one allocation
+        for j in range(g.shape[1]):
+            a3 = f0[j]
             t6 = (a3 * k0)                  # k0: the Python number, in the node's dtype
-            t7 = np.tanh((t6 + a5))
-            o0[j] = t6
-            o1[j] = t7
+            t7 = np.tanh((t6 + i1))
+            g[0, j] = t6
+            g[1, j] = t7
 
 compiled ahead of the first call with explicit types (``float32[::1]`` ...), NumPy's error
 model (division by zero gives inf/nan, as NumPy) and no fast-math, so each element is the
@@ -67,11 +68,10 @@ def source(group: Group, known: dict[int, Node], name: str) -> tuple[str, dict[s
     consts: dict[str, Any] = {}
     scalar = [tuple(known[i].shape) == () for i in group.inputs]
     ins = [f"i{k}" for k in range(len(group.inputs))]
-    outs = [f"o{k}" for k in range(len(group.outputs))]
-    lines = [f"def {name}({', '.join(ins + outs)}):"]
+    lines = [f"def {name}({', '.join(ins)}, out):"]  # out: (outputs, *shape), one array
     lines += [f"    f{k} = i{k}.reshape(-1)" for k in range(len(ins)) if not scalar[k]]
-    lines += [f"    g{k} = o{k}.reshape(-1)" for k in range(len(outs))]
-    lines.append("    for j in range(g0.shape[0]):")
+    lines.append(f"    g = out.reshape({len(group.outputs)}, -1)")
+    lines.append("    for j in range(g.shape[1]):")
     local = {}
     for k, i in enumerate(group.inputs):
         local[i] = f"i{k}" if scalar[k] else f"a{i}"
@@ -95,7 +95,7 @@ def source(group: Group, known: dict[int, Node], name: str) -> tuple[str, dict[s
         local[m.i] = f"t{m.i}"
         lines.append(f"        t{m.i} = {expr}")
     for k, i in enumerate(group.outputs):
-        lines.append(f"        g{k}[j] = t{i}")
+        lines.append(f"        g[{k}, j] = t{i}")
     return "\n".join(lines) + "\n", consts, scalar
 
 
@@ -163,22 +163,37 @@ def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Call
     shape = group.shape
     elem = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
     in_dtypes = [np.dtype(known[i].dtype) for i in group.inputs]
-    out_dtypes = [np.dtype(known[i].dtype) for i in group.outputs]
+    out_dtype = np.result_type(*[known[i].dtype for i in group.outputs])
     types = [elem[d] if s else numba.types.Array(elem[d], len(shape), "C") for d, s in zip(in_dtypes, scalar)]
-    types += [numba.types.Array(elem[d], len(shape), "C") for d in out_dtypes]
+    types.append(numba.types.Array(elem[np.dtype(out_dtype)], len(shape) + 1, "C"))
     kernel = numba.njit(numba.void(*types), error_model="numpy", fastmath=False, cache=cache)(fn)
+    out_shape = (len(group.outputs), *shape)
+    narrow = [np.dtype(known[i].dtype) != out_dtype for i in group.outputs]
+
+    convert: list[int] = []  # inputs seen to need converting (a 0-d array, a broadcast view)
+
+    def fix(v: Any, k: int) -> Any:
+        d = in_dtypes[k]
+        if scalar[k]:
+            return d.type(v)
+        ok = type(v) is np.ndarray and v.dtype == d and v.flags.c_contiguous and v.flags.writeable
+        return v if ok else np.array(v, dtype=d, order="C")
 
     def run(*values: Any) -> list:
-        args = []
-        for v, s, d in zip(values, scalar, in_dtypes):
-            if s:
-                args.append(d.type(v))
-            elif type(v) is np.ndarray and v.dtype == d and v.flags.c_contiguous:
-                args.append(v)
-            else:
-                args.append(np.ascontiguousarray(v, dtype=d))
-        outs = [np.empty(shape, d) for d in out_dtypes]
-        kernel(*args, *outs)
-        return outs
+        out = np.empty(out_shape, out_dtype)  # one allocation; the outputs are its planes
+        if convert:
+            values = list(values)
+            for k in convert:
+                values[k] = fix(values[k], k)
+        try:
+            kernel(*values, out)  # C-contiguous writable arrays and NumPy scalars, as traced
+        except TypeError:  # learn which inputs need converting, then call again
+            args = [fix(v, k) for k, v in enumerate(values)]
+            convert[:] = [k for k, (a, v) in enumerate(zip(args, values)) if a is not v]
+            kernel(*args, out)
+        planes = list(out)
+        if any(narrow):  # a float32 member of a group that also returns float64 values
+            planes = [p.astype(known[i].dtype) if c else p for p, c, i in zip(planes, narrow, group.outputs)]
+        return planes
 
     return run, src
