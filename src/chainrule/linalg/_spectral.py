@@ -158,6 +158,13 @@ def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = No
         raise fail(
             f"torch.linalg.lstsq: input.size(-2) should match other.size(-2) (shapes {a.shape} and {b.shape})"
         )
+    for name, v in (("A", a), ("B", b)):  # LAPACK's drivers refuse them (PyTorch fails there too)
+        if not np.isfinite(v).all():
+            raise fail(
+                f"torch.linalg.lstsq: the input {name} of shape {v.shape} holds NaN or inf values, "
+                f"which the least-squares drivers cannot take; check them first, e.g. "
+                f"torch.isfinite({name}).all()"
+            )
     m, n = a.shape[-2:]
     x = ops.matmul(pinv(A, rtol=rcond), bb)
     s = sp.svd(A.detach() if hasattr(A, "detach") else A, False)[1]

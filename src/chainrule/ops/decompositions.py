@@ -111,6 +111,21 @@ def _first(infos: np.ndarray) -> tuple[int, int]:
     return k, int(flat[k])
 
 
+def not_converged(op: str, a: np.ndarray, values: str) -> Exception:
+    """PyTorch's LinAlgError where LAPACK's iteration does not converge: NaN or inf input as a
+    rule (the first such batch element is named), else an ill-conditioned matrix."""
+    bad = np.flatnonzero(~np.isfinite(_matrices(a)).all(axis=(-2, -1)))
+    if not bad.size:
+        why = f"the input matrix is ill-conditioned or has too many repeated {values}"
+        return fail(f"{op}: The algorithm failed to converge because {why}.", LinAlgError)
+    return fail(
+        f"{op}: {_prefix(int(bad[0]), a.shape[:-2])}The algorithm failed to converge because the input "
+        f"matrix contained non-finite values (shape {a.shape}); check it first, e.g. "
+        "torch.isfinite(A).all(), or replace them with torch.nan_to_num(A)",
+        LinAlgError,
+    )
+
+
 def _singular(op: str, a: np.ndarray, what: str) -> Exception:
     k, info = _first(failures(a, "getrf"))
     return fail(f"{op}: {_prefix(k, a.shape[:-2])}" + what.format(info=info), LinAlgError)
@@ -164,8 +179,10 @@ def inv(a: Any) -> Any:
 
 # ------------------------------------------------------------------ slogdet
 def _slogdet_forward(x: np.ndarray) -> np.ndarray:
-    sign, logabs = np.linalg.slogdet(x)
-    return np.stack([sign, logabs], -1)
+    with np.errstate(invalid="ignore"):  # NaN/inf input: NaN out, quietly (as PyTorch)
+        sign, logabs = np.linalg.slogdet(x)
+    # PyTorch's sign is the product of the signs of LU's diagonal, 0 where a NaN is among them
+    return np.stack([np.where(np.isnan(logabs), 0.0, sign).astype(sign.dtype), logabs], -1)
 
 
 def _slogdet_vjp(g: Any, x: Any) -> Any:

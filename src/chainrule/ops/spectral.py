@@ -26,7 +26,7 @@ import scipy.linalg as sla
 from .._tensor import Tensor, wrap
 from ._core import Primitive, apply, fail, structural
 from .compare import eq
-from .decompositions import _arr, _rule_batch, _shape, mT, pack, solve_triangular, sym, unpack
+from .decompositions import _arr, _rule_batch, _shape, mT, not_converged, pack, solve_triangular, sym, unpack
 from .elementwise import add, mul, reciprocal, sub, where
 from .linalg import matmul
 from .shape import cat, reshape, unsqueeze
@@ -76,7 +76,10 @@ def _flat(x: Any) -> Any:
 
 # ------------------------------------------------------------------ eigh
 def _eigh_forward(x: np.ndarray, *, upper: bool) -> np.ndarray:
-    w, v = np.linalg.eigh(x, UPLO="U" if upper else "L")
+    try:
+        w, v = np.linalg.eigh(x, UPLO="U" if upper else "L")
+    except np.linalg.LinAlgError:
+        raise not_converged("linalg.eigh", x, "eigenvalues") from None
     return pack(x.shape[:-2], w, v)
 
 
@@ -117,7 +120,10 @@ def _svd_shapes(m: int, n: int, full: bool) -> list[tuple]:
 
 
 def _svd_forward(x: np.ndarray, *, full_matrices: bool) -> np.ndarray:
-    u, s, vh = np.linalg.svd(x, full_matrices=full_matrices)
+    try:
+        u, s, vh = np.linalg.svd(x, full_matrices=full_matrices)
+    except np.linalg.LinAlgError:
+        raise not_converged("linalg.svd", x, "singular values") from None
     return pack(x.shape[:-2], u, s, vh)
 
 
