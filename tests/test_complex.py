@@ -239,3 +239,50 @@ def test_cast_between_real_and_complex() -> None:
             np.testing.assert_allclose(ours, x.grad.numpy())
     assert cr.tensor([1 + 5j]).to(cr.float32).numpy()[0] == 1.0
     assert _name(cr.randn(2, 3, dtype=cr.cfloat).dtype) == "complex64"
+
+
+# Ops that need an order, on a complex tensor: PyTorch's class; ours names the op and the fix
+ORDERED = {
+    "max": lambda T, z: T.max(z), "max(dim)": lambda T, z: T.max(z, 0), "min": lambda T, z: T.min(z),
+    "min(dim)": lambda T, z: T.min(z, 0), "amax": lambda T, z: T.amax(z), "amin": lambda T, z: T.amin(z),
+    "argmax": lambda T, z: T.argmax(z), "argmin": lambda T, z: T.argmin(z), "sort": lambda T, z: T.sort(z),
+    "argsort": lambda T, z: T.argsort(z), "msort": lambda T, z: T.msort(z), "topk": lambda T, z: T.topk(z, 1),
+    "kthvalue": lambda T, z: T.kthvalue(z, 1), "median": lambda T, z: T.median(z),
+    "nanmedian": lambda T, z: T.nanmedian(z), "mode": lambda T, z: T.mode(z),
+    "cummax": lambda T, z: T.cummax(z, 0), "cummin": lambda T, z: T.cummin(z, 0),
+    "clamp": lambda T, z: T.clamp(z, 0), "clamp(tensor)": lambda T, z: T.clamp(z, T.zeros(2)),
+    "maximum": lambda T, z: T.maximum(z, z), "lt": lambda T, z: z < 1, "sign": lambda T, z: T.sign(z),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORDERED))
+def test_ops_that_need_an_order_refuse_complex_as_pytorch(name: str) -> None:
+    f = ORDERED[name]
+    with pytest.raises(Exception) as ref:
+        f(torch, torch.tensor([1 + 2j, 3 - 1j]))
+    with pytest.raises(type(ref.value)) as ours:
+        f(cr, cr.tensor([1 + 2j, 3 - 1j]))
+    msg = str(ours.value)
+    assert type(ours.value) is type(ref.value), msg
+    assert msg.startswith(name.split("(")[0].replace("msort", "sort") + "(): "), msg
+    assert "complex64" in msg and ("abs()" in msg or "sgn()" in msg), msg
+
+
+@pytest.mark.parametrize("name", ["var", "std", "var(dim)", "norm", "norm(1)", "norm(inf)", "vector_norm"])
+def test_spreads_and_norms_of_complex_tensors_are_real(name: str) -> None:
+    """var/std are those of |z - mean| and norms those of |z| (real), gradients as PyTorch's."""
+    f = {"var": lambda T, z: T.var(z), "std": lambda T, z: T.std(z), "var(dim)": lambda T, z: T.var(z, 1),
+         "norm": lambda T, z: T.norm(z), "norm(1)": lambda T, z: T.norm(z, 1),
+         "norm(inf)": lambda T, z: T.norm(z, float("inf")),
+         "vector_norm": lambda T, z: T.linalg.vector_norm(z, 3)}[name]
+    a = _z(np.random.default_rng(3), 2, 3)
+    outs = []
+    for T in (cr, torch):
+        z = T.tensor(a, requires_grad=True)
+        out = f(T, z)
+        out.sum().backward()
+        outs.append((_name(out.dtype), _np(out), _np(z.grad)))
+    (d, v, g), (rd, rv, rg) = outs
+    assert d == rd == "float64"
+    np.testing.assert_allclose(v, rv, rtol=1e-12)
+    np.testing.assert_allclose(g, rg, rtol=1e-12)

@@ -356,6 +356,17 @@ def check_binary(op: str, x: object, y: object) -> None:
             )
 
 
+def check_ordered(op: str, x: object, kernel: builtins.bool = True) -> None:
+    """Raise PyTorch's refusal of a complex tensor (or its array) for an op that needs an order
+    (max, sort, median, ...): NotImplementedError where PyTorch's kernel is missing, else
+    RuntimeError ('does not support complex input')."""
+    a = getattr(x, "_data", x)
+    if isinstance(a, np.ndarray) and a.dtype.kind == "c":
+        if kernel:
+            raise _not_for(op, a.dtype, _NO_ORDER, (a,))
+        raise _refuse(RuntimeError, op, f"does not support complex input; {_NO_ORDER}", (a,))
+
+
 def check_unary(op: str, x: np.ndarray) -> None:
     """Raise what PyTorch raises for ``op(x)`` on a non-float array, if anything."""
     kind = x.dtype.kind

@@ -224,6 +224,7 @@ _WHOLE = (RuntimeError, "; specify the reduction dim with the 'dim' argument")
 
 def amax(x: Any, dim: Any = (), keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Any:
+    _dt.check_ordered("amax", x)
     d = pick(None if dim == () else dim, axis)
     dims = norm_dims(d, len(_shape(x)), "amax")
     _check_nonempty(x, dims, "amax", *_WHOLE if d is None else ())
@@ -232,6 +233,7 @@ def amax(x: Any, dim: Any = (), keepdim: bool = False, *, axis: Any = None,
 
 def amin(x: Any, dim: Any = (), keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Any:
+    _dt.check_ordered("amin", x)
     d = pick(None if dim == () else dim, axis)
     dims = norm_dims(d, len(_shape(x)), "amin")
     _check_nonempty(x, dims, "amin", *_WHOLE if d is None else ())
@@ -257,6 +259,7 @@ def _minmax(x: Any, dim: Any, keepdim: bool, which: str, other: Any, axis: Any, 
         return ew.maximum(x, other) if which == "max" else ew.minimum(x, other)
     d = pick(dim, axis)
     keep = bool(pick(keepdims, None, keepdim))
+    _dt.check_ordered(which, x, kernel=d is None)  # (PyTorch: max_all's kernel, or max(dim)'s check)
     if d is None:  # PyTorch asks for a dim here (RuntimeError), amax/amin for a non-empty one
         _check_nonempty(x, (), which, *_WHOLE)
         if _dtype(x).kind != "f":
@@ -306,6 +309,7 @@ ARGMIN = Primitive("Argmin", _arg_forward(np.argmin), differentiable=False)
 
 
 def _argreduce(op: Primitive, x: Any, dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> Any:
+    _dt.check_ordered(op.public, x, kernel=False)
     d = pick(dim, axis)
     keep = bool(pick(keepdims, None, keepdim))
     if d is None:
@@ -340,6 +344,8 @@ def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool | None = No
     dims, keep = _args(x, dim, axis, keepdim, keepdims, "var")
     n = math.prod(_shape(x)[d] for d in dims)
     centred = ew.sub(x, mean(x, dims, keepdim=True))
+    if _dtype(x).kind == "c":  # |z - mean|², a real variance (as PyTorch's)
+        centred = ew.abs(centred)
     ss = sum(ew.mul(centred, centred), dims, keep)
     return ew.div(ss, float(n - correction) if n - correction > 0 else math.nan)
 
@@ -381,6 +387,8 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
     """Vector p-norm over ``dim`` (all elements by default): p = 'fro', 2, 1, inf, -inf, 0 or any number."""
     if dtype is not None:
         x = ew.cast(x, dtype)
+    if _dtype(x).kind == "c":  # every norm here depends on the magnitudes only
+        x = ew.abs(x)
     if _dtype(x).kind != "f":
         raise fail(f"norm(): input dtype must be floating point, got {_dt.from_numpy(_dtype(x))}")
     dims, keep = _args(x, dim, axis, keepdim, keepdims, "norm")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .._tensor import Tensor
 from ._core import Primitive, apply, fail
 from ._dims import norm_dim
@@ -146,11 +147,13 @@ def _dim(x: Any, dim: Any, op: str) -> int:
 
 def argsort(x: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
     """Indices that sort ``x`` along ``dim`` (stable in every case)."""
+    _dt.check_ordered("argsort", x, kernel=False)
     return apply(SORT, (x,), {"dim": _dim(x, dim, "argsort"), "descending": bool(descending)})
 
 
 def sort(x: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
     """(values, indices) of ``x`` sorted along ``dim``; values = gather(x, dim, indices)."""
+    _dt.check_ordered("sort", x, kernel=False)
     idx = argsort(x, dim, descending)
     if not _shape(x):
         return return_types.sort(x * 1 if _dtype(x).kind != "b" else x, idx)
@@ -164,6 +167,7 @@ def msort(x: Any) -> Any:
 
 def topk(x: Any, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
     """The ``k`` largest (smallest) elements along ``dim``, in order, with their indices."""
+    _dt.check_ordered("topk", x, kernel=False)
     d = _dim(x, dim, "topk")
     n = _shape(x)[d] if _shape(x) else 1
     if not 0 <= k <= n:
@@ -185,6 +189,7 @@ def _select_keep(x: Any, idx: Any, d: int, keepdim: bool, cls: Any) -> Any:
 
 def kthvalue(x: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The k-th smallest element along ``dim`` (1-based ``k``) and its index."""
+    _dt.check_ordered("kthvalue", x)
     d = _dim(x, dim, "kthvalue")
     n = _shape(x)[d] if _shape(x) else 1
     if n == 0:
@@ -205,6 +210,7 @@ def kthvalue(x: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:
 def _median(x: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     op = "nanmedian" if ignore_nan else "median"
     cls = return_types.nanmedian if ignore_nan else return_types.median
+    _dt.check_ordered(op, x)
     whole = dim is None
     if whole:
         x = reshape(x, (-1,))
@@ -247,6 +253,7 @@ def nanmedian(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
 def mode(x: Any, dim: int = -1, keepdim: bool = False) -> Any:
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the
     index of its last occurrence."""
+    _dt.check_ordered("mode", x)
     d = _dim(x, dim, "mode")
     if _shape(x) and _shape(x)[d] == 0:
         raise fail(
@@ -359,6 +366,7 @@ def nanquantile(
 def _cum(x: Any, dim: int, minimum: bool) -> Any:
     op = "cummin" if minimum else "cummax"
     cls = return_types.cummin if minimum else return_types.cummax
+    _dt.check_ordered(op, x)
     d = _dim(x, dim, op)
     idx = apply(CUMMAX, (x,), {"dim": d, "minimum": minimum})
     if not _shape(x):
