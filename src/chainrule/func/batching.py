@@ -26,6 +26,7 @@ from ..ops import elementwise as ew
 from ..ops import linalg as la
 from ..ops import reduce as rd
 from ..ops import shape as sh
+from ..ops._dims import batch_expand as expand  # (shared with rules kept beside their op)
 from ._vmap import with_logicals
 
 apply = _core.apply
@@ -45,14 +46,6 @@ def align(p: Any, rank: int) -> Any:
     if k >= rank:
         return p
     return sh.reshape(p, (s[0],) + (1,) * (rank - k) + tuple(s[1:]))
-
-
-def expand(a: Any, size: int) -> Any:
-    """An unbatched argument repeated over the batch (a broadcast view, no copy)."""
-    if not isinstance(a, (Tensor, np.ndarray)):
-        a = np.asarray(a)
-    s = tuple(_shape(a))
-    return sh.broadcast_to(sh.reshape(a, (1,) + s), (size,) + s)
 
 
 def all_batched(lvl: Any, args: list, batched: list) -> list:

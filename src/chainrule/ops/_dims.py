@@ -6,7 +6,7 @@ from typing import Any
 
 from ._core import fail
 
-__all__ = ["norm_dim", "norm_dims", "pick", "kept_shape", "sizes_arg"]
+__all__ = ["norm_dim", "norm_dims", "pick", "kept_shape", "sizes_arg", "batch_expand"]
 
 
 def norm_dim(dim: Any, ndim: int, op: str) -> int:
@@ -65,3 +65,18 @@ def sizes_arg(sizes: tuple, op: str) -> tuple[int, ...]:
                 f"{op}(): sizes must be integers, got {type(s).__name__} ({s!r})", TypeError
             ) from None
     return tuple(out)
+
+
+def batch_expand(a: Any, size: int) -> Any:
+    """An unbatched argument of a batching rule, repeated ``size`` times along a new leading
+    dim (a broadcast view, no copy).  Here, below ``func``, so that rules kept beside their op
+    (``Primitive.extra["batch"]``) and ``func.batching`` use the same one."""
+    import numpy as np
+
+    from .._tensor import Tensor
+    from .shape import _shape, broadcast_to, reshape
+
+    if not isinstance(a, (Tensor, np.ndarray)):
+        a = np.asarray(a)
+    s = tuple(_shape(a))
+    return broadcast_to(reshape(a, (1,) + s), (size,) + s)

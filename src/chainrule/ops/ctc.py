@@ -321,7 +321,7 @@ CTC_LOSS.defjvp(_jvp, None, None, None)
 
 def _batch_rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
     """vmap: fold the vmap batch into the sample batch N (samples are independent)."""
-    from ..func.batching import expand
+    from ._dims import batch_expand as expand
     from .shape import permute, reshape
 
     b = lvl.size

@@ -299,7 +299,7 @@ LSTM_LAYER_PROJ.defjvp_all(_jvp_proj)
 def _batch_rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
     """vmap: with shared weights the vmap batch joins the sample batch N (one loop over time);
     with per-example weights, one layer per example."""
-    from ..func.batching import expand
+    from ._dims import batch_expand as expand
     from .index import getitem
 
     op = LSTM_LAYER if len(args) == 4 else LSTM_LAYER_PROJ
@@ -527,7 +527,7 @@ GRU_LAYER.defjvp_all(_gru_jvp)
 
 def _gru_batch_rule(lvl: Any, args: list, batched: list, params: dict) -> Any:
     """vmap: shared weights fold the vmap batch into N; per-example weights run one layer each."""
-    from ..func.batching import expand
+    from ._dims import batch_expand as expand
     from .index import getitem
 
     b = lvl.size
