@@ -23,7 +23,7 @@ from .ops import elementwise as _ew
 from .ops._core import fail
 from .ops.complex import conj
 from .ops.fourier import c2c, c2r, check_norm, r2c, resize
-from .ops.shape import roll
+from .ops.shape import _ndim, _shape, roll
 
 __all__ = [
     "fft",
@@ -45,10 +45,6 @@ __all__ = [
     "fftshift",
     "ifftshift",
 ]
-
-
-def _arr(x: Any) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _float(x: Any, name: str) -> Any:
@@ -84,7 +80,7 @@ def _real(x: Any, name: str) -> Any:
 def _dims(name: str, x: Any, s: Any, dim: Any) -> tuple[tuple, tuple | None]:
     """PyTorch's rules: ``dim`` defaults to the last len(s) dims (all dims without ``s``); ``s``
     gives a size per dim (-1: keep).  Dims come back negative, sizes as given (or None)."""
-    nd = _arr(x).ndim
+    nd = _ndim(x)
     if isinstance(dim, int):
         dim = (dim,)
     if s is not None:
@@ -104,7 +100,7 @@ def _dims(name: str, x: Any, s: Any, dim: Any) -> tuple[tuple, tuple | None]:
         if not -nd <= d < nd:
             raise fail(
                 f"{name}(): Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], "
-                f"but got {d}) for an input of shape {tuple(_arr(x).shape)}",
+                f"but got {d}) for an input of shape {tuple(_shape(x))}",
                 IndexError,
             )
         out.append(d % nd - nd)
@@ -113,14 +109,14 @@ def _dims(name: str, x: Any, s: Any, dim: Any) -> tuple[tuple, tuple | None]:
     if not out:
         raise fail(
             f"{name}(): needs at least one dimension to transform, got dim={list(dim)} for "
-            f"an input of shape {tuple(_arr(x).shape)}",
+            f"an input of shape {tuple(_shape(x))}",
             RuntimeError,
         )
     return tuple(out), s
 
 
 def _sizes(name: str, x: Any, dims: tuple, s: Any) -> tuple:
-    shape = _arr(x).shape
+    shape = _shape(x)
     sizes = tuple(shape[d] if s is None or s[i] == -1 else s[i] for i, d in enumerate(dims))
     for n in sizes:
         if n < 1:
@@ -133,30 +129,29 @@ def _sizes(name: str, x: Any, dims: tuple, s: Any) -> tuple:
 
 
 # ------------------------------------------------------------------------- n-d forms
+def _nd_input(name: str, input: Any, s: Any, dim: Any, norm: Any, kind: Any) -> tuple:  # noqa: A002
+    """The checked input of an n-d transform, cut or zero-padded to ``s``: (x, dims, norm)."""
+    norm = check_norm(name, norm)
+    dims, s = _dims(name, input, s, dim)
+    x = kind(input, name)
+    return resize(x, dims, _sizes(name, x, dims, s)), dims, norm
+
+
 def fftn(input: Any, s: Sequence[int] | None = None, dim: Any = None, norm: str | None = None) -> Any:  # noqa: A002
     """The n-d DFT over ``dim`` (all dims by default); shapes kept except ``s``-sized dims."""
-    norm = check_norm("fftn", norm)
-    dims, s = _dims("fftn", input, s, dim)
-    x = _complex(input, "fftn")
-    x = resize(x, dims, _sizes("fftn", x, dims, s))
+    x, dims, norm = _nd_input("fftn", input, s, dim, norm, _complex)
     return c2c(x, dims, norm, True)
 
 
 def ifftn(input: Any, s: Sequence[int] | None = None, dim: Any = None, norm: str | None = None) -> Any:  # noqa: A002
     """The n-d inverse DFT (``ifftn(fftn(x)) == x``)."""
-    norm = check_norm("ifftn", norm)
-    dims, s = _dims("ifftn", input, s, dim)
-    x = _complex(input, "ifftn")
-    x = resize(x, dims, _sizes("ifftn", x, dims, s))
+    x, dims, norm = _nd_input("ifftn", input, s, dim, norm, _complex)
     return c2c(x, dims, norm, False)
 
 
 def rfftn(input: Any, s: Sequence[int] | None = None, dim: Any = None, norm: str | None = None) -> Any:  # noqa: A002
     """The n-d DFT of a real input, last dim one-sided: (..., n) -> (..., n // 2 + 1) complex."""
-    norm = check_norm("rfftn", norm)
-    dims, s = _dims("rfftn", input, s, dim)
-    x = _real(input, "rfftn")
-    x = resize(x, dims, _sizes("rfftn", x, dims, s))
+    x, dims, norm = _nd_input("rfftn", input, s, dim, norm, _real)
     return r2c(x, dims, norm)
 
 
@@ -166,7 +161,7 @@ def irfftn(input: Any, s: Sequence[int] | None = None, dim: Any = None, norm: st
     norm = check_norm("irfftn", norm)
     dims, s = _dims("irfftn", input, s, dim)
     x = _complex(input, "irfftn")
-    shape = _arr(x).shape
+    shape = _shape(x)
     sizes = list(_sizes("irfftn", x, dims, s))
     if s is None or s[-1] == -1:
         sizes[-1] = 2 * (shape[dims[-1]] - 1)
@@ -252,9 +247,9 @@ def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, requires_grad: bool =
 
 
 def _shift(x: Any, dim: Any, sign: int) -> Any:
-    nd = _arr(x).ndim
+    nd = _ndim(x)
     dims = tuple(range(nd)) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
-    shape = _arr(x).shape
+    shape = _shape(x)
     if not dims:
         return x
     shifts = tuple((shape[d] // 2) if sign > 0 else -(shape[d] // 2) for d in dims)
