@@ -144,19 +144,17 @@ def _geqrf(a: Tensor) -> tuple[Tensor, Tensor]:
     their scalars tau (what ``torch.geqrf`` returns)."""
     import scipy.linalg as sla
 
+    from ...ops.decompositions import _matrices
+
     arr = a._data
-    flat = arr.reshape((-1,) + arr.shape[-2:])
+    flat = _matrices(arr)  # (also an empty batch)
     geqrf = sla.get_lapack_funcs("geqrf", (flat,))
-    qrs, taus = [], []
-    for m in flat:
-        qr, tau, _, _ = geqrf(m)
-        qrs.append(qr)
-        taus.append(tau)
     k = min(arr.shape[-2:])
-    return (
-        _creation.tensor(np.array(qrs).reshape(arr.shape)),
-        _creation.tensor(np.array(taus).reshape(arr.shape[:-2] + (k,))),
-    )
+    qrs = np.empty(flat.shape, arr.dtype)
+    taus = np.empty((flat.shape[0], k), arr.dtype)
+    for j, m in enumerate(flat):
+        qrs[j], taus[j], _, _ = geqrf(m)
+    return _creation.tensor(qrs.reshape(arr.shape)), _creation.tensor(taus.reshape(arr.shape[:-2] + (k,)))
 
 
 class _Orthogonal(Module):
