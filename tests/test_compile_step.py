@@ -403,3 +403,50 @@ def test_fullgraph_training_step_and_what_the_graph_shows() -> None:
     assert table.count(".grad = v") == 4 and table.rstrip().endswith("SGD.step()")
     assert "Mm(" in step.code and "backward" not in step.code  # the rules' ops, inline
     assert step.traces == 1
+
+
+@pytest.mark.parametrize("read", ["detach", "data"])
+def test_reading_a_parameter_alias_after_step_runs_eagerly(read: str) -> None:
+    """``.detach()`` and ``.data`` share the parameter's array: reading them after the step must
+    not return the code's value from before it."""
+
+    def build() -> tuple:
+        m = _mlp()
+        opt = cr.optim.SGD(m.parameters(), lr=0.1)
+        x = cr.randn(5, 6, dtype=cr.float64)
+
+        def step(k: cr.Tensor) -> cr.Tensor:
+            opt.zero_grad()
+            m(x + k).sum().backward()
+            opt.step()
+            w = m[0].weight
+            return (w.detach() if read == "detach" else w.data) * 1
+
+        return step, lambda: list(m.parameters())
+
+    _eager_with(build, "read after optimizer.step()")
+
+
+def test_a_write_into_an_argument_before_step_lands_before_the_step() -> None:
+    """Writes into arguments are replayed in trace order with the optimizer's step."""
+
+    def run(compiled: bool) -> list:
+        cr.manual_seed(0)
+        w = cr.randn(3, dtype=cr.float64, requires_grad=True)
+        x = cr.randn(3, dtype=cr.float64)
+        opt = cr.optim.SGD([w], lr=0.1)
+
+        def step(w: cr.Tensor, x: cr.Tensor) -> cr.Tensor:
+            opt.zero_grad()
+            loss = (w * x).square().sum()
+            loss.backward()
+            with cr.no_grad():
+                w.mul_(0.5)
+            opt.step()
+            return loss
+
+        f = cr.compile(step) if compiled else step
+        out = [f(w, x).item() for _ in range(4)]
+        return out + w.detach().numpy().tolist()
+
+    np.testing.assert_allclose(run(True), run(False), rtol=1e-12)

@@ -262,6 +262,7 @@ def _zero_grad(orig: Callable, params: Callable[[Any], list]) -> Callable:
             elif g is not None:
                 tr.grad_touch(p, g)
                 tr.dirty.discard(id(g))  # overwritten whole: later reads see the zeros
+                tr.dirty.discard(id(g._data))
                 if g._rg:
                     tr.problem("zero_grad(set_to_none=False) of a .grad that carries a graph")
                 zeros = wrap(np.zeros_like(g._data))
@@ -297,6 +298,7 @@ def _opaque_step(orig: Callable, what: str, writes: Callable[[Any], list] | None
         tr.graph.effects.append(("call", (self, "step"), ()))
         for t in writes(self) if writes is not None else ():
             tr.dirty.add(id(t))
+            tr.dirty.add(id(t._data))  # aliases (.detach(), .data) share the array
         return out
 
     step.__doc__ = orig.__doc__

@@ -74,10 +74,14 @@ class Artefact:
         input_ids = {id(t): k for k, t in enumerate(tracer.input_tensors)}
         to_inputs = [e for e in graph.effects if e[0] in ("assign", "add") and id(e[1]) in input_ids]
         # .grad effects and optimizer steps run after the program, in their order (``_step``)
-        self.late = [(e[0], e[1], bool(e[2])) for e in graph.effects if e[0] in _LATE]
-        late_values = [e[2][0] for e in graph.effects if e[0] in _LATE and e[2]]
+        # .grad stores, optimizer steps and writes into inputs, in trace order (a write into an
+        # argument before opt.step() must land before the step reads it)
+        late = [e for e in graph.effects if e[0] in _LATE or any(e is f for f in to_inputs)]
+        self.late = [
+            (e[0], input_ids[id(e[1])] if e[0] in ("assign", "add") else e[1], bool(e[2])) for e in late
+        ]
+        late_values = [e[2][0] for e in late if e[2]]
         others = [e for e in graph.effects if e[0] not in _LATE and not any(e is f for f in to_inputs)]
-        self.input_effects = [(input_ids[id(e[1])], e[0]) for e in to_inputs]
         self.grad_checks = [(spec, none) for spec, none in tracer.grad_first.values() if none is not None]
         self.grad_externals = [k for k, t in enumerate(self.external_tensors) if isinstance(t, GradOf)]
         self.spent = tracer.stepped  # backward() ran inside: outputs' graphs are consumed
@@ -86,7 +90,7 @@ class Artefact:
         returns = [
             list(graph.outputs),
             _saved_refs(graph, tracer, self.saved, fwd),
-            [e[2][0] for e in to_inputs],
+            [],  # (writes into inputs are late values)
             late_values,
         ]
         self.adopt = _adoptable(graph, returns)
@@ -120,18 +124,11 @@ class Artefact:
             box: list = []
             outs = CompiledFunction.apply(self, arrays, box, *srcs)
             outs = list(outs) if isinstance(outs, tuple) else [outs]
-            effects, late = box[0]
+            _, late = box[0]
         else:
-            outs, _, effects, late = self.forward.fn(arrays)
+            outs, _, _, late = self.forward.fn(arrays)
         if self.late:
             self._late(tensors, late)
-        for (k, kind), value in zip(self.input_effects, effects):
-            t = tensors[k]
-            if kind == "add":
-                t._data += value
-            else:
-                t._data[...] = value
-            t._vc[0] += 1
         return self._rebuild(list(outs), tensors)
 
     def _resolve(self, tensors: list) -> list:
@@ -156,6 +153,15 @@ class Artefact:
         for kind, target, has_value in self.late:
             if kind == "call":
                 getattr(target[0], target[1])()
+                continue
+            if kind in ("assign", "add"):  # a write into the input at position ``target``
+                t = tensors[target]
+                v = next(it)[0]
+                if kind == "add":
+                    t._data += v
+                else:
+                    t._data[...] = v
+                t._vc[0] += 1
                 continue
             leaf = tensors[target] if isinstance(target, int) else target
             if not has_value:

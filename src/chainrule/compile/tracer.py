@@ -119,7 +119,11 @@ class Tracer:
             self.arrays[id(obj)] = node.i
 
     def node_of(self, t: Tensor) -> int:
-        if self.dirty and (id(t) in self.dirty or (t._base is not None and id(t._base) in self.dirty)):
+        if self.dirty and (
+            id(t) in self.dirty
+            or id(t._data) in self.dirty
+            or (t._base is not None and id(t._base) in self.dirty)
+        ):
             self.problem(
                 "a tensor read after optimizer.step() wrote it (a parameter, its .grad or the "
                 "optimizer's state); read it after the compiled function returns"
@@ -330,7 +334,11 @@ class Tracer:
     def finish_checks(self) -> None:
         """In-place writes the wrapper did not see make the trace unsound: report them."""
         for t, v, i in self.versions:
-            if id(t) in self.dirty or (t._base is not None and id(t._base) in self.dirty):
+            if (
+                id(t) in self.dirty
+                or id(t._data) in self.dirty
+                or (t._base is not None and id(t._base) in self.dirty)
+            ):
                 continue  # written by an optimizer step, which the code calls (``_step``)
             if id(t) in self.notified or (t._base is not None and id(t._base) in self.notified):
                 continue  # a write the hook saw (a stale view is regenerated when it is read)
