@@ -208,6 +208,13 @@ def test_gradcheck_complex_functions() -> None:
         (lambda z: cr.view_as_real(z) ** 2, (z,)),
         (lambda z, w: z.reshape(3, 1) @ w.reshape(1, 3), (z, w)),
         (lambda z: z.sgn(), (z,)),
+        (lambda z, w: z**w, (z, w)),  # both sides of pow: the exponent's rule is conjugated too
+        (lambda w: 2**w, (w,)),
+        (lambda z, x: z**x, (z, x)),
+        (lambda x, w: (x.abs() + 0.5) ** w, (x, w)),
+        (lambda z: z**2, (z,)),
+        (lambda z: z.log() * z.sqrt(), (z,)),
+        (lambda z: z.sigmoid(), (z,)),
     ]
     for f, args in cases:
         assert gradcheck(f, args, check_forward_ad=True)

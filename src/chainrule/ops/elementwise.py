@@ -18,7 +18,7 @@ from .._tensor import Tensor, wrap
 from ._core import Primitive, apply, elementwise, fail, structural
 from ._core import conj_if_complex as _cj
 from .compare import gt, lt, ne
-from .complex import abs_jvp, abs_vjp, div_parts, pow_forward
+from .complex import abs_jvp, abs_vjp, div_parts, pow_forward, real
 from .special import erf_array
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -148,24 +148,21 @@ DIV.defjvp(lambda t, y: t / y, lambda t, x, y: -(t * x) / (y * y))
 NEG.defjvp(lambda t: -t)
 
 
-def _pow_grad_base(g: Any, x: Any, y: Any) -> Any:
-    if not _is_tensorlike(y) and y == 0:
-        return zeros_like_any(g)
-    return g * _cj(y * x ** (y - 1))
+def _pow_exponent_factor(x: Any, y: Any, ans: Any) -> Any:
+    """d(x**y)/dy = x**y log x, 0 where x == 0 and re(y) >= 0 (as PyTorch); the VJP conjugates it."""
+    if not _is_tensorlike(x) and not isinstance(x, complex) and x > 0:  # a number base: where() of
+        return ans * math.log(x)  # two Python numbers would round to float32
+    zero = (x == 0) & ((real(y) if np.iscomplexobj(getattr(y, "_data", y)) else y) >= 0)
+    return where(zero, 0.0, ans * log(where(zero, 1.0, x)))
 
 
-def _pow_grad_exponent(g: Any, x: Any, y: Any, ans: Any) -> Any:
-    # d/dy x**y = x**y log x; where x == 0 and y >= 0 the limit is 0 (PyTorch does the same).
-    if not _is_tensorlike(x) and x > 0:  # a number base (2 ** y): where() of two Python
-        return g * ans * math.log(x)  # numbers would round to the default float32
-    safe = where((x == 0) & (y >= 0), 1.0, x)
-    return where((x == 0) & (y >= 0), 0.0, g * ans * log(safe))
-
-
-POW = Primitive("Pow", pow_forward, broadcasts=True).defvjp(_pow_grad_base, _pow_grad_exponent)
+POW = Primitive("Pow", pow_forward, broadcasts=True).defvjp(
+    lambda g, x, y: zeros_like_any(g) if not _is_tensorlike(y) and y == 0 else g * _cj(y * x ** (y - 1)),
+    lambda g, x, y, ans: g * _cj(_pow_exponent_factor(x, y, ans)),
+)
 POW.defjvp(
     lambda t, x, y: zeros_like_any(t) if not _is_tensorlike(y) and y == 0 else t * (y * x ** (y - 1)),
-    lambda t, x, y, ans: _pow_grad_exponent(t, x, y, ans),
+    lambda t, x, y, ans: t * _pow_exponent_factor(x, y, ans),
 )
 
 
