@@ -158,8 +158,8 @@ _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
 
 def _category(npd: np.dtype) -> int:
-    """0 = bool, 1 = integer, 2 = floating, 3 = complex."""
-    return _CATEGORY[npd.kind]
+    """0 = bool, 1 = integer, 2 = floating, 3 = complex (other kinds rank as integers)."""
+    return _CATEGORY.get(npd.kind, 1)
 
 
 _TO_COMPLEX = {np.dtype(np.float64): np.dtype(np.complex128)}

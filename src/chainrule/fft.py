@@ -22,7 +22,7 @@ from ._tensor import Tensor
 from .ops import elementwise as _ew
 from .ops._core import fail
 from .ops.complex import conj
-from .ops.fourier import c2c, c2r, check_norm, r2c, resize
+from .ops.fourier import DUAL, c2c, c2r, check_norm, r2c, resize
 from .ops.shape import _ndim, _shape, roll
 
 __all__ = [
@@ -219,15 +219,13 @@ def hfft(input: Any, n: int | None = None, dim: int = -1, norm: str | None = Non
     """The DFT of a Hermitian-symmetric signal given by its first half: real output of length
     ``n`` (default 2 (m - 1)); ``irfft`` of the conjugate with the opposite scaling."""
     norm = check_norm("hfft", norm)
-    dual = {"backward": "forward", "forward": "backward", "ortho": "ortho"}[norm]
-    return irfft(conj(_complex(input, "hfft")), n, dim, dual)
+    return irfft(conj(_complex(input, "hfft")), n, dim, DUAL[norm])
 
 
 def ihfft(input: Any, n: int | None = None, dim: int = -1, norm: str | None = None) -> Any:  # noqa: A002
     """The inverse of ``hfft``: the conjugate of ``rfft`` with the opposite scaling."""
     norm = check_norm("ihfft", norm)
-    dual = {"backward": "forward", "forward": "backward", "ortho": "ortho"}[norm]
-    return conj(rfft(_real(input, "ihfft"), n, dim, dual))
+    return conj(rfft(_real(input, "ihfft"), n, dim, DUAL[norm]))
 
 
 # ------------------------------------------------------------------ helpers

@@ -28,7 +28,6 @@ from .. import autograd
 from .._tensor import Tensor, wrap
 from ..autograd import _as_list, _fresh, _roots, _seed
 from ..autograd.grad_mode import no_grad
-from ..autograd.graph import Node
 from .ir import Ref
 from .tracer import Tracer, current, quiet
 
@@ -43,11 +42,9 @@ def _seeds(tr: Tracer, outs: list, gs: list, op: str) -> list:
     """The starting gradients: the user's tensors, or ones (a constant of the trace)."""
     seeds = []
     for i, (t, g) in enumerate(zip(outs, gs)):
-        _seed(t, g, i, len(outs), op)  # eager's checks and messages
+        seed = _seed(t, g, i, len(outs), op)  # eager's checks and messages
         if g is None:
-            g = wrap(np.ones_like(t._data))
-            tr.constants.add(id(g))
-            tr.keep.append(g)
+            g = wrap(seed)  # ones, marked structural: a constant of the trace
         elif not isinstance(g, Tensor):
             g = wrap(np.asarray(g, dtype=t._data.dtype))
             tr.constants.add(id(g))
@@ -57,10 +54,9 @@ def _seeds(tr: Tracer, outs: list, gs: list, op: str) -> list:
     return seeds
 
 
-def _walk(tr: Tracer, outs: list) -> tuple[list[Tensor], list[Node]]:
-    """The leaves that require grad behind ``outs``, and the graph's nodes."""
+def _walk(tr: Tracer, outs: list) -> list[Tensor]:
+    """The leaves that require grad behind ``outs``."""
     leaves: dict[int, Tensor] = {}
-    nodes: list[Node] = []
     seen: set[int] = set()
     stack = []
     for t in outs:
@@ -73,19 +69,18 @@ def _walk(tr: Tracer, outs: list) -> tuple[list[Tensor], list[Node]]:
         if id(n) in seen:
             continue
         seen.add(id(n))
-        nodes.append(n)
         if n.seq < tr.first_seq:
             tr.problem(
                 "backward() reaches a graph built before the compiled function was called (an "
                 "argument's history); detach the argument, or compile the code that built it too"
             )
-            return list(leaves.values()), nodes
+            return list(leaves.values())
         for p in reversed(n.parents):
             if isinstance(p, Tensor):
                 leaves.setdefault(id(p), p)
             elif p is not None:
                 stack.append(p)
-    return list(leaves.values()), nodes
+    return list(leaves.values())
 
 
 def _grads(
@@ -96,26 +91,19 @@ def _grads(
     op: str,
     allow_unused: Any,
     retain_graph: Any,
-    nodes: list,
     **kw: Any,
 ) -> tuple:
     """Run the derivative rules under the tracer (their ops become forward nodes)."""
     seeds = _seeds(tr, outs, gs, op)
-    grads = _ORIG_AG_GRAD(
+    return _ORIG_AG_GRAD(  # (the engine frees what it ran unless retain_graph, as eager)
         outs,
         sources,
         grad_outputs=seeds,
-        retain_graph=True,
+        retain_graph=bool(retain_graph),
         create_graph=True,
         allow_unused=allow_unused,
         **kw,
     )
-    if not retain_graph:  # as eager: the graph's saved values are gone after the call
-        for n in nodes:
-            if getattr(n.op, "frees", False):
-                n.saved = None
-                n.versions = None
-    return grads
 
 
 def _unknown_leaves(tr: Tracer, leaves: list) -> bool:
@@ -145,14 +133,18 @@ def _backward(
     tr = current()
     if tr is None or tr.quiet or create_graph or tr.phase != "fwd":
         if tr is not None and not tr.quiet:
-            tr.problem("backward(create_graph=True) inside the compiled function")
+            tr.problem(
+                "backward(create_graph=True) inside the compiled function"
+                if create_graph
+                else "backward() inside a derivative rule"
+            )
             with quiet(tr):
                 return _ORIG_AG_BACKWARD(
                     tensors, grad_tensors, retain_graph, create_graph, grad_variables, inputs
                 )
         return _ORIG_AG_BACKWARD(tensors, grad_tensors, retain_graph, create_graph, grad_variables, inputs)
     outs, gs = _roots(tensors, grad_tensors if grad_tensors is not None else grad_variables)
-    leaves, nodes = _walk(tr, outs)
+    leaves = _walk(tr, outs)
     only = _as_list(inputs)
     if only:
         for t in only:
@@ -165,7 +157,7 @@ def _backward(
     if tr.problems or _unknown_leaves(tr, leaves):
         with quiet(tr):
             return _ORIG_AG_BACKWARD(outs, gs, retain_graph, False, None, inputs)
-    grads = _grads(tr, outs, gs, leaves, "backward", True, retain_graph, nodes)
+    grads = _grads(tr, outs, gs, leaves, "backward", True, retain_graph)
     for leaf, g in zip(leaves, grads):
         if g is not None:
             _accumulate(tr, leaf, g)
@@ -233,7 +225,7 @@ def _grad(
         with quiet(tr):  # eager's error (or its skipping of outputs that need no grad)
             tr.problem("autograd.grad() of outputs that do not all require grad")
             return _ORIG_AG_GRAD(*args)
-    _, nodes = _walk(tr, outs)
+    _walk(tr, outs)  # (a graph built before the call is a problem)
     tr.stepped = True
     grads = _grads(
         tr,
@@ -243,7 +235,6 @@ def _grad(
         "grad",
         allow_unused,
         retain_graph,
-        nodes,
         materialize_grads=materialize_grads,
     )
     return tuple(None if g is None else g.detach() for g in grads)
