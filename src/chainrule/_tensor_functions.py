@@ -184,6 +184,12 @@ def chain_matmul(*matrices: Any) -> Any:
         matrices = tuple(matrices[0])
     if not matrices:
         raise fail("chain_matmul(): expected one or more tensors", RuntimeError)
+    for i, m in enumerate(matrices):
+        if len(m.shape) != 2:
+            raise fail(
+                f"chain_matmul(): tensor {i} has {len(m.shape)} dimensions (shape "
+                f"{tuple(m.shape)}), expected 2: every argument must be a matrix"
+            )
     out = matrices[0]
     for m in matrices[1:]:
         out = ops.mm(out, m)
@@ -242,6 +248,12 @@ def block_diag(*tensors: Any) -> Any:
 
 def cdist(x1: Any, x2: Any, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Any:
     """Pairwise p-norm distances between the rows of ``x1`` (..., P, M) and ``x2`` (..., R, M)."""
+    for name, x in (("X1", x1), ("X2", x2)):
+        if len(x.shape) < 2:
+            raise fail(
+                f"cdist(): only supports at least 2D tensors (a batch of rows), {name} got: "
+                f"{len(x.shape)}D, shape {tuple(x.shape)}"
+            )
     d = ops.sub(ops.unsqueeze(x1, -2), ops.unsqueeze(x2, -3))  # (..., P, R, M)
     return ops.norm(d, p=p, dim=-1)
 

@@ -64,26 +64,33 @@ def matrix_norm(
     elif ord in (2, -2):
         from ._spectral import svdvals
 
-        r = _max_min(svdvals(a), ord)
+        r = _max_min(svdvals(a), ord, dim[1])
     elif ord in (1, -1):  # max (min) over columns of the column sums
-        r = _max_min(ops.sum(ops.abs(a), -2), ord)
+        r = _max_min(ops.sum(ops.abs(a), -2), ord, dim[1])
     else:
-        r = _max_min(ops.sum(ops.abs(a), -1), ord)
+        r = _max_min(ops.sum(ops.abs(a), -1), ord, dim[0])
     if keepdim:
         for d in sorted((d0, d1)):
             r = ops.unsqueeze(r, d)
     return r
 
 
-def _max_min(v: Any, ord: Any) -> Any:  # noqa: A002
-    """The max (ord > 0) or min over the last dim of ``v (*, k)``.  A norm's max over no
-    values is 0, as PyTorch returns it: a new tensor of zeros, outside the graph; the min
-    over no values is refused (amin's error)."""
+def _max_min(v: Any, ord: Any, reduced: int) -> Any:  # noqa: A002
+    """The max (ord > 0) or min over the last dim of ``v (*, k)``, which reduces the input's dim
+    ``reduced``.  A norm's max over no values is 0, as PyTorch returns it: a new tensor of
+    zeros, outside the graph; the min over no values is refused, as PyTorch's amin refuses."""
+    shape = tuple(v.shape)
     if ord > 0:
-        shape = tuple(v.shape)
         if shape[-1] == 0:
             return wrap(np.zeros(shape[:-1], _arr(v).dtype))
         return ops.amax(v, -1)
+    if shape[-1] == 0:
+        raise fail(
+            f"linalg.matrix_norm: ord={ord} is a min over dim {reduced}, which has zero size: "
+            f"Expected reduction dim {reduced} to have non-zero size (use a positive ord or "
+            f"a non-empty matrix)",
+            IndexError,
+        )
     return ops.amin(v, -1)
 
 
@@ -100,6 +107,14 @@ def norm(
     over two dims (or a 2-d input with ``ord`` given)."""
     if isinstance(dim, int):
         dim = (dim,)
+    span = max(x.ndim, 1)
+    for d in dim or ():
+        if not -span <= d < span:
+            raise fail(
+                f"linalg.norm: Dimension out of range (expected to be in range of [{-span}, "
+                f"{span - 1}], but got {d}) for an input of shape {tuple(x.shape)}",
+                IndexError,
+            )
     if (
         isinstance(ord, str)
         or (dim is not None and len(dim) == 2)

@@ -161,6 +161,11 @@ def solve(A: Any, B: Any, *, left: bool = True, out: Any = None) -> Any:
     check(A, "linalg.solve")
     _same_dtype(A, B, "linalg.solve")
     vector = _is_vector(A, B)
+    if _arr(B).ndim == 0:
+        raise fail(
+            f"linalg.solve: The input tensor B must have at least 1 dimension (a vector) or 2 "
+            f"dimensions (a batch of columns); got shape () with A of shape {tuple(_arr(A).shape)}"
+        )
     if not vector and _arr(B).ndim < 2:
         raise fail(
             f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
@@ -333,9 +338,11 @@ def multi_dot(tensors: Sequence[Any], *, out: Any = None) -> Any:
         ts[-1] = ops.unsqueeze(ts[-1], -1)
     for i, t in enumerate(ts):
         if _arr(t).ndim != 2:
+            which = "the first" if i == 0 else "the last" if i == len(ts) - 1 else f"tensor {i}"
+            ends = i in (0, len(ts) - 1)
             raise fail(
-                f"multi_dot(): tensor {i} must be 2D but got {_arr(t).ndim}D"
-                + (" (only the first and last may be 1D)" if 0 < i < len(ts) - 1 else "")
+                f"multi_dot(): {which} tensor must be {'1D or 2D' if ends else '2D'} but got "
+                f"{_arr(tensors[i]).ndim}D" + ("" if ends else " (only the first and last may be 1D)")
             )
     result = ts[0]
     for t in ts[1:]:
@@ -349,13 +356,33 @@ def multi_dot(tensors: Sequence[Any], *, out: Any = None) -> Any:
 
 def cross(input: Any, other: Any, *, dim: int = -1, out: Any = None) -> Any:  # noqa: A002
     """The cross product of 3-vectors along ``dim`` (inputs broadcast)."""
-    a, b = ops.broadcast_tensors(input, other)
-    d = dim % max(_arr(a).ndim, 1)
-    if _arr(a).shape[d] != 3:
+    x, y = _arr(input).shape, _arr(other).shape
+    if not x or not y:
         raise fail(
-            f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-            f"{_arr(input).shape[dim]} and {_arr(other).shape[dim]}"
+            f"linalg.cross: Dimension specified as {dim} but tensor has no dimensions (shapes {x} and {y})",
+            IndexError,
         )
+    if len(x) != len(y):
+        raise fail(
+            f"linalg.cross: inputs must have the same number of dimensions. Got {len(x)} and "
+            f"{len(y)} (shapes {x} and {y}); unsqueeze the smaller one"
+        )
+    if not -len(x) <= dim < len(x):
+        raise fail(
+            f"linalg.cross: Dimension out of range (expected to be in range of "
+            f"[{-len(x)}, {len(x) - 1}], but got {dim})",
+            IndexError,
+        )
+    d = dim % len(x)
+    if x[d] != 3 or y[d] != 3:
+        raise fail(f"linalg.cross: inputs dimension {dim} must have length 3. Got {x[d]} and {y[d]}")
+    for i, (m, n) in enumerate(zip(x, y)):
+        if m != n and 1 not in (m, n):
+            raise fail(
+                f"linalg.cross: the size of input ({m}) must match the size of other ({n}) at "
+                f"non-singleton dimension {i} (shapes {x} and {y} do not broadcast)"
+            )
+    a, b = ops.broadcast_tensors(input, other)
     a0, a1, a2 = (ops.narrow(a, d, i, 1) for i in range(3))
     b0, b1, b2 = (ops.narrow(b, d, i, 1) for i in range(3))
     return ops.cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
