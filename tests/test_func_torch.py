@@ -76,10 +76,15 @@ FUNCS = {  # scalar functions of a vector, written once for both libraries
 @pytest.mark.parametrize("name", FUNCS)
 def test_grad_hessian_jacobians_match(name: str) -> None:
     for transform in ("grad", "hessian", "jacfwd_grad", "jacrev_grad"):
+
         def run(T: Any, transform: str = transform) -> Any:
             f, fn = FUNCS[name](T), T.func
-            g = {"grad": fn.grad(f), "hessian": fn.hessian(f),
-                 "jacfwd_grad": fn.jacfwd(fn.grad(f)), "jacrev_grad": fn.jacrev(fn.grad(f))}
+            g = {
+                "grad": fn.grad(f),
+                "hessian": fn.hessian(f),
+                "jacfwd_grad": fn.jacfwd(fn.grad(f)),
+                "jacrev_grad": fn.jacrev(fn.grad(f)),
+            }
             return g[transform](to(T, X))
 
         same(*both(run), rtol=1e-9)
@@ -94,8 +99,7 @@ def test_vjp_jvp_and_pytrees_match() -> None:
     def run(T: Any) -> Any:
         out, fn = T.func.vjp(f(T), to(T, d), to(T, y))
         ct = {"a": to(T, RNG_CT["a"]), "b": to(T, RNG_CT["b"])}
-        prim, tan = T.func.jvp(f(T), (to(T, d), to(T, y)), (to(T, {"w": M * 0.5, "b": X[:4]}),
-                                                             to(T, X * 2)))
+        prim, tan = T.func.jvp(f(T), (to(T, d), to(T, y)), (to(T, {"w": M * 0.5, "b": X[:4]}), to(T, X * 2)))
         return out, fn(ct), prim, tan
 
     same(*both(run))
@@ -132,11 +136,32 @@ def test_vmap_in_dims_out_dims_match() -> None:
     same(*both(run))
 
 
+def test_detach_and_data_under_vmap_keep_every_example() -> None:
+    """detach() of a batched tensor aliases each example, not example 0 for all of them (.data
+    is refused under vmap); under jvp the tangent is dropped (stop-gradient), as in torch.func."""
+
+    def run(T: Any) -> Any:
+        xs = to(T, XS)
+        with pytest.raises(RuntimeError, match="accessing `data` under vmap transform is not allowed"):
+            T.func.vmap(lambda x: x.data)(xs)
+        a = T.func.vmap(lambda x: (x * 2).detach() + x)(xs)
+        b = T.func.vmap(T.func.grad(lambda x: (x.detach() * x.sin()).sum()))(xs)
+        c = T.func.jvp(lambda x: x.detach() * x.exp(), (xs,), (T.ones_like(xs),))
+        return a, b, c
+
+    same(*both(run))
+
+
 def test_per_sample_gradients_match_torch_func() -> None:
     def run(T: Any) -> Any:
         T.manual_seed(0)
-        model = T.nn.Sequential(T.nn.Conv2d(1, 3, 3, padding=1), T.nn.ReLU(), T.nn.MaxPool2d(2),
-                                T.nn.Flatten(), T.nn.Linear(12, 4))
+        model = T.nn.Sequential(
+            T.nn.Conv2d(1, 3, 3, padding=1),
+            T.nn.ReLU(),
+            T.nn.MaxPool2d(2),
+            T.nn.Flatten(),
+            T.nn.Linear(12, 4),
+        )
         params = {k: to(T, RNG_P[k]) for k, _ in model.named_parameters()}
         xs, ys = to(T, RNG_X), to(T, RNG_Y)
 
@@ -152,8 +177,12 @@ def test_per_sample_gradients_match_torch_func() -> None:
     same(ours, run(torch))
 
 
-RNG_P = {"0.weight": RNG.standard_normal((3, 1, 3, 3)), "0.bias": RNG.standard_normal(3),
-         "4.weight": RNG.standard_normal((4, 12)), "4.bias": RNG.standard_normal(4)}
+RNG_P = {
+    "0.weight": RNG.standard_normal((3, 1, 3, 3)),
+    "0.bias": RNG.standard_normal(3),
+    "4.weight": RNG.standard_normal((4, 12)),
+    "4.bias": RNG.standard_normal(4),
+}
 RNG_X = RNG.standard_normal((5, 1, 4, 4))
 RNG_Y = RNG.integers(0, 4, 5)
 

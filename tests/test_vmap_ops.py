@@ -81,13 +81,7 @@ def _check_case(case: Case, mode: str) -> None:
         _run_case(case, mode)
 
 
-# qr's complete modes under vmap differ in the sign convention of the extra columns: open work
-VMAP_GAPS = {"linalg.qr-451", "linalg.qr-452"}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason="see VMAP_GAPS")]
-                 if c.id in VMAP_GAPS else []) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_vmap_all_batched(case: Case) -> None:
     _check_case(case, "all")
 
@@ -120,8 +114,9 @@ def _first_diff(case: Case) -> int | None:
     return next((i for i, spec in enumerate(case.args) if isinstance(spec, A) and spec.grad), None)
 
 
-GRAD_CASES = [c for c in CASES if c.grad and not _is_data_dependent(c, "all") and c.torch
-              and _first_diff(c) is not None]
+GRAD_CASES = [
+    c for c in CASES if c.grad and not _is_data_dependent(c, "all") and c.torch and _first_diff(c) is not None
+]
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=[c.id for c in GRAD_CASES])

@@ -131,7 +131,7 @@ class Tensor:
         return self._data.nbytes
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return _dt.kind(self._data.dtype) == "f"
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -161,7 +161,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf tensor; returns self."""
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and _dt.kind(self._data.dtype) not in "fc":
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype} "
                 f"(shape {tuple(self._data.shape)}); convert first, e.g. x = x.float()"
@@ -231,8 +231,7 @@ class Tensor:
 
         if not self._rg:
             raise RuntimeError(
-                "cannot register a hook on a tensor that does not require grad; "
-                "call .requires_grad_() first"
+                "cannot register a hook on a tensor that does not require grad; call .requires_grad_() first"
             )
         if self.grad_fn is not None:
             return _add_node_hook(self.grad_fn, hook)
@@ -273,7 +272,7 @@ class Tensor:
         out = wrap(self._data)
         out._vc = self._vc
         out._set_meta("detached", True)
-        return out
+        return _keep_batches(self, out)
 
     def detach_(self) -> Tensor:
         """Cut this tensor from the graph in place; it becomes a leaf that does not require grad."""
@@ -286,6 +285,12 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """A non-recording alias of the same storage (writes go to this tensor's values)."""
+        tx = self._meta.get("tx") if self._meta else None
+        if tx and any(lvl.kind == "vmap" for lvl in tx):
+            raise RuntimeError(
+                "accessing `data` under vmap transform is not allowed (it would be "
+                "one example's values); use .detach(), which keeps every example"
+            )
         out = wrap(self._data)
         out._vc = [0]  # like PyTorch, changes through .data are not version-checked
         return out
@@ -372,9 +377,7 @@ class Tensor:
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         if self.grad_fn is not None:
-            raise RuntimeError(
-                "only leaf tensors (made by the user) support deepcopy; use .detach().clone()"
-            )
+            raise RuntimeError("only leaf tensors (made by the user) support deepcopy; use .detach().clone()")
         out = type(self).__new__(type(self))
         _init(out, self._data.copy())
         out._rg = self._rg
@@ -411,6 +414,15 @@ class Tensor:
         m[key] = value
 
 
+def _keep_batches(src: Tensor, out: Tensor) -> Tensor:
+    """Under vmap ``out`` (an alias of one example, ``src``) keeps the whole batch, detached too;
+    forward-mode tangents are dropped, as detach() drops them in PyTorch."""
+    tx = src._meta.get("tx") if src._meta else None
+    if tx:
+        out._set_meta("tx", {lvl: p.detach() for lvl, p in tx.items() if lvl.kind == "vmap"})
+    return out
+
+
 def _init(t: Tensor, data: np.ndarray) -> None:
     """Every slot's starting value (``ops._core._apply`` inlines this, being the hottest path)."""
     t._data = data
@@ -437,9 +449,7 @@ def as_array(obj: Any) -> Any:
     """Unwrap tensors (also inside lists/tuples) so NumPy can read nested data."""
     if isinstance(obj, Tensor):
         return obj._data
-    if isinstance(obj, (list, tuple)) and any(
-        isinstance(o, (Tensor, list, tuple)) for o in obj
-    ):
+    if isinstance(obj, (list, tuple)) and any(isinstance(o, (Tensor, list, tuple)) for o in obj):
         return [as_array(o) for o in obj]
     return obj
 
