@@ -82,14 +82,14 @@ def diff(x: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = N
 
 def diag_embed(x: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
     """Matrices whose ``offset`` diagonal (in dims ``dim1``, ``dim2``) holds the last dim of ``x``."""
+    nd = len(_shape(x)) + 1  # the result's dims (a 0-d x has none to embed, so it fails here)
+    d1, d2 = norm_dim(dim1, nd, "diag_embed"), norm_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise fail(f"diag_embed(): diagonal dimensions cannot be identical {dim1}, {dim2}", RuntimeError)
     n = _shape(x)[-1]
     out = ops.mul(ops.unsqueeze(x, -1), structural(np.eye(n, dtype=x._data.dtype)))  # (..., n, n)
     lo, hi = max(-offset, 0), max(offset, 0)
     out = ops.pad(out, (hi, lo, lo, hi))
-    nd = len(_shape(out))
-    d1, d2 = norm_dim(dim1, nd, "diag_embed"), norm_dim(dim2, nd, "diag_embed")
-    if d1 == d2:
-        raise fail(f"diag_embed(): diagonal dimensions cannot be identical {dim1}, {dim2}", RuntimeError)
     return ops.movedim(out, (nd - 2, nd - 1), (d1, d2))
 
 
@@ -113,6 +113,12 @@ def rot90(x: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:
     if len(dims) != 2:
         raise fail(f"rot90(): expected total rotation dims == 2, but got dims = {len(dims)}", RuntimeError)
     nd = len(_shape(x))
+    if nd < 2:
+        raise fail(
+            f"rot90(): expected total dims >= 2, but got total dims = {nd} (input shape "
+            f"{tuple(_shape(x))}); rotate a tensor of at least 2 dims, e.g. x.reshape(1, -1)",
+            RuntimeError,
+        )
     d0, d1 = norm_dim(dims[0], nd, "rot90"), norm_dim(dims[1], nd, "rot90")
     if d0 == d1:
         raise fail(
@@ -129,19 +135,50 @@ def rot90(x: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:
     return ops.clone(x)
 
 
+def _broadcast(op: str, *tensors: Any) -> None:
+    """PyTorch's refusal when the inputs of a fused elementwise op do not broadcast together
+    (called after the op failed, so that success costs nothing)."""
+    shapes = [tuple(_shape(t)) for t in tensors]
+    out: tuple = ()
+    for s in shapes:
+        n = max(len(out), len(s))
+        a, b = (1,) * (n - len(out)) + out, (1,) * (n - len(s)) + s
+        for i, (p, q) in enumerate(zip(a, b)):
+            if p != q and 1 not in (p, q):
+                raise fail(
+                    f"{op}(): The size of tensor a ({p}) must match the size of tensor b ({q}) at "
+                    f"non-singleton dimension {i}: shapes {', '.join(map(str, shapes))} do not "
+                    "broadcast together; reshape one, e.g. with .unsqueeze() or .reshape()",
+                    RuntimeError,
+                ) from None
+        out = tuple(q if p == 1 else p for p, q in zip(a, b))
+
+
 def lerp(start: Any, end: Any, weight: Any) -> Any:
     """start + weight * (end - start)."""
-    return ops.add(start, ops.mul(weight, ops.sub(end, start)))
+    try:
+        return ops.add(start, ops.mul(weight, ops.sub(end, start)))
+    except RuntimeError:
+        _broadcast("lerp", start, end, weight)
+        raise
 
 
 def addcmul(x: Any, t1: Any, t2: Any, *, value: Any = 1) -> Any:
     """x + value * t1 * t2."""
-    return ops.add(x, ops.mul(ops.mul(t1, t2), value))
+    try:
+        return ops.add(x, ops.mul(ops.mul(t1, t2), value))
+    except RuntimeError:
+        _broadcast("addcmul", x, t1, t2)
+        raise
 
 
 def addcdiv(x: Any, t1: Any, t2: Any, *, value: Any = 1) -> Any:
     """x + value * t1 / t2."""
-    return ops.add(x, ops.mul(ops.div(t1, t2), value))
+    try:
+        return ops.add(x, ops.mul(ops.div(t1, t2), value))
+    except RuntimeError:
+        _broadcast("addcdiv", x, t1, t2)
+        raise
 
 
 def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Any:
@@ -155,7 +192,14 @@ def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None, neginf: fl
     return ops.where(ops.eq(x, -np.inf), info.min if neginf is None else neginf, out)
 
 
-def _scaled(x: Any, product: Any, beta: Any, alpha: Any) -> Any:
+def _scaled(op: str, x: Any, product: Any, beta: Any, alpha: Any) -> Any:
+    xs, shape = tuple(_shape(x)), tuple(_shape(product))
+    if len(xs) > len(shape) or any(a not in (1, b) for a, b in zip(xs[::-1], shape[::-1])):
+        raise fail(
+            f"{op}(): the input of shape {xs} cannot be expanded to the result's shape {shape}; "
+            "give it that shape (or one that broadcasts to it)",
+            RuntimeError,
+        )
     if alpha != 1:
         product = ops.mul(product, alpha)
     if beta == 0:  # PyTorch ignores x then (NaN in x does not propagate)
@@ -165,17 +209,56 @@ def _scaled(x: Any, product: Any, beta: Any, alpha: Any) -> Any:
 
 def addmv(x: Any, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
     """beta * x + alpha * (mat @ vec)."""
-    return _scaled(x, ops.mv(mat, vec), beta, alpha)
+    xs, ms, vs = tuple(_shape(x)), tuple(_shape(mat)), tuple(_shape(vec))
+    if len(ms) != 2 or len(vs) != 1 or len(xs) > 1:
+        raise fail(
+            f"addmv(): vector + matrix @ vector expected, got {len(xs)}, {len(ms)}, {len(vs)} dims "
+            f"(shapes {xs}, {ms} and {vs}); pass a 1-d input, a 2-d matrix and a 1-d vector",
+            RuntimeError,
+        )
+    if ms[1] != vs[0]:
+        raise fail(
+            f"addmv(): size mismatch, got input {xs}, mat {ms[0]}x{ms[1]}, vec {vs}; the vector's "
+            f"length must be the matrix's {ms[1]} columns",
+            RuntimeError,
+        )
+    return _scaled("addmv", x, ops.mv(mat, vec), beta, alpha)
+
+
+def _batches(op: str, b1: Any, b2: Any) -> None:
+    """PyTorch's checks of the batched products (IndexError below 3 dims: it reads size(2))."""
+    s1, s2 = tuple(_shape(b1)), tuple(_shape(b2))
+    for name, s in (("batch1", s1), ("batch2", s2)):
+        if len(s) != 3:
+            raise fail(
+                f"{op}(): {name} must be a 3-d tensor (batch, rows, columns), got shape {s}; "
+                "add a batch dim with .unsqueeze(0) or use addmm() for single matrices",
+                IndexError if len(s) < 3 else RuntimeError,
+            )
+    if s1[0] != s2[0]:
+        raise fail(
+            f"{op}(): batch1 and batch2 must have same number of batches, got {s1[0]} and {s2[0]} "
+            f"(shapes {s1} and {s2})",
+            RuntimeError,
+        )
+    if s1[2] != s2[1]:
+        raise fail(
+            f"{op}(): Incompatible matrix sizes for bmm ({s1[1]}x{s1[2]} and {s2[1]}x{s2[2]}): "
+            f"batch1's columns must equal batch2's rows (shapes {s1} and {s2})",
+            RuntimeError,
+        )
 
 
 def addbmm(x: Any, b1: Any, b2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
     """beta * x + alpha * sum_i b1[i] @ b2[i]."""
-    return _scaled(x, ops.sum(ops.bmm(b1, b2), 0), beta, alpha)
+    _batches("addbmm", b1, b2)
+    return _scaled("addbmm", x, ops.sum(ops.bmm(b1, b2), 0), beta, alpha)
 
 
 def baddbmm(x: Any, b1: Any, b2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
     """beta * x + alpha * (b1 @ b2), batch by batch."""
-    return _scaled(x, ops.bmm(b1, b2), beta, alpha)
+    _batches("baddbmm", b1, b2)
+    return _scaled("baddbmm", x, ops.bmm(b1, b2), beta, alpha)
 
 
 def chain_matmul(*matrices: Any) -> Any:
@@ -274,19 +357,26 @@ def _along(index: Any, dim: int, shape: tuple) -> np.ndarray:
     return structural(np.broadcast_to(idx.reshape(along), full))  # from Python values
 
 
-def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
-    """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s."""
+def _slices(op: str, x: Any, dim: int, index: Any) -> tuple[int, np.ndarray]:
+    """The dim and the index array of an op on whole slices, checked (a 0-d x is one slice)."""
     shape = tuple(_shape(x))
-    d = norm_dim(dim, len(shape), "index_copy")
+    d = norm_dim(dim, len(shape), op)
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    size = shape[d] if shape else 1  # a 0-d x is one slice
+    size = shape[d] if shape else 1
     if idx.size and (idx.min() < -size or idx.max() >= size):
         bad = int(idx.max() if idx.max() >= size else idx.min())
         raise fail(
-            f"index_copy(): index {bad} is out of bounds for dimension {d} with size {size} "
+            f"{op}(): index {bad} is out of bounds for dimension {d} with size {size} "
             f"(input shape {shape}); indices must lie in [{-size}, {size})",
             IndexError,
         )
+    return d, idx
+
+
+def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
+    """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s."""
+    shape = tuple(_shape(x))
+    d, idx = _slices("index_copy", x, dim, index)
     src = tuple(_shape(source))
     if not src and idx.size != 1:
         raise fail(
@@ -314,7 +404,7 @@ def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
 
 def index_fill(x: Any, dim: int, index: Any, value: Any) -> Any:
     """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
-    d = norm_dim(dim, len(_shape(x)), "index_fill")
+    d, _ = _slices("index_fill", x, dim, index)
     shape = tuple(_shape(x)) or (1,)
     idx = _along(index, d, shape)
     xx = ops.reshape(x, shape)
@@ -338,7 +428,9 @@ def masked_scatter(x: Any, mask: Any, source: Any) -> Any:
     count, size = int(m.sum()), int(np.prod(_shape(source)))
     if count > size:
         raise fail(
-            f"masked_scatter(): number of elements of source < number of ones in mask ({size} < {count})",
+            f"masked_scatter(): Number of elements of source < number of ones in mask: source has {size} "
+            f"elements (shape {tuple(_shape(source))}) but the mask (shape {tuple(_shape(mask))}, "
+            f"broadcast to {tuple(_shape(x))}) has {count} ones; pass a source of at least {count} elements",
             RuntimeError,
         )
     mb = ops.broadcast_to(mask, _shape(x)) if isinstance(mask, Tensor) else m
@@ -378,8 +470,10 @@ def scatter_reduce(x: Any, dim: int, index: Any, src: Any, reduce: str, *, inclu
             f"scatter_reduce(): reduce argument must be one of {', '.join(_REDUCES)}, got {reduce!r}",
             RuntimeError,
         )
-    d = norm_dim(dim, len(_shape(x)), "scatter_reduce")
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    from .ops.index import _check_gather, _index_array
+
+    idx = _index_array(index, "scatter_reduce")
+    d = _check_gather(x, dim, idx, "scatter_reduce", tuple(_shape(src)))
     src = ops.getitem(src, tuple(slice(0, s) for s in idx.shape))
     count = np.zeros(_shape(x), x._data.dtype)  # contributions per output element
     np.add.at(count, _scatter_target(idx, d), 1)

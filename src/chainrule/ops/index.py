@@ -323,17 +323,22 @@ def _index_array(index: Any, op: str) -> np.ndarray:
     return idx.astype(np.int64, copy=False)
 
 
-def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str) -> int:
+def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str, src: tuple = ()) -> int:
+    """PyTorch's checks for gather and the scatters (whose index must fit ``src`` too)."""
     xs = _shape(x)
     d = norm_dim(dim, len(xs), op)
     if idx.ndim != len(xs):
         raise fail(
-            f"{op}(): index has {idx.ndim} dimensions but the input has {len(xs)} "
-            f"(shapes {idx.shape} and {xs})"
+            f"{op}(): Index tensor must have the same number of dimensions as self tensor, got "
+            f"index of shape {idx.shape} for an input of shape {xs}; reshape the index"
         )
-    for i, (a, b) in enumerate(zip(idx.shape, xs)):
-        if i != d and a > b:
-            raise fail(f"{op}(): index shape {idx.shape} is larger than input shape {xs} in dimension {i}")
+    big = any(a > b for i, (a, b) in enumerate(zip(idx.shape, xs)) if i != d)
+    if big or any(a > b for a, b in zip(idx.shape, src)) or 0 < len(src) < idx.ndim:
+        also = f" and to be no larger size than src {src}" if src else ""
+        raise fail(
+            f"{op}(): Expected index {idx.shape} to be no larger than self {xs} apart from "
+            f"dimension {d}{also}; cut the index to fit"
+        )
     n = xs[d] if xs else 1  # a 0-d input reads as one element along dim 0, as in PyTorch
     if idx.size and (idx.min() < -n or idx.max() >= n):
         raise fail(
@@ -363,7 +368,7 @@ def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Any:
     from .elementwise import add
 
     idx = _index_array(index, "scatter_add")
-    d = _check_gather(x, dim, idx, "scatter_add")
+    d = _check_gather(x, dim, idx, "scatter_add", _shape(src))
     if _shape(src) != idx.shape:
         src = getitem(src, tuple(slice(0, s) for s in idx.shape))
     return add(x, _scatter(src, idx, d, _shape(x)))
@@ -372,10 +377,10 @@ def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Any:
 def scatter(x: Any, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Any:
     """``x`` with ``src`` (or ``value``) written at ``index`` along ``dim``."""
     idx = _index_array(index, "scatter")
-    d = _check_gather(x, dim, idx, "scatter")
-    full = _along_dim_index(idx, d)
     if src is None:
         src = value
+    d = _check_gather(x, dim, idx, "scatter", _shape(src))
+    full = _along_dim_index(idx, d)
     if isinstance(src, (Tensor, np.ndarray)) and _shape(src) != idx.shape:
         src = getitem(src, tuple(slice(0, s) for s in idx.shape))
     return index_put(x, full, src)
