@@ -487,36 +487,38 @@ def scatter_reduce(x: Any, dim: int, index: Any, src: Any, reduce: str, *, inclu
         total = ops.scatter_add(base, d, idx, src)
         out = ops.div(total, np.where(count > 0, count, 1.0).astype(x._data.dtype))
         return out if x._data.dtype.kind == "f" else ops.cast(ops.floor(out), x._data.dtype)
+    from .autograd.grad_mode import no_grad
+
     if reduce == "prod":
         logs = ops.scatter_add(ops.log(ops.abs(base)), d, idx, ops.log(ops.abs(src)))
         neg = ops.scatter_add(
             ops.cast(ops.lt(base, 0), x._data.dtype), d, idx, ops.cast(ops.lt(src, 0), x._data.dtype)
         )
         value = ops.mul(ops.exp(logs), 1 - 2 * ops.remainder(neg, 2))
-        exact = x._data.copy()
-        if not include_self:
-            exact[touched] = 1
-        np.multiply.at(exact, _scatter_target(idx, d), src._data if isinstance(src, Tensor) else src)
-        return ops.add(ops.sub(value, value.detach()), exact)  # exact values, the log-sum gradient
-    # amax/amin: every source as a candidate for every output position along dim (a one-hot
-    # grid) reduced with amax/amin gives the values; computed without a graph (no_grad, not
-    # detach(), so that vmap batches it) and given PyTorch's gradient by ``_shares``
-    from .autograd.grad_mode import no_grad
-
+        with no_grad():  # exact values (zeros too) from the grid, the log-sum's gradient
+            exact = ops.mul(_grid(ops.prod, src, idx, d, _shape(x), 1), base).detach()  # (no tangent)
+        return ops.add(ops.sub(value, value.detach()), exact)
+    # amax/amin: the grid's values, given PyTorch's gradient by ``_shares``
     fill = -np.inf if reduce == "amax" else np.inf
-    onehot = np.expand_dims(idx, -1) == np.arange(_shape(x)[d])
     with no_grad():
-        grid = ops.where(onehot, ops.unsqueeze(src, -1), fill)
-        best = ops.movedim((ops.amax if reduce == "amax" else ops.amin)(grid, d), -1, d)
-        widths: list[int] = []
-        for i in reversed(range(len(_shape(x)))):
-            widths += [0, _shape(x)[i] - _shape(best)[i]]
-        best = ops.pad(best, widths, value=fill)
+        best = _grid(ops.amax if reduce == "amax" else ops.amin, src, idx, d, _shape(x), fill)
         if include_self:
             best = (ops.maximum if reduce == "amax" else ops.minimum)(best, x)
         result = ops.where(touched, best, x)
         frozen = _shares(x, src, idx, d, result, touched, include_self)
     return ops.add(result, ops.sub(_shares(x, src, idx, d, result, touched, include_self), frozen))
+
+
+def _grid(reduce: Any, src: Any, idx: np.ndarray, d: int, shape: tuple, fill: float) -> Any:
+    """Per output position, ``reduce`` of the sources scattered to it (``fill`` where none):
+    every source a candidate for every position along dim (a one-hot grid).  Ops, not raw
+    arrays, so that vmap batches it; called without a graph (no_grad)."""
+    onehot = np.expand_dims(idx, -1) == np.arange(shape[d])
+    out = ops.movedim(reduce(ops.where(onehot, ops.unsqueeze(src, -1), fill), d), -1, d)
+    widths: list[int] = []
+    for i in reversed(range(len(shape))):
+        widths += [0, shape[i] - _shape(out)[i]]
+    return ops.pad(out, widths, value=fill)
 
 
 def _shares(
