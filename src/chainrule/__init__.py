@@ -36,6 +36,7 @@ from .autograd.grad_mode import (
 )
 from .backend import device
 from .dtypes import (
+    bfloat16,
     bool,
     complex64,
     complex128,
@@ -43,6 +44,7 @@ from .dtypes import (
     float16,
     float32,
     float64,
+    finfo,
     get_default_dtype,
     int8,
     int16,

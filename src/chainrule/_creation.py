@@ -80,11 +80,11 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
             raise fail(f"tensor(): could not build a tensor from the data: {exc}", ValueError) from None
         if dtype is None:
             arr = arr.astype(_infer_dtype(arr), copy=False)
-    if arr.dtype.kind not in "fiubc":
+    if _dt.kind(arr.dtype) not in "fiubc":
         raise fail(f"tensor(): unsupported data of dtype {arr.dtype}", TypeError)
     if dtype is not None:
-        arr = arr.astype(_dt.to_numpy(dtype), copy=False)
-    elif arr.dtype not in _dt._BY_NP:
+        arr = _dt.astype(arr, _dt.to_numpy(dtype))
+    elif not _dt.known(arr.dtype):
         arr = arr.astype(_infer_dtype(arr), copy=False)
     return _finish(arr, requires_grad, device)
 
@@ -94,7 +94,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or _dt.to_numpy(dtype) == data.dtype):
-        if data.dtype in _dt._BY_NP:
+        if _dt.known(data.dtype):
             return wrap(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -188,8 +188,9 @@ def full(size: Any, fill_value: Any, *, out: Any = None, dtype: Any = None, layo
     if dtype is None:
         dtype = _infer_dtype(np.asarray(fill_value.item() if isinstance(fill_value, Tensor) else fill_value))
     shape = sizes_arg((size,) if not isinstance(size, (list, tuple)) else (tuple(size),), "full")
-    return _finish(np.full(shape, as_array(fill_value), _dt.to_numpy(dtype)), requires_grad, device,
-                   out=out, layout=layout, name="full")
+    npd = _dt.to_numpy(dtype)
+    return _finish(np.full(shape, _dt.astype(np.asarray(as_array(fill_value)), npd), npd), requires_grad,
+                   device, out=out, layout=layout, name="full")
 
 
 def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, layout: Any = None,
@@ -212,22 +213,22 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype
     npd = _dtype(dtype, _dt.get_default_dtype().np if is_float else np.dtype(np.int64))
     if is_float:
         n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
-        data = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]).astype(npd)
+        data = _dt.astype(vals[0] + np.arange(n, dtype=np.float64) * vals[2], npd)
     else:
-        data = np.arange(vals[0], vals[1], vals[2]).astype(npd)
+        data = _dt.astype(np.arange(vals[0], vals[1], vals[2]), npd)
     return _finish(data, requires_grad, device, out=out, layout=layout, name="arange")
 
 
 def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, layout: Any = None,
              device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
-    data = np.linspace(float(start), float(end), int(steps)).astype(_dtype(dtype))
+    data = _dt.astype(np.linspace(float(start), float(end), int(steps)), _dtype(dtype))
     return _finish(data, requires_grad, device, out=out, layout=layout, name="linspace")
 
 
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
              layout: Any = None, device: Any = None, pin_memory: bool = False,
              requires_grad: bool = False) -> Tensor:
-    data = np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype(dtype))
+    data = _dt.astype(np.logspace(float(start), float(end), int(steps), base=base), _dtype(dtype))
     return _finish(data, requires_grad, device, out=out, layout=layout, name="logspace")
 
 
@@ -266,7 +267,7 @@ def _random_float(draw: Any, name: str):
             raise fail(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}", TypeError)
         shape = sizes_arg(size, name)
         npd = _dtype(dtype)
-        if npd.kind != "f" and npd.kind != "c":
+        if _dt.kind(npd) not in "fc":
             raise fail(f"{name}(): dtype must be floating point or complex, got {npd}", TypeError)
         rng = _random.rng(generator)
         if npd.kind == "c":  # real and imaginary parts drawn apart; randn's have variance 1/2 each
@@ -276,7 +277,7 @@ def _random_float(draw: Any, name: str):
             data = re.T + 1j * im.T
         else:
             data = draw(rng, shape, npd if npd in (np.float32, np.float64) else np.float64)
-        return _finish(data.astype(npd, copy=False), requires_grad, device, out=out, layout=layout, name=name)
+        return _finish(_dt.astype(data, npd), requires_grad, device, out=out, layout=layout, name=name)
 
     make.__name__ = name
     return make
@@ -314,7 +315,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     if isinstance(m, np.ndarray) or isinstance(s, np.ndarray):
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         ref = m if isinstance(m, np.ndarray) else s
-        npd = _dtype(dtype, ref.dtype if ref.dtype.kind == "f" else None)
+        npd = _dtype(dtype, ref.dtype if _dt.kind(ref.dtype) == "f" else None)
     else:
         if size is None:
             raise fail("normal(): size is required when mean and std are numbers", TypeError)
@@ -351,7 +352,7 @@ def bernoulli(input: Any, p: Any = None, *, generator: Any = None) -> Tensor:  #
     if p is not None:
         probs = np.full(probs.shape, p)
     draws = _random.rng(generator).random(probs.shape) < probs
-    return wrap(draws.astype(probs.dtype if probs.dtype.kind == "f" else _dt.get_default_dtype().np))
+    return wrap(draws.astype(probs.dtype if _dt.kind(probs.dtype) == "f" else _dt.get_default_dtype().np))
 
 
 def multinomial(input: Any, num_samples: int, replacement: bool = False, *,  # noqa: A002
@@ -382,7 +383,7 @@ def is_tensor(obj: Any) -> bool:
 
 
 def is_floating_point(t: Tensor) -> bool:
-    return t._data.dtype.kind == "f"
+    return _dt.kind(t._data.dtype) == "f"
 
 
 def numel(t: Tensor) -> int:

@@ -163,6 +163,8 @@ def array_str(a: np.ndarray, indent: int) -> str:
     """The bracketed values of ``a`` as PyTorch prints them (no prefix or suffixes)."""
     if a.size == 0:
         return "[]"
+    if a.dtype.kind == "V":  # bfloat16: its values are exact in float32, which formats them
+        a = a.astype(np.float32)
     summarize = a.size > OPTS.threshold
     values = _summarized(a) if summarize else a
     fmt = _ComplexFormatter(values) if a.dtype.kind == "c" else _Formatter(values)

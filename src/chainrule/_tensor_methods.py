@@ -27,8 +27,9 @@ def _swap(fn: Any) -> Any:
 
 def _rtruediv(self: Tensor, other: Any) -> Any:
     """``number / tensor``: PyTorch's ``reciprocal() * number`` for complex tensors (so a complex
-    zero gives nan+nanj, not true division's inf); real tensors divide (no double rounding)."""
-    if self._data.dtype.kind == "c":
+    zero gives nan+nanj, not true division's inf) and bfloat16 ones (whose reciprocal's rounding
+    shows); other real tensors divide (no double rounding)."""
+    if self._data.dtype.kind in "cV":
         return ops.mul(ops.reciprocal(self), other)
     return ops.div(other, self)
 
@@ -136,13 +137,14 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
 def type_(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
     if dtype is None:
-        names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                 "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                 "bool": "Bool"}
         return f"chainrule.{names[str(self._data.dtype)]}Tensor"
     if isinstance(dtype, str) and dtype.endswith("Tensor"):
         dtype = {"FloatTensor": _dt.float32, "DoubleTensor": _dt.float64, "LongTensor": _dt.int64,
                  "IntTensor": _dt.int32, "BoolTensor": _dt.bool, "ByteTensor": _dt.uint8,
-                 "HalfTensor": _dt.float16}[dtype.split(".")[-1]]
+                 "HalfTensor": _dt.float16, "BFloat16Tensor": _dt.bfloat16}[dtype.split(".")[-1]]
     return ew.cast(self, dtype)
 
 
@@ -150,6 +152,7 @@ Tensor.to = to  # type: ignore[attr-defined]
 Tensor.type = type_  # type: ignore[attr-defined]
 Tensor.type_as = lambda self, other: ew.cast(self, other._data.dtype)  # type: ignore[attr-defined]
 for _name, _d in [("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16),
+                  ("bfloat16", _dt.bfloat16),
                   ("long", _dt.int64), ("int", _dt.int32), ("short", _dt.int16),
                   ("char", _dt.int8), ("byte", _dt.uint8), ("bool", _dt.bool)]:
     setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: ew.cast(self, d))(_d))

@@ -434,7 +434,7 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, tuple) and len(obj) == 3 and obj[0] is _STORAGE_TAG:
             key, root = self.storages[obj[1]]
-            stype = _BY_DTYPE[root.dtype.newbyteorder("=")]
+            stype = _storage_name(root.dtype)
             return ("storage", self.glob("torch", stype), key, "cpu", int(root.size))
         return None
 
@@ -487,7 +487,7 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
 
     def tensor_reduce(self, t: Tensor, requires_grad: bool | None = None) -> tuple:
         arr = t._data
-        if arr.dtype.newbyteorder("=") not in _BY_DTYPE:
+        if _storage_name(arr.dtype) is None:
             raise TypeError(f"chainrule.save(format='torch'): dtype {arr.dtype} has no PyTorch storage")
         ref, offset, stride = self.storage_of(arr)
         rg = bool(t._rg) if requires_grad is None else requires_grad
@@ -498,6 +498,13 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
 
 
 _STORAGE_TAG = object()
+
+
+def _storage_name(npd: np.dtype) -> str | None:
+    """The PyTorch storage class for an array's dtype (bfloat16's bits are written as they are)."""
+    if npd.kind == "V" and npd.name == "bfloat16":
+        return "BFloat16Storage"
+    return _BY_DTYPE.get(npd.newbyteorder("="))
 
 
 class _Plain:

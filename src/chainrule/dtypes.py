@@ -7,17 +7,25 @@ from NumPy in two places that matter for learners: an integer tensor combined
 with a float (tensor or Python number) takes the float's dtype (``int64 *
 float32 -> float32``), and zero-dimensional tensors and Python numbers only
 change the result's *category* (bool < int < float), never its width.
+
+``bfloat16`` is ml_dtypes' NumPy dtype (the one JAX uses), imported at its first use;
+NumPy gives it kind ``"V"`` and ``np.issubdtype`` does not call it floating, so code that
+asks an array's kind calls ``kind()`` here, which says ``"f"`` for it.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
+import math
+from typing import Callable
 
 import numpy as np
 
 __all__ = [
     "dtype",
     "float16",
+    "bfloat16",
     "float32",
     "float64",
     "uint8",
@@ -34,6 +42,8 @@ __all__ = [
     "result_type",
     "to_numpy",
     "from_numpy",
+    "finfo",
+    "kind",
 ]
 
 
@@ -83,7 +93,64 @@ class dtype:
         return (to_chainrule, (self.name,))
 
 
+class _LazyDtype(dtype):
+    """bfloat16: a dtype that exists without ml_dtypes; its NumPy dtype (``.np``) imports it."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self, name: str) -> None:  # (no dtype.__init__: that would read .np)
+        self.name = name
+        self._np: np.dtype | None = None
+        self.is_floating_point = True
+        self.is_signed = True
+        self.itemsize = 2
+
+    @property
+    def np(self) -> np.dtype:  # type: ignore[override]
+        if self._np is None:
+            self._np = _load_ml_dtype(self.name)
+        return self._np
+
+    is_complex = False  # type: ignore[assignment]
+
+    def to_real(self) -> dtype:
+        return self
+
+    def to_complex(self) -> dtype:
+        return complex64  # as PyTorch's (there is no complex bfloat16)
+
+    def __eq__(self, other: object) -> builtins.bool:
+        if isinstance(other, dtype):
+            return other is self
+        if isinstance(other, str):  # np.dtype("bfloat16") works only once ml_dtypes is imported
+            return other == self.name
+        try:
+            return self.np == np.dtype(other)  # type: ignore[arg-type]
+        except (TypeError, ImportError):
+            return False
+
+    def __hash__(self) -> int:
+        try:
+            return hash(self.np)  # equal to its NumPy dtype, so hashed alike
+        except ImportError:
+            return hash(self.name)
+
+
+def _load_ml_dtype(name: str) -> np.dtype:
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ImportError(
+            f"chainrule.{name} needs the ml_dtypes package (NumPy's {name} dtype): "
+            'pip install "chainrule[bfloat16]"'
+        ) from None
+    npd = np.dtype(getattr(ml_dtypes, name))
+    _BY_NP[npd] = _BY_NAME[name]
+    return npd
+
+
 float16 = dtype("float16", np.float16)
+bfloat16 = _LazyDtype("bfloat16")
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
@@ -98,6 +165,7 @@ complex128 = dtype("complex128", np.complex128)
 _ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, complex64, complex128)
 _BY_NP: dict[np.dtype, dtype] = {d.np: d for d in _ALL}
 _BY_NAME: dict[str, dtype] = {d.name: d for d in _ALL}
+_BY_NAME["bfloat16"] = bfloat16  # (in _BY_NP once ml_dtypes is loaded)
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64,
                 cfloat=complex64, cdouble=complex128)
 
@@ -110,7 +178,7 @@ def get_default_dtype() -> dtype:
 
 
 def set_default_dtype(d: object) -> None:
-    """Set the dtype used for Python floats (float32, float64 or float16)."""
+    """Set the dtype used for Python floats (float32, float64, float16 or bfloat16)."""
     global _default_float
     new = to_chainrule(d)
     if not new.is_floating_point:
@@ -134,8 +202,9 @@ def to_chainrule(d: object) -> dtype:
         npd = np.dtype(d)  # type: ignore[call-overload]
     except TypeError:
         raise TypeError(f"{d!r} is not a dtype chainrule knows") from None
-    if npd not in _BY_NP:
-        raise TypeError(f"dtype {npd} is not supported; use one of " + ", ".join(x.name for x in _ALL))
+    if not known(npd):
+        names = ", ".join(x.name for x in (*_ALL, bfloat16))
+        raise TypeError(f"dtype {npd} is not supported; use one of {names}")
     return _BY_NP[npd]
 
 
@@ -146,19 +215,83 @@ def to_numpy(d: object) -> np.dtype:
     return to_chainrule(d).np
 
 
+def known(npd: np.dtype) -> builtins.bool:
+    """Whether a tensor may hold arrays of this NumPy dtype (bfloat16's is loaded on first sight)."""
+    if npd not in _BY_NP and npd.name == "bfloat16":
+        bfloat16.np  # noqa: B018  (registers it when it is ml_dtypes')
+    return npd in _BY_NP
+
+
 def from_numpy(npd: np.dtype) -> dtype:
     """The chainrule dtype of a NumPy dtype (for ``Tensor.dtype``)."""
     try:
         return _BY_NP[npd]
     except KeyError:
+        if known(npd):  # bfloat16, made by ml_dtypes before chainrule asked for it
+            return _BY_NP[npd]
         raise TypeError(f"NumPy dtype {npd} has no chainrule equivalent") from None
 
 
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+class finfo:
+    """Machine limits of a floating dtype, as ``torch.finfo``: ``finfo(chainrule.bfloat16).eps``.
+
+    Complex dtypes give their real part's; ``finfo()`` is the default dtype's."""
+
+    def __init__(self, type: object = None) -> None:  # noqa: A002  (PyTorch's name)
+        d = get_default_dtype() if type is None else to_chainrule(type).to_real()
+        if not d.is_floating_point:
+            raise TypeError(f"finfo(): {d} is not a floating point dtype; use iinfo for integers")
+        if d.name == "bfloat16":  # float32's exponent, 7 stored mantissa bits (no ml_dtypes needed)
+            self.eps, self.max, self.tiny = 2.0**-7, float.fromhex("0x1.fep127"), 2.0**-126
+        else:
+            info = np.finfo(d.np)
+            self.eps, self.max, self.tiny = float(info.eps), float(info.max), float(info.smallest_normal)
+        self.bits = 8 * d.itemsize
+        self.min = -self.max
+        self.smallest_normal = self.tiny
+        self.resolution = 10.0 ** -math.floor(-math.log10(self.eps))
+        self.dtype = d.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:.6g}, min={self.min:.6g}, max={self.max:.6g}, "
+                f"eps={self.eps:.6g}, smallest_normal={self.smallest_normal:.6g}, tiny={self.tiny:.6g}, "
+                f"dtype={self.dtype})")
+
+
+def kind(npd: np.dtype) -> str:
+    """``npd.kind``, but ``"f"`` for bfloat16 (NumPy's kind ``"V"``: the only such dtype a
+    tensor can hold), so that ``kind(a.dtype) == "f"`` asks "is it floating?" for all floats."""
+    k = npd.kind
+    return "f" if k == "V" else k
+
+
+def astype(a: np.ndarray, npd: np.dtype) -> np.ndarray:  # (copies, as a.astype does)
+    """``a.astype(npd)``, rounding into bfloat16 through float32 as PyTorch does (a float64 or
+    int64 value is rounded twice: 1 + 2**-8 + 2**-30 gives 1.0, not 1.0078125)."""
+    if npd.kind == "V" and a.dtype != npd and a.dtype != np.float32:
+        a = (a.real if a.dtype.kind == "c" else a).astype(np.float32)
+    return a.astype(npd)
+
+
+def opmath(fn: Callable) -> Callable:
+    """``fn`` (an op's forward) computing a bfloat16 first input in float32 and rounding once, as
+    PyTorch's CPU kernels do (each step of softmax or a sum rounded to bfloat16 loses digits)."""
+
+    def run(x: np.ndarray, *args: object, **params: object) -> np.ndarray:
+        d = getattr(x, "dtype", None)  # (rules may pass a number)
+        if d is not None and d.kind == "V":
+            return fn(x.astype(np.float32), *args, **params).astype(x.dtype)
+        return fn(x, *args, **params)
+
+    return functools.update_wrapper(run, fn)  # (the op table reads fn's parameter names)
+
+
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3, "V": 2}
 
 
 def _category(npd: np.dtype) -> int:
-    """0 = bool, 1 = integer, 2 = floating, 3 = complex (other kinds rank as integers)."""
+    """0 = bool, 1 = integer, 2 = floating (bfloat16 too), 3 = complex (other kinds rank as
+    integers)."""
     return _CATEGORY.get(npd.kind, 1)
 
 
@@ -346,7 +479,7 @@ def check_binary(op: str, x: object, y: object) -> None:
             raise _not_for(op, y.dtype, "convert first, e.g. x.long() ** y.long()", (x, y))
     elif op in _BITWISE:
         d = result_type(x, y)
-        if d.kind in "fc":
+        if kind(d) in "fc":
             raise _not_for(
                 op,
                 d,
@@ -369,14 +502,14 @@ def check_ordered(op: str, x: object, kernel: builtins.bool = True) -> None:
 
 def check_unary(op: str, x: np.ndarray) -> None:
     """Raise what PyTorch raises for ``op(x)`` on a non-float array, if anything."""
-    kind = x.dtype.kind
-    if kind == "c":
+    k = kind(x.dtype)
+    if k == "c":
         if op in _COMPLEX_KERNELS:
             raise _not_for(op, x.dtype, _COMPLEX_KERNELS[op], (x,))
         if op in _COMPLEX_UNARY:
             cls, text = _COMPLEX_UNARY[op]
             raise _refuse(cls, op, text, (x,))
-    elif kind == "b":
+    elif k == "b":
         if op in _BOOL_UNARY:
             raise _not_for(op, x.dtype, "convert first, e.g. x.long() or x.float()", (x,))
         if op == "neg":
@@ -385,7 +518,7 @@ def check_unary(op: str, x: np.ndarray) -> None:
             raise _refuse(
                 RuntimeError, op, "Boolean inputs not supported for relu; convert first, e.g. x.float()", (x,)
             )
-    elif kind == "f":
+    elif k == "f":
         if op == "bitwise_not":
             raise _not_for(
                 op,

@@ -27,6 +27,7 @@ from typing import IO, Any, Union
 
 import numpy as np
 
+from . import dtypes as _dt
 from ._tensor import Size, Tensor, wrap
 
 __all__ = ["save", "load", "LoadError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
@@ -120,13 +121,13 @@ def _parameter_type() -> type:
 
 
 def _array_node(arr: np.ndarray, arrays: dict, where: str) -> dict:
-    if arr.dtype.kind not in _DTYPE_KINDS or arr.dtype.fields is not None:
+    if _dt.kind(arr.dtype) not in _DTYPE_KINDS or arr.dtype.fields is not None:
         raise TypeError(
             f"chainrule.save: {where} is an array of dtype {arr.dtype}; only bool, integer, "
             "float and complex arrays can be saved (object arrays would need pickle)"
         )
     key = f"t{len(arrays)}"
-    arrays[key] = arr
+    arrays[key] = arr.view(np.uint16) if arr.dtype.kind == "V" else arr  # bfloat16: its bits (see load)
     return {"key": key, "dtype": str(arr.dtype), "shape": list(arr.shape)}
 
 
@@ -386,7 +387,9 @@ class _Decoder:
                     "read; chainrule never unpickles because loading a pickle can run code"
                 ) from None
             raise
-        if arr.dtype.kind not in _DTYPE_KINDS or str(arr.dtype) != node.get("dtype") or list(
+        if node.get("dtype") == "bfloat16" and arr.dtype == np.uint16:  # NumPy files have no bfloat16
+            arr = arr.view(_dt.bfloat16.np)  # (needs ml_dtypes: its ImportError says how to install it)
+        if _dt.kind(arr.dtype) not in _DTYPE_KINDS or str(arr.dtype) != node.get("dtype") or list(
             arr.shape
         ) != node.get("shape"):
             raise self.fail(
@@ -437,7 +440,7 @@ class _Decoder:
 
     def tensor(self, node: dict) -> Tensor:
         arr = self.array(node)
-        rg = bool(node.get("requires_grad")) and arr.dtype.kind in "fc"
+        rg = bool(node.get("requires_grad")) and _dt.kind(arr.dtype) in "fc"
         t: Tensor = wrap(np.array(arr))  # own, writeable memory
         if node.get("parameter"):
             t = _parameter_type()(t, requires_grad=rg)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, _refresh_view, wrap
+from ..dtypes import kind
 from . import _levels, graph
 from .engine import run_backward
 from .grad_mode import (
@@ -55,7 +56,7 @@ def _why_no_grad(t: Tensor, index: int, total: int) -> RuntimeError:
     elif meta.get("no_grad"):
         why = ("it was computed while grad mode was off (inside no_grad() or inference_mode()); "
                "compute it outside that block")
-    elif t._data.dtype.kind not in "fc":
+    elif kind(t._data.dtype) not in "fc":
         why = f"its dtype {t._data.dtype} is not floating point, so it cannot carry a gradient"
     else:
         why = ("none of the tensors it was computed from requires grad; call "
@@ -87,7 +88,7 @@ def _seed(t: Tensor, g: Any, index: int, total: int, op: str) -> Any:
             f"{op}(): gradient has shape {tuple(gd.shape)} but the output ({name}) has shape "
             f"{shape}; pass a gradient with the output's shape"
         )
-    if gd.dtype.kind not in "fc":
+    if kind(gd.dtype) not in "fc":
         raise RuntimeError(
             f"{op}(): gradient has dtype {gd.dtype} but the output ({name}) is {t._data.dtype}; "
             "gradients must be floating point"

@@ -488,12 +488,12 @@ class Module:
         if dtype is None:
             return self
         npd = _dt.to_numpy(dtype)
-        if npd.kind != "f":
+        if _dt.kind(npd) != "f":
             raise TypeError(
                 "nn.Module.to only accepts floating point dtypes, but got desired dtype="
                 f"{_dt.from_numpy(npd)}"
             )
-        return self._apply(lambda t: t.to(npd) if t._data.dtype.kind == "f" else t)  # type: ignore[attr-defined]
+        return self._apply(lambda t: t.to(npd) if _dt.kind(t._data.dtype) == "f" else t)  # type: ignore[attr-defined]
 
     def float(self) -> Module:
         return self.to(_dt.float32)
@@ -503,6 +503,9 @@ class Module:
 
     def half(self) -> Module:
         return self.to(_dt.float16)
+
+    def bfloat16(self) -> Module:
+        return self.to(_dt.bfloat16)
 
     def type(self, dst_type: Any) -> Module:
         return self._apply(lambda t: t.type(dst_type))  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ def zeros_like_any(a: Any) -> Any:
 # ======================================================================= casts
 def _cast_forward(x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
     # complex -> real keeps the real part (PyTorch's cast; also the adjoint of real -> complex)
-    return (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype)
+    return _dt.astype(x.real if x.dtype.kind == "c" and dtype.kind != "c" else x, dtype)
 
 
 CAST = Primitive("To", _cast_forward, public="to")
@@ -100,10 +100,10 @@ def promote(x: Any, y: Any, op: str | None = None) -> tuple[Any, Any]:
         if dx == dy:
             return x, y
     elif dx is not None:
-        if _weak_ok(dx.kind, y):
+        if _weak_ok(_dt.kind(dx), y):
             return x, y
     elif dy is not None:
-        if _weak_ok(dy.kind, x):
+        if _weak_ok(_dt.kind(dy), x):
             return x, y
     else:
         return x, y
@@ -122,7 +122,7 @@ def _to_float(x: Any) -> Any:
     d = _dtype_of(x)
     if d is None:
         return x
-    if d.kind != "f" and d.kind != "c":
+    if _dt.kind(d) not in "fc":
         return cast(x, _dt.get_default_dtype().np)
     return x
 
@@ -203,7 +203,7 @@ def div(x: Any, y: Any, *, rounding_mode: str | None = None) -> Any:
         return out
     x, y = promote(x, y)
     d = _dtype_of(x) or _dtype_of(y)
-    if d is not None and d.kind != "f" and d.kind != "c":
+    if d is not None and _dt.kind(d) not in "fc":
         x, y = _to_float(x), _to_float(y)
         if _dtype_of(x) is None:
             x = float(x)
@@ -237,7 +237,7 @@ def remainder(x: Any, y: Any) -> Any:
     _dt.check_binary("remainder", _raw(x), _raw(y))
     x, y = promote(x, y)
     d = _dtype_of(x) if _dtype_of(x) is not None else _dtype_of(y)
-    if d is not None and d.kind == "f":
+    if d is not None and _dt.kind(d) == "f":
         return sub(x if _dtype_of(x) is not None else float(x), mul(floor(div(x, y)), y))
     return apply(MOD, (x, y))
 
@@ -299,7 +299,7 @@ def _sigmoid_forward(x: np.ndarray) -> np.ndarray:
     return num.astype(x.dtype, copy=False)
 
 
-SIGMOID = elementwise("Sigmoid", _sigmoid_forward, lambda ans: ans * (1 - ans))
+SIGMOID = elementwise("Sigmoid", _dt.opmath(_sigmoid_forward), lambda ans: ans * (1 - ans))
 
 
 def _relu_vjp(g: Any, ans: Any) -> Any:
@@ -334,7 +334,7 @@ def _gelu_forward(x: np.ndarray) -> np.ndarray:
 
 GELU = elementwise(
     "Gelu",
-    _gelu_forward,
+    _dt.opmath(_gelu_forward),
     lambda x: 0.5 * (1 + erf(x * _SQRT_HALF)) + x * exp(-0.5 * x * x) * _INV_SQRT_2PI,
 )
 
@@ -365,7 +365,7 @@ def _zero_grad_op(name: str, fn: Any) -> Primitive:
 
 def _sign(x: np.ndarray) -> np.ndarray:
     """np.sign, except sign(NaN) = 0 as in PyTorch."""
-    if np.asarray(x).dtype.kind != "f":
+    if _dt.kind(np.asarray(x).dtype) != "f":
         return np.array(x, copy=True) if np.asarray(x).dtype.kind == "b" else np.sign(x)
     return np.where(x != x, 0.0, np.sign(x)).astype(np.asarray(x).dtype, copy=False)
 
@@ -385,7 +385,7 @@ asin, acos, atan, erf, sigmoid = map(_unary, (ASIN, ACOS, ATAN, ERF, SIGMOID))
 def _not_float(op: str, x: Any) -> bool:
     """True for an integer/bool tensor (after refusing what PyTorch refuses for ``op``)."""
     d = _dtype_of(x)
-    if d is None or d.kind == "f":
+    if d is None or _dt.kind(d) == "f":
         return False
     _dt.check_unary(op, _raw(x))
     return True
@@ -594,4 +594,6 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
             return np.where(condition, x, y)
     else:
         x, y = promote(x, y)
+        if _dtype_of(x) is None and _dtype_of(y).kind == "V":  # (np.where(c, 1.0, bf16) is float32)
+            x = _dt.astype(np.asarray(x), _dtype_of(y))
     return apply(WHERE, (condition, x, y))

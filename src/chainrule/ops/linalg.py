@@ -67,9 +67,14 @@ def _matmul_grad_y(g: Any, x: Any, y_shape: tuple[int, ...]) -> Any:
     return sum_to(gy, y_shape)
 
 
+def _matmul_forward(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    out = np.matmul(x, y)  # bfloat16 products come back float32 (summed in float32, as PyTorch's)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)
+
+
 def _matmul_primitive(name: str) -> Primitive:
     """Matrix products share forward and rules; separate entries only name the node like PyTorch."""
-    op = Primitive(name, np.matmul, public=name.lower())
+    op = Primitive(name, _matmul_forward, public=name.lower())
     op.defvjp(_matmul_grad_x, _matmul_grad_y)
     op.defjvp(lambda t, y: matmul(t, y), lambda t, x: matmul(x, t))
     return op

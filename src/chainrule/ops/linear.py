@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ._core import Primitive, apply
 from .linalg import matmul
 from .reduce import sum
@@ -55,10 +56,10 @@ def _jvp_w(t: Any, x: Any) -> Any:
     return matmul(x, transpose(t, 0, 1))
 
 
-LINEAR = Primitive("Linear", _forward, public="linear")
+LINEAR = Primitive("Linear", _dt.opmath(_forward), public="linear")  # (bfloat16: float32 x @ wᵀ + b)
 LINEAR.defvjp(lambda g, w: matmul(g, w), _grad_w, lambda g: sum(_rows(g), 0))
 LINEAR.defjvp(_jvp_x, _jvp_w, lambda t, ans: broadcast_to(t, np.shape(getattr(ans, "_data", ans))))
-LINEAR_NOBIAS = Primitive("LinearNoBias", _product, public="linear")
+LINEAR_NOBIAS = Primitive("LinearNoBias", _dt.opmath(_product), public="linear")
 LINEAR_NOBIAS.defvjp(lambda g, w: matmul(g, w), _grad_w)
 LINEAR_NOBIAS.defjvp(_jvp_x, _jvp_w)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
 from ..autograd import _levels
 from ..random import default_generator
@@ -45,10 +46,10 @@ def _log_softmax_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))
 
 
-SOFTMAX = Primitive("Softmax", _softmax_forward)
+SOFTMAX = Primitive("Softmax", _dt.opmath(_softmax_forward))  # (bfloat16 in float32, as PyTorch)
 SOFTMAX.defvjp(lambda g, ans, dim: ans * (g - sum(g * ans, dim, keepdim=True)))
 SOFTMAX.defjvp(lambda t, ans, dim: ans * (t - sum(t * ans, dim, keepdim=True)))
-LOG_SOFTMAX = Primitive("LogSoftmax", _log_softmax_forward)
+LOG_SOFTMAX = Primitive("LogSoftmax", _dt.opmath(_log_softmax_forward))
 LOG_SOFTMAX.defvjp(lambda g, ans, dim: g - ew.exp(ans) * sum(g, dim, keepdim=True))
 LOG_SOFTMAX.defjvp(lambda t, ans, dim: t - sum(ew.exp(ans) * t, dim, keepdim=True))
 

@@ -51,6 +51,8 @@ def _args(x: Any, dim: Any, axis: Any, keepdim: Any, keepdims: Any, op: str):
 def _sum_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
     if x.dtype.kind == "f":  # see _float_reduce_note
         return np.add.reduce(x, axis=dim, keepdims=keepdim)
+    if x.dtype.kind == "V":  # bfloat16 adds in float32 and rounds once, as PyTorch does
+        return np.add.reduce(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
     return np.sum(x, axis=dim, keepdims=keepdim)
 
 
@@ -87,12 +89,14 @@ def mean(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = N
     """Arithmetic mean over ``dim``; needs a floating dtype, like PyTorch."""
     if dtype is not None:
         x = ew.cast(x, dtype)
-    if _dtype(x).kind not in "fc":
+    if _dt.kind(_dtype(x)) not in "fc":
         raise fail(
             f"mean(): input dtype must be floating point, got {_dt.from_numpy(_dtype(x))}; "
             "convert first, e.g. x.float().mean()",
             RuntimeError,
         )
+    if _dtype(x).kind == "V":  # bfloat16: the float32 sum's mean, rounded once (PyTorch's)
+        return ew.cast(mean(ew.cast(x, np.float32), dim, keepdim, axis=axis, keepdims=keepdims), _dtype(x))
     dims, keep = _args(x, dim, axis, keepdim, keepdims, "mean")
     n = math.prod(_shape(x)[d] for d in dims)
     return ew.div(apply(SUM, (x,), {"dim": dims, "keepdim": keep}), float(n) if n else math.nan)
@@ -378,7 +382,7 @@ def _norm2_weights(x: Any, ans: Any, dim: tuple[int, ...], keepdim: bool) -> Any
     return ew.where(zero, 0.0, x / safe)
 
 
-NORM2 = Primitive("Norm", _norm2_forward).defvjp(_weighted_vjp(_norm2_weights)[0])
+NORM2 = Primitive("Norm", _dt.opmath(_norm2_forward)).defvjp(_weighted_vjp(_norm2_weights)[0])
 NORM2.defjvp(_weighted_vjp(_norm2_weights)[1])
 
 
@@ -389,7 +393,7 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
         x = ew.cast(x, dtype)
     if _dtype(x).kind == "c":  # every norm here depends on the magnitudes only
         x = ew.abs(x)
-    if _dtype(x).kind != "f":
+    if _dt.kind(_dtype(x)) != "f":
         raise fail(f"norm(): input dtype must be floating point, got {_dt.from_numpy(_dtype(x))}")
     dims, keep = _args(x, dim, axis, keepdim, keepdims, "norm")
     if p in ("fro", 2, 2.0, None):
@@ -421,7 +425,8 @@ def _logsumexp_weights(x: Any, ans: Any, dim: tuple[int, ...], keepdim: bool) ->
     return ew.exp(x - _unreduce(ans, _shape(x), dim, keepdim))
 
 
-LOGSUMEXP = Primitive("Logsumexp", _logsumexp_forward).defvjp(_weighted_vjp(_logsumexp_weights)[0])
+LOGSUMEXP = Primitive("Logsumexp", _dt.opmath(_logsumexp_forward))
+LOGSUMEXP.defvjp(_weighted_vjp(_logsumexp_weights)[0])
 LOGSUMEXP.defjvp(_weighted_vjp(_logsumexp_weights)[1])
 
 
@@ -438,7 +443,7 @@ def _cumsum_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
     return np.cumsum(x, axis=dim)
 
 
-CUMSUM = Primitive("Cumsum", _cumsum_forward)
+CUMSUM = Primitive("Cumsum", _dt.opmath(_cumsum_forward))  # (bfloat16 in float32, as PyTorch)
 CUMSUM.defvjp(lambda g, dim: flip(cumsum(flip(g, (dim,)), dim), (dim,)))
 CUMSUM.defjvp(lambda t, dim: cumsum(t, dim))
 

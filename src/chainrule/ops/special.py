@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ..dtypes import kind
+
 __all__ = ["erf_array"]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -41,7 +43,7 @@ def _erfc_cf(x: np.ndarray) -> np.ndarray:
 def erf_array(x: np.ndarray) -> np.ndarray:
     """Elementwise erf of a float array, computed in float64 and returned in x's dtype."""
     x = np.asarray(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    dtype = x.dtype if kind(x.dtype) == "f" else np.dtype(np.float64)
     xf = x.astype(np.float64)
     out = np.empty_like(xf)
     a = np.abs(xf)
