@@ -76,7 +76,9 @@ def _dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = 
     shape, dtype = input._data.shape, input._data.dtype
     keep = default_generator._rng.random(shape) >= p  # the same draw as ops.nn.dropout
     scale = (keep / (1.0 - p)).astype(dtype)
-    tr.bind(scale, tr.graph.add("random", shape=shape, dtype=scale.dtype, extra=p, phase=tr.phase))
+    tr.bind(
+        scale, tr.graph.add("random", shape=shape, dtype=scale.dtype, extra=p, phase=tr.phase, c_order=True)
+    )
     return ew.mul(input, scale)
 
 

@@ -98,12 +98,16 @@ class Artefact:
         self.forward = generate(
             "forward", self.inputs + self.externals, fwd, returns, graph.checks, others, backend=backend
         )
+        self.owners = _grad_owners(self.forward, late, late_values, self.adopt, graph)
         self.backward = None
         tensor_outs = [m for m in out_meta if m[0] == "t"]
         self.diff_positions = [k for k, m in enumerate(tensor_outs) if m[1]]
         if graph.grads:
             params = [graph.nodes[i] for i in self.saved] + grads_in
             self.backward = generate("backward", params, bwd, [list(graph.grads)], backend=backend)
+        for prog, body in ((self.forward, fwd), (self.backward, bwd)):
+            if prog is not None and prog.plan is not None:
+                passes.append((f"memory planning: {prog.name}", prog.plan.table(body, prog.name)))
         self.sources = tracer.sources  # ("input", k) | ("external", tensor)
 
     @property
@@ -126,10 +130,16 @@ class Artefact:
             outs = list(outs) if isinstance(outs, tuple) else [outs]
             _, late = box[0]
         else:
-            outs, _, _, late = self.forward.fn(arrays)
+            outs, _, _, late = self.forward.run(arrays, self._owners(tensors))
         if self.late:
             self._late(tensors, late)
         return self._rebuild(list(outs), tensors)
+
+    def _owners(self, tensors: list) -> dict | None:
+        """Pool slot -> the leaf whose ``.grad`` this call replaces with that slot's value."""
+        if not self.owners:
+            return None
+        return {s: tensors[spec] if isinstance(spec, int) else spec for s, spec in self.owners.items()}
 
     def _resolve(self, tensors: list) -> list:
         """This call's outside tensors: a leaf's ``.grad`` is read now (``tracer.GradOf``); the
@@ -212,11 +222,32 @@ def _saved_refs(graph: Graph, tracer: Tracer, saved: list[int], fwd: list) -> li
     for i in saved:
         if i in written:
             n = graph.nodes[i]
-            copy = graph.add("op", prim=CONST, args=(Ref(i),), shape=n.shape, dtype=n.dtype)
+            copy = graph.add("op", prim=CONST, args=(Ref(i),), shape=n.shape, dtype=n.dtype, c_order=True)
             fwd.append(copy)
             i = copy.i
         refs.append(Ref(i))
     return refs
+
+
+def _grad_owners(prog: Any, late: list, values: list, adopt: list, graph: Graph) -> dict:
+    """The pool slots a ``.grad`` store of this call may reuse while the leaf's old ``.grad``
+    (last call's value, that slot) still holds them (``memory.Pool``): a new ``.grad`` the leaf
+    keeps as is (``adopt``), set before any optimizer step of the call could read the old one,
+    in a program no check can abandon half-way (the eager rerun would see the old ``.grad``)."""
+    if prog.plan is None or graph.checks:
+        return {}
+    out: dict = {}
+    k = 0
+    for kind, target, args in late:
+        if kind == "call":
+            break
+        if not args:
+            continue
+        v = values[k]
+        if kind == "grad" and adopt[k] and isinstance(v, Ref) and v.i in prog.plan.buffer:
+            out[prog.plan.buffer[v.i]] = target
+        k += 1
+    return out
 
 
 def _adoptable(graph: Graph, returns: list) -> list[bool]:
@@ -252,7 +283,7 @@ class CompiledFunction(Function):
 
     @staticmethod
     def forward(ctx: Any, art: Artefact, arrays: list, box: list, *sources: Tensor) -> Any:
-        outs, saved, effects, late = art.forward.fn(list(arrays))
+        outs, saved, effects, late = art.forward.run(list(arrays))
         box.append((effects, late))
         ctx.art = art
         ctx.saved = saved
@@ -281,7 +312,7 @@ class CompiledFunction(Function):
         args = [*ctx.saved, *gs]
         if not _grad_state.retain_graph:
             ctx.saved = None  # the program's locals are the last references: freed as it runs
-        (res,) = art.backward.fn(args)
+        (res,) = art.backward.run(args)
         return (None, None, None, *res)
 
 

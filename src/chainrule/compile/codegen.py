@@ -4,6 +4,11 @@ Each op node is one line ``vN = <Primitive>(v.., params)`` calling the primitive
 forward (the op table's NumPy function), so no op needs compiler code; after each line,
 the values no later line reads are deleted (liveness).  The source is kept:
 ``compiled.code``.
+
+With the NumPy backend, memory planning (``passes/memory.py``) gives the nodes whose result
+NumPy can write into a given array (``OUT_FORMS`` below: ufuncs, ``matmul``, reductions,
+``where``, casts, ``linear``) a buffer of the program's pool, and their line writes into it
+(``out=bN``) instead of allocating.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from typing import Any
 import numpy as np
 
 from .._tensor import wrap
+from ..ops._core import PRIMITIVES
 from ..random import default_generator
-from .ir import Node, Ref
+from .ir import CONST, Node, Ref
 from .passes.fuse import Group, fuse_body
+from .passes.memory import Plan, Pool, plan
 
 __all__ = ["Program", "generate"]
 
@@ -79,15 +86,56 @@ def _last_uses(body: list[Node], returns: list, checks: Any, effects: Any) -> di
 
 
 class Program:
-    """One generated function: its source, the compiled callable, and what it takes."""
+    """One generated function: its source, the compiled callable, and what it takes.
 
-    def __init__(self, name: str, source: str, namespace: dict, params: list[int]) -> None:
+    A planned program (``plan`` set) takes its pool's buffers as a second argument: call it
+    through ``run``, which also checks that the inputs are laid out as traced (``c_params``)
+    and runs the unplanned variant, which allocates as eager does, where they are not or
+    where the pool is busy (another thread, a re-entrant call)."""
+
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        namespace: dict,
+        params: list[int],
+        plan: Plan | None = None,
+        c_params: tuple = (),
+        plain: Any = None,
+    ) -> None:
         self.name = name
         self.source = source
         self.params = params
         code = compile(source, f"<chainrule.compile {name}>", "exec")
         exec(code, namespace)  # noqa: S102 - our own generated source
         self.fn = namespace[name]
+        self.plan = plan
+        self.pool = Pool(plan.slots) if plan is not None else None
+        self.c_params = c_params  # positions of inputs a planned line's layout depends on
+        self._plain = plain  # makes the unplanned variant (on first need)
+
+    def run(self, args: list, owners: dict | None = None) -> Any:
+        pool = self.pool
+        if pool is None:
+            return self.fn(args)
+        for k in self.c_params:
+            if not args[k].flags.c_contiguous:
+                return self.plain(args)
+        if not pool.lock.acquire(blocking=False):
+            return self.plain(args)
+        try:
+            return self.fn(args, pool.ready(owners))
+        except BaseException:
+            for k in pool.reused:  # that leaf's old .grad was half overwritten: gone, as after
+                owners[k]._grad = None  # the zero_grad() that let this call store a new one
+            raise
+        finally:
+            pool.lock.release()
+
+    def plain(self, args: list) -> Any:
+        if not isinstance(self._plain, Program):
+            self._plain = self._plain()
+        return self._plain.fn(args)
 
     def __repr__(self) -> str:
         return self.source
@@ -96,6 +144,10 @@ class Program:
 class _Emitter:
     def __init__(self) -> None:
         self.ns: dict[str, Any] = {
+            # NumPy's floating-point warnings from the generated lines are chainrule's own, as
+            # the op table's are in eager mode: silenced by the package's filter (NaN/inf
+            # propagate quietly, as in PyTorch)
+            "__name__": "chainrule.compile.generated",
             "Mismatch": Mismatch,
             "_read": _read,
             "_assign": _assign,
@@ -143,10 +195,15 @@ def generate(
     effects: list | None = None,
     xp: Any = np,
     backend: str = "numpy",
+    memory: bool = True,
 ) -> Program:
     """The source of ``def name(_args)``: unpacks ``params`` from the list, runs ``body``, returns
     the groups ``returns`` (refs and constants).  ``backend="numba"`` runs each fused
-    elementwise group (``passes/fuse.py``) as one compiled loop."""
+    elementwise group (``passes/fuse.py``) as one compiled loop; with ``"numpy"`` and
+    ``memory``, planned nodes write into the pool's buffers (``def name(_args, _bufs)``)."""
+    pl, forms, c_params = None, {}, ()
+    if backend == "numpy" and memory:
+        pl, forms, c_params = _plan(params, body, returns, checks or (), effects or ())
     em = _Emitter()
     em.ns["xp"] = xp
     checks_at: dict[int, list] = {}
@@ -154,10 +211,12 @@ def generate(
         checks_at.setdefault(c[0], []).append(c)
     # one list argument, unpacked and cleared: the caller keeps no reference to the inputs,
     # so the liveness ``del``s below really free them
-    lines = [f"def {name}(_args):"]
+    lines = [f"def {name}(_args{', _bufs' if pl else ''}):"]
     if params:
         lines.append(f"    {''.join(f'v{p.i}, ' for p in params)}= _args")
     lines.append("    _args.clear()")
+    if pl:
+        lines.append(f"    {''.join(f'b{k}, ' for k in range(len(pl.slots)))}= _bufs")
     done = {p.i for p in params}
     for p in params:
         for node, (how, args), value, line in checks_at.get(p.i, ()):
@@ -188,6 +247,13 @@ def generate(
             lines.append(
                 f"    v{n.i} = _dropout_scale(xp, {n.shape!r}, {n.extra!r}, {em.const(n.dtype, 'dt')})"
             )
+        elif pl and n.i in pl.buffer:
+            out = f"b{pl.buffer[n.i]}"
+            code = forms[n.i].lines(em, n, out, n.i in pl.inplace)
+            notes = [] if f"{n.prim.name}(" in code[0] else [n.prim.name]  # the IR's op, for readers
+            notes += [f"in place of v{pl.inplace[n.i]}"] if n.i in pl.inplace else []
+            note = f"  # {', '.join(notes)}" if notes else ""
+            lines += [f"    {code[0]}{note}"] + [f"    {c}" for c in code[1:]]
         else:
             lines.append(f"    v{n.i} = {em.call(n)}")
         done.add(n.i)
@@ -212,7 +278,12 @@ def generate(
     source = "\n".join(lines) + "\n"
     for k in kernels:  # shown with the program, run as compiled loops
         source += "\n" + "".join(f"# {line}\n" for line in k.splitlines())
-    return Program(name, source, em.ns, [p.i for p in params])
+    if not pl:
+        return Program(name, source, em.ns, [p.i for p in params])
+    spec = (name, list(params), list(body), [list(g) for g in returns], checks, effects, xp, backend)
+    return Program(
+        name, source, em.ns, [p.i for p in params], pl, c_params, lambda: generate(*spec, memory=False)
+    )
 
 
 def _fused(
@@ -250,3 +321,202 @@ def _fused(
         kernels.append(src)
         out.append(item)
     return out
+
+
+# ------------------------------------------------------------------ writing into a buffer
+class _Form:
+    """How a node's line writes its result into a given buffer ``b``: ``kind`` as
+    ``memory.plan``'s ``writes``; ``follows``: the result takes its inputs' layout (NumPy's
+    ``order="K"``), so it is planned only where that layout is C, as the buffer's is."""
+
+    __slots__ = ("kind", "lines", "follows")
+
+    def __init__(self, kind: str, lines: Any, follows: bool = True) -> None:
+        self.kind, self.lines, self.follows = kind, lines, follows
+
+
+def _ufunc_line(ufunc: str, *fixed: str) -> Any:
+    """``vN = xp.<ufunc>(args..., out=b)`` for an op whose forward is that ufunc on its args."""
+
+    def lines(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+        args = [em.arg(a) for a in n.args] + list(fixed)
+        return [f"v{n.i} = xp.{ufunc}({', '.join(args)}, out={b})"]
+
+    return lines
+
+
+def _reciprocal(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    return [f"v{n.i} = xp.true_divide(1, {em.arg(n.args[0])}, out={b})"]  # the forward's 1 / x
+
+
+def _same_ufunc(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    """The primitive's forward is a ufunc: the same call, with ``out=``."""
+    em.ns.setdefault(n.prim.name, n.prim.forward)
+    return [f"v{n.i} = {n.prim.name}({', '.join([*(em.arg(a) for a in n.args), f'out={b}'])})"]
+
+
+def _clamp(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    lo, hi = n.params.get("min"), n.params.get("max")
+    x = em.arg(n.args[0])
+    out = []
+    if lo is not None:
+        out.append(f"v{n.i} = xp.maximum({x}, {em.param(lo)}, out={b})")
+        x = f"v{n.i}"
+    if hi is not None:
+        out.append(f"v{n.i} = xp.minimum({x}, {em.param(hi)}, out={b})")
+    return out
+
+
+def _where(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    cond, x, y = (em.arg(a) for a in n.args)
+    out = [] if inplace else [f"xp.copyto({b}, {y}, casting='unsafe')"]
+    return out + [f"xp.copyto({b}, {x}, where={cond}, casting='unsafe')", f"v{n.i} = {b}"]
+
+
+def _cast(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    return [f"xp.copyto({b}, {em.arg(n.args[0])}, casting='unsafe')", f"v{n.i} = {b}"]
+
+
+def _copy(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    return [f"xp.copyto({b}, {em.arg(n.args[0])})", f"v{n.i} = {b}"]
+
+
+def _sum(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    x = em.arg(n.args[0])
+    return [
+        f"v{n.i} = xp.add.reduce({x}, axis={n.params['dim']!r}, keepdims={n.params['keepdim']!r}, out={b})"
+    ]
+
+
+def _linear(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    x, w = em.arg(n.args[0]), em.arg(n.args[1])
+    shape = tuple(n.shape)
+    if len(shape) <= 2:
+        out = [f"v{n.i} = xp.matmul({x}, {w}.T, out={b})"]
+    else:  # the forward's flattening of the leading dims (one GEMM)
+        rows = math.prod(shape[:-1])
+        out = [
+            f"xp.matmul({x}.reshape({rows}, -1), {w}.T, out={b}.reshape({rows}, {shape[-1]}))",
+            f"v{n.i} = {b}",
+        ]
+    if len(n.args) == 3:
+        out.append(f"v{n.i} += {em.arg(n.args[2])}")  # the forward adds the bias in place, too
+    return out
+
+
+_MATMUL = _Form("any", _ufunc_line("matmul"))  # its result may not overlap its inputs
+# the forward of each primitive here, with the same operands, is the NumPy call its line makes
+OUT_FORMS: dict[str, _Form] = {
+    "Add": _Form("elementwise", _ufunc_line("add")),  # x + y
+    "Sub": _Form("elementwise", _ufunc_line("subtract")),
+    "Mul": _Form("elementwise", _ufunc_line("multiply")),
+    "Div": _Form("elementwise", _ufunc_line("true_divide")),
+    "Neg": _Form("elementwise", _ufunc_line("negative")),
+    "Relu": _Form("elementwise", _ufunc_line("maximum", "0")),  # np.maximum(x, 0)
+    "Reciprocal": _Form("elementwise", _reciprocal),
+    "Clamp": _Form("elementwise", _clamp),
+    "Where": _Form("last", _where),  # np.where(c, x, y): y's buffer may take the result
+    "To": _Form("any", _cast),  # x.astype(dtype) for real x
+    "Sum": _Form("any", _sum, follows=False),
+    "Mm": _MATMUL,  # np.matmul(x, y), cast back to x's dtype (where that differs: not planned)
+    "Matmul": _MATMUL,
+    "Bmm": _MATMUL,
+    "Mv": _MATMUL,
+    "Linear": _Form("any", _linear, follows=False),
+    "LinearNoBias": _Form("any", _linear, follows=False),
+}
+_UFUNC = _Form("elementwise", _same_ufunc)
+_GUFUNC = _Form("any", _same_ufunc)  # a generalized ufunc: its result may not overlap its inputs
+_COPY = _Form("any", _copy, follows=False)  # a constant's or a saved input's copy
+
+
+def out_form(n: Node, known: dict[int, Node]) -> _Form | None:
+    """How ``n``'s line can write into a given buffer, or None (it allocates as it always did)."""
+    if n.kind != "op" or not n.shape or math.prod(n.shape) == 0 or n.c_order is not True:
+        return None
+    dt = np.dtype(n.dtype)
+    if dt.kind not in "biufc":
+        return None
+    if n.prim is CONST:
+        return _COPY
+    name = getattr(n.prim, "name", None)
+    if PRIMITIVES.get(name) is not n.prim:
+        return None
+    fwd = n.prim.forward
+    if isinstance(fwd, np.ufunc):
+        if fwd.nout != 1 or n.params:
+            return None
+        return _UFUNC if fwd.signature is None else _GUFUNC
+    form = OUT_FORMS.get(name)
+    if form is None:
+        return None
+    arg_dtypes = [np.dtype(known[a.i].dtype) if isinstance(a, Ref) else None for a in n.args]
+    if name == "Clamp" and n.params.get("min") is None and n.params.get("max") is None:
+        return None  # the forward returns its input
+    if name == "Where" and arg_dtypes[0] != np.bool_:
+        return None
+    if name == "To" and (arg_dtypes[0] is None or arg_dtypes[0].kind == "c"):
+        return None  # complex -> real keeps the real part first
+    if name == "Sum":
+        x = arg_dtypes[0]
+        # one layout for a result with one axis: the reduction runs in the forward's order
+        if x is None or x.kind != "f" or x != dt or sum(d > 1 for d in n.shape) > 1:
+            return None
+    if name in ("Linear", "LinearNoBias") and any(not isinstance(a, Ref) for a in n.args[:2]):
+        return None
+    if form is _MATMUL and any(d != dt for d in arg_dtypes):
+        return None
+    return form
+
+
+# primitives whose result is always a new array (never a view of an input), besides the ufuncs
+# and the ones above: their results do not keep the buffers they read in use
+_FRESH = {
+    "NllLoss",
+    "Softmax",
+    "LogSoftmax",
+    "Convolution",
+    "ConvolutionInputGrad",
+    "ConvolutionWeightGrad",
+    "Gather",
+    "ScatterAdd",
+}
+
+
+def _fresh(n: Node) -> bool:
+    if n.kind != "op" or n.prim is CONST:
+        return n.kind == "random" or n.prim is CONST
+    name = getattr(n.prim, "name", None)
+    if PRIMITIVES.get(name) is not n.prim:
+        return False
+    if isinstance(n.prim.forward, np.ufunc):
+        return True
+    if name == "Clamp":
+        return n.params.get("min") is not None or n.params.get("max") is not None
+    return name in OUT_FORMS or name in _FRESH
+
+
+def _plan(params: list, body: list, returns: list, checks: Any, effects: Any) -> tuple:
+    """The memory plan of a body, the forms of its planned nodes, and the positions of the
+    inputs whose layout planned lines depend on (checked on every call: see ``Program.run``)."""
+    known = {n.i: n for n in (*params, *body)}
+    forms = {n.i: f for n in body if (f := out_form(n, known)) is not None}
+    # a result that follows its inputs' layout is C-ordered (as its buffer) only while the
+    # inputs it depends on are laid out as when traced: C-ordered inputs are checked per call
+    deps: dict[int, set] = {p.i: ({p.i} if len(p.shape) >= 2 else set()) for p in params}
+    needed: set[int] = set()
+    for n in body:
+        d: set = set().union(*(deps.get(r, ()) for r in n.refs()))
+        form = forms.get(n.i)
+        if form is not None and form.follows:
+            if all(known[q].c_order for q in d):
+                needed |= d
+            else:
+                del forms[n.i]
+        deps[n.i] = set() if n.i in forms else d
+    keep = {c[0] for c in checks} | {a.i for e in effects for a in e[2] if isinstance(a, Ref)}
+    pl = plan(body, returns, keep, lambda n: forms[n.i].kind if n.i in forms else None, _fresh)
+    if not pl.slots:
+        return None, {}, ()
+    c_params = tuple(k for k, p in enumerate(params) if p.i in needed)
+    return pl, forms, c_params

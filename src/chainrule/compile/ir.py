@@ -62,6 +62,7 @@ class Node:
     phase: str = "fwd"
     line: str = ""
     extra: Any = None  # input/grad position, the external tensor, the dropout p
+    c_order: bool | None = None  # the traced value was C-ordered (passes/memory.py); None: unknown
 
     @property
     def name(self) -> str:

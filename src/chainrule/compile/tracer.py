@@ -159,6 +159,7 @@ class Tracer:
                         shape=d.shape,
                         dtype=d.dtype,
                         phase=self.phase,
+                        c_order=True,
                     ).i
                 else:
                     owner = self.grad_owner.get(id(t))
@@ -166,7 +167,7 @@ class Tracer:
                     if owner is not None:
                         self.grad_touch(owner, t)
                     i = self.graph.add(
-                        "external", shape=d.shape, dtype=d.dtype, extra=extra, phase=self.phase
+                        "external", shape=d.shape, dtype=d.dtype, extra=extra, phase=self.phase, c_order=_c(d)
                     ).i
                     self.origins[id(t)] = (t, i)
             self.bind(t, self.graph.nodes[i])
@@ -212,7 +213,7 @@ class Tracer:
 
     def add_input(self, t: Tensor, k: int, kind: str = "input") -> None:
         d = t._data
-        node = self.graph.add(kind, shape=d.shape, dtype=d.dtype, extra=k, phase=self.phase)
+        node = self.graph.add(kind, shape=d.shape, dtype=d.dtype, extra=k, phase=self.phase, c_order=_c(d))
         if id(t) not in self.env:
             self.origins[id(t)] = (t, node.i)
         self.bind(t, node)
@@ -264,6 +265,7 @@ class Tracer:
                 shape=d.shape,
                 dtype=d.dtype,
                 phase=self.phase,
+                c_order=_c(d),
             )
             if not isinstance(out, np.ndarray) and not isinstance(out, Tensor):
                 out = d
@@ -345,6 +347,11 @@ class Tracer:
             if t._vc[0] != v and self.env.get(id(t)) == i:
                 self.problem(f"an in-place write to v{i} ({self.graph.nodes[i].kind})")
                 return
+
+
+def _c(d: Any) -> bool:
+    """The value's layout, for memory planning (a buffer it writes into is C-ordered)."""
+    return bool(d.flags.c_contiguous) if isinstance(d, np.ndarray) else True
 
 
 # ------------------------------------------------------------------ installation
