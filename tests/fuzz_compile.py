@@ -59,7 +59,9 @@ def _training_step(program: Any) -> Any:
     return step
 
 
-def _run(fn: Any, prog: fuzz.Program, shift: float, step: bool = False) -> tuple:
+def _run(fn: Any, prog: fuzz.Program, shift: float, step: bool = False, held: list | None = None) -> tuple:
+    """One call; ``held`` (if given) receives the returned tensors and gradients themselves, with
+    copies of their values, so that the next call can check it did not write into them."""
     leaves = {}
     for k in prog.leaves:
         a = np.array(prog.consts[k] + shift)
@@ -75,6 +77,9 @@ def _run(fn: Any, prog: fuzz.Program, shift: float, step: bool = False) -> tuple
         grads = {k: None if t.grad is None else t.grad.numpy().copy() for k, t in leaves.items()}
     except Exception as exc:  # noqa: BLE001 - compared by class below
         return None, exc
+    if held is not None:
+        kept = [*vals, *(t.grad for t in leaves.values() if t.grad is not None)]
+        held[:] = [(t, t.detach().numpy().copy()) for t in kept]
     return (out, rg, grads), None
 
 
@@ -88,9 +93,15 @@ def check(prog: fuzz.Program, step: bool = False) -> None:
         eager_fn = _training_step(eager_fn)
     compiled = cr.compile(eager_fn)
     STATS["programs"] += 1
+    held: list = []  # the last compiled call's results, still referenced during the next call
     for call, shift in enumerate(_SHIFTS):
         want, want_err = _run(eager_fn, prog, shift, step)
-        got, got_err = _run(compiled, prog, shift, step)
+        before = list(held)
+        got, got_err = _run(compiled, prog, shift, step, held)
+        for k, (t, value) in enumerate(before):  # buffers are reused only when nobody holds them
+            np.testing.assert_array_equal(
+                t.detach().numpy(), value, err_msg=f"call {call} overwrote result {k} of the call before"
+            )
         if want_err is not None or got_err is not None:
             assert type(got_err) is type(want_err), (
                 f"call {call}: eager {type(want_err).__name__}: {want_err}; "
