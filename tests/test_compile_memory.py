@@ -22,6 +22,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.compile.codegen import MIN_BYTES
 
 F = nn.functional
 BIG = 64 * 1024
@@ -157,12 +158,13 @@ def test_steady_state_steps_reuse_the_same_buffers_and_grads() -> None:
         step()
     pool = step.compiled.artefacts()[-1].forward.pool
     bufs = [id(b) for b in pool.bufs]
-    grads = [p.grad._data.ctypes.data for p in model.parameters()]
+    planned = [p for p in model.parameters() if p.numel() * 8 >= MIN_BYTES]  # (NumPy caches smaller)
+    grads = [p.grad._data.ctypes.data for p in planned]
     for _ in range(3):
         step()
         assert [id(b) for b in pool.bufs] == bufs
-        assert [p.grad._data.ctypes.data for p in model.parameters()] == grads
-    assert len(pool.reused) == len(grads)  # each .grad array written in place (its old one free)
+        assert [p.grad._data.ctypes.data for p in planned] == grads
+    assert len(pool.reused) == len(grads) == 5  # each .grad array written in place (its old one free)
 
 
 def _peak(compiled: bool) -> tuple[int, int]:
