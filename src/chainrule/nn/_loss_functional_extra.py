@@ -74,7 +74,7 @@ def poisson_nll_loss(
     else:
         loss = input - target * ops.log(input + eps)
     if full:
-        big = wrap(target._data > 1)  # Stirling's term only where target > 1, as PyTorch masks it
+        big = ops.gt(target, 1)  # Stirling's term only where target > 1, as PyTorch masks it
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 * log(0) is masked out below
             st = target * ops.log(target) - target + ops.log(target * (2 * math.pi)) * 0.5
         loss = loss + ops.where(big, st, 0.0)
@@ -178,8 +178,7 @@ def cosine_embedding_loss(
     m1 = ops.sum(input1 * input1, dim) + eps
     m2 = ops.sum(input2 * input2, dim) + eps
     cos = prod / ops.sqrt(m1 * m2)
-    y = target._data
-    loss = ops.where(wrap(y == 1), 1 - cos, 0.0) + ops.where(
-        wrap(y == -1), ops.clamp(cos - margin, min=0.0), 0.0
+    loss = ops.where(ops.eq(target, 1), 1 - cos, 0.0) + ops.where(
+        ops.eq(target, -1), ops.clamp(cos - margin, min=0.0), 0.0
     )
     return _reduce(loss, reduction)
