@@ -69,7 +69,9 @@ def test_core_line_budget() -> None:
     # the time loop and its backward in NumPy, and the same rules with ops for higher derivatives)
     # 9700 -> 10000: complex values (ops/complex.py: conj, the real/imag views, angle, view_as_*,
     # and the rules' conjugation of complex values) and the three FFT primitives (ops/fourier.py)
-    assert total < 10000, f"core is {total} lines"
+    # 10000 -> 10100: PyTorch's dtype refusals where the ops take their input (the table is in
+    # _kernel_dtypes.py, outside the core; the ops call it) and bfloat16's dtypes.kind() checks
+    assert total < 10100, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

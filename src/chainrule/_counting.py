@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernel_dtypes as _kd
 from ._tensor import Tensor, wrap
 from .ops._core import fail
 from .ops._dims import norm_dim
@@ -54,7 +55,7 @@ def unique(
 ) -> Any:
     """The distinct values of ``x`` (or distinct slices along ``dim``), sorted, with the index
     of each element's value (``return_inverse``) and each value's count (``return_counts``)."""
-    a = _arr(x)
+    a = _arr(_kd.check("unique", x))
     if dim is None:
         out, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
         inv = inv.reshape(a.shape)
@@ -115,11 +116,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Tensor:
 def histc(x: Any, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
     """Histogram of ``x`` in ``bins`` equal bins over [min, max] (the data's range if both are
     0); elements outside are ignored."""
-    a = _arr(x)
-    if a.dtype.kind != "f":
-        raise fail(
-            f"histc(): \"histogram_cpu\" not implemented for '{a.dtype}'; convert with .float()", RuntimeError
-        )
+    a = _arr(_kd.check("histc", x))
     if bins <= 0:
         raise fail(f"histc(): bins must be > 0, got {bins}", RuntimeError)
     lo, hi = float(min), float(max)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernel_dtypes as _kd
 from . import dtypes as _dt
 from . import random as _random
 from ._tensor import Tensor, as_array, wrap
@@ -465,6 +466,7 @@ def _matrix_dims(x: Any, op: str) -> None:
 def trace(x: Any) -> Any:
     from .ops import sum as _sum
 
+    _kd.check("trace", x)
     if x.ndim != 2:
         raise fail(f"trace(): expected a matrix, got a tensor of shape {tuple(x.shape)} "
                    f"({x.ndim} dimensions)")

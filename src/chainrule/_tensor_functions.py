@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _kernel_dtypes as _kd
 from . import ops
 from ._tensor import Tensor
 from .ops._core import fail, structural
@@ -156,6 +157,7 @@ def _broadcast(op: str, *tensors: Any) -> None:
 
 def lerp(start: Any, end: Any, weight: Any) -> Any:
     """start + weight * (end - start)."""
+    _kd.check_binary("lerp", start, end)
     try:
         return ops.add(start, ops.mul(weight, ops.sub(end, start)))
     except RuntimeError:

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import _kernel_dtypes as _kd
 from .. import ops
 from .._inplace import inplace as _inplace
 from .._tensor import Tensor, wrap
@@ -22,11 +23,8 @@ from ..ops import (  # noqa: F401 - re-exported as F.<name>
     conv1d,
     conv2d,
     conv_transpose2d,
-    gelu,
-    logsigmoid,
     max_pool2d,
     sigmoid,
-    softplus,
     tanh,
 )
 from ..ops.ctc import ctc_loss  # noqa: F401 - re-exported as F.ctc_loss
@@ -60,7 +58,24 @@ def _same_dtype(fn: str, x: Tensor, w: Tensor) -> None:
 
 
 def _maybe_inplace(input: Tensor, inplace: bool, name: str, fn: Any) -> Any:  # noqa: A002
+    if name in _kd.GAPS:  # the dtypes PyTorch's kernel for it lacks are refused as PyTorch does
+        _kd.check(name, input)
     return _inplace(input, name + "_", fn) if inplace else fn(input)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """x * Phi(x) (the normal CDF), exact by default; ``approximate='tanh'`` for the tanh form."""
+    return ops.gelu(_kd.check("gelu", input), approximate)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """log(1 + exp(beta * x)) / beta, linear above ``threshold``."""
+    return ops.softplus(_kd.check("softplus", input), beta, threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """log(sigmoid(x)), computed without overflow."""
+    return ops.logsigmoid(_kd.check("logsigmoid", input))
 
 
 # ================================================================== activations
@@ -75,7 +90,7 @@ def relu_(input: Tensor) -> Tensor:  # noqa: A002
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """min(max(x, 0), 6)."""
-    return hardtanh(input, 0.0, 6.0, inplace)
+    return hardtanh(_kd.check("relu6", input), 0.0, 6.0, inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -114,6 +129,12 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
     """x clamped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError(f"hardtanh(): min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    kind = input.dtype.np.kind if isinstance(input, Tensor) else "f"
+    if kind in "iu":  # integers are clamped and stay integers, as in PyTorch
+        if kind == "u" and min_val < 0:
+            raise RuntimeError(f"hardtanh(): cannot do hardtanh on an unsigned type with negative limits "
+                               f"(min_val={min_val}, input {input.dtype}); convert first, e.g. x.float()")
+        return _maybe_inplace(input, inplace, "hardtanh", lambda t: ops.clamp(t, int(min_val), int(max_val)))
     return _maybe_inplace(input, inplace, "hardtanh", lambda t: ops.hardtanh(t, min_val, max_val))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _kernel_dtypes as _kd
 from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
 from ._core import Primitive, apply
@@ -79,9 +80,18 @@ lt = _ordered(LT)
 le = _ordered(LE)
 gt = _ordered(GT)
 ge = _ordered(GE)
-logical_and = _compare(LOGICAL_AND)
-logical_or = _compare(LOGICAL_OR)
-logical_xor = _compare(LOGICAL_XOR)
+def _tensors_only(op: Primitive) -> Any:
+    fn, name = _compare(op), op.public.replace("logical", "logical_")
+
+    def both(x: Any, y: Any) -> Any:
+        _kd.check_binary(name, x, y)  # PyTorch takes no Python number here
+        return fn(x, y)
+
+    both.__name__, both.__doc__ = name, fn.__doc__
+    return both
+
+
+logical_and, logical_or, logical_xor = map(_tensors_only, (LOGICAL_AND, LOGICAL_OR, LOGICAL_XOR))
 
 
 def _bitwise(op: Primitive):
@@ -146,4 +156,5 @@ def allclose(x: Any, y: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: 
 
 
 def isclose(x: Any, y: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Any:
+    _kd.check_binary("isclose", x, y)
     return wrap(np.isclose(_raw(x), _raw(y), rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _kernel_dtypes as _kd
 from ._core import Primitive, apply, elementwise
 from .compare import eq
 from .elementwise import _to_float, div, mul, promote, rsqrt, sigmoid, sub, where
@@ -69,7 +70,7 @@ for _op in (ATAN2, HYPOT, LOGADDEXP, LOGADDEXP2, COPYSIGN):
 
 def atan2(input: Any, other: Any) -> Any:  # noqa: A002
     """The angle of the point (other, input), in (-pi, pi]: ``atan2(y, x)``."""
-    return apply(ATAN2, _binary_float(input, other))
+    return apply(ATAN2, _binary_float(input, other, "atan2"))
 
 
 arctan2 = atan2
@@ -77,26 +78,27 @@ arctan2 = atan2
 
 def hypot(input: Any, other: Any) -> Any:  # noqa: A002
     """sqrt(input^2 + other^2) without overflow."""
-    return apply(HYPOT, _binary_float(input, other))
+    return apply(HYPOT, _binary_float(input, other, "hypot"))
 
 
 def logaddexp(input: Any, other: Any) -> Any:  # noqa: A002
     """log(exp(input) + exp(other)) without overflow."""
-    return apply(LOGADDEXP, _binary_float(input, other))
+    return apply(LOGADDEXP, _binary_float(input, other, "logaddexp"))
 
 
 def logaddexp2(input: Any, other: Any) -> Any:  # noqa: A002
     """log2(2^input + 2^other) without overflow."""
-    return apply(LOGADDEXP2, _binary_float(input, other))
+    return apply(LOGADDEXP2, _binary_float(input, other, "logaddexp2"))
 
 
 def copysign(input: Any, other: Any) -> Any:  # noqa: A002
     """|input| with the sign of ``other`` (a float result)."""
-    return apply(COPYSIGN, _binary_float(input, other))
+    return apply(COPYSIGN, _binary_float(input, other, "copysign"))
 
 
 def fmod(input: Any, other: Any) -> Any:  # noqa: A002
     """C-style remainder (the sign of the dividend): input - trunc(input / other) * other, so the
     gradient is 1 for input and -trunc(input / other) for other, as in PyTorch."""
+    _kd.check_binary("fmod", input, other)
     x, y = promote(input, other)
     return sub(x, mul(div(x, y, rounding_mode="trunc"), y))

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _kernel_dtypes as _kd
 from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
 from ..autograd import _levels
@@ -65,7 +66,7 @@ def softmax(x: Any, dim: Any = None, *, dtype: Any = None) -> Any:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     if dtype is not None:
         x = ew.cast(x, dtype)
-    x = ew._to_float(x)
+    x = ew._to_float(_kd.check("softmax", x))
     return apply(SOFTMAX, (x,), {"dim": _softmax_dim(x, dim, "softmax")})
 
 
@@ -73,7 +74,7 @@ def log_softmax(x: Any, dim: Any = None, *, dtype: Any = None) -> Any:
     """log(softmax(x)) along ``dim`` without forming softmax (no underflow to -inf)."""
     if dtype is not None:
         x = ew.cast(x, dtype)
-    x = ew._to_float(x)
+    x = ew._to_float(_kd.check("log_softmax", x))
     return apply(LOG_SOFTMAX, (x,), {"dim": _softmax_dim(x, dim, "log_softmax")})
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _kernel_dtypes as _kd
 from .. import dtypes as _dt
 from .._tensor import Tensor, wrap
 from . import compare as cmp
@@ -103,7 +104,8 @@ def mean(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = N
 
 
 def nansum(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
-    return sum(ew.where(cmp.isnan(x), 0.0, x), dim, keepdim)
+    floats = _dt.kind(_dtype(_kd.check("nansum", x))) in "fc"  # integers have no NaN to skip
+    return sum(ew.where(cmp.isnan(x), 0.0, x) if floats else x, dim, keepdim)
 
 
 # ======================================================================== prod
@@ -329,12 +331,12 @@ def _argreduce(op: Primitive, x: Any, dim: Any, keepdim: bool, axis: Any, keepdi
 
 def argmax(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
            keepdims: Any = None) -> Any:
-    return _argreduce(ARGMAX, x, dim, keepdim, axis, keepdims)
+    return _argreduce(ARGMAX, _kd.check("argmax", x), dim, keepdim, axis, keepdims)
 
 
 def argmin(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
            keepdims: Any = None) -> Any:
-    return _argreduce(ARGMIN, x, dim, keepdim, axis, keepdims)
+    return _argreduce(ARGMIN, _kd.check("argmin", x), dim, keepdim, axis, keepdims)
 
 
 # ============================================================= var, std, norm
@@ -466,6 +468,7 @@ def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> A
 def cumprod(x: Any, dim: Any = None, *, axis: Any = None) -> Any:
     """Cumulative product, composed from log-free prefix products (exact with zeros)."""
     d = norm_dim(pick(dim, axis), len(_shape(x)), "cumprod")
+    x = ew.cast(x, np.int64) if _dt.kind(_dtype(x)) in "biu" else x  # (integers multiply as int64)
     if not _shape(x):  # a 0-d tensor is its own cumulative product
         return ew.mul(x, 1)
     from .shape import stack, unbind
@@ -492,11 +495,11 @@ def any(x: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
 
 
 def _all_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
-    return np.all(x, axis=dim, keepdims=keepdim)
+    return np.all(x, axis=dim, keepdims=keepdim).astype(np.uint8 if x.dtype == np.uint8 else bool)
 
 
 def _any_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
-    return np.any(x, axis=dim, keepdims=keepdim)
+    return np.any(x, axis=dim, keepdims=keepdim).astype(np.uint8 if x.dtype == np.uint8 else bool)
 
 
 ALL = Primitive("All", _all_forward, differentiable=False)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _kernel_dtypes as _kd
 from .. import dtypes as _dt
 from .._tensor import Tensor
 from ._core import Primitive, apply, fail
@@ -167,7 +168,7 @@ def msort(x: Any) -> Any:
 
 def topk(x: Any, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
     """The ``k`` largest (smallest) elements along ``dim``, in order, with their indices."""
-    _dt.check_ordered("topk", x, kernel=False)
+    _dt.check_ordered("topk", _kd.check("topk", x), kernel=False)
     d = _dim(x, dim, "topk")
     n = _shape(x)[d] if _shape(x) else 1
     if not 0 <= k <= n:
@@ -242,12 +243,12 @@ def _median(x: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
 
 def median(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median (of all elements, or (values, indices) along ``dim``); NaN if any is NaN."""
-    return _median(x, dim, keepdim, False)
+    return _median(_kd.check("median", x), dim, keepdim, False)
 
 
 def nanmedian(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """``median`` ignoring NaNs (NaN only where a row holds nothing else)."""
-    return _median(x, dim, keepdim, True)
+    return _median(_kd.check("nanmedian", x), dim, keepdim, True)
 
 
 def mode(x: Any, dim: int = -1, keepdim: bool = False) -> Any:
@@ -386,5 +387,5 @@ def cummin(x: Any, dim: int) -> Any:
 
 def logcumsumexp(x: Any, dim: int) -> Any:
     """log(cumsum(exp(x))) along ``dim``, without overflow."""
-    x = _to_float(x)
+    x = _to_float(_kd.check("logcumsumexp", x))
     return apply(LOGCUMSUMEXP, (x,), {"dim": _dim(x, dim, "logcumsumexp")})

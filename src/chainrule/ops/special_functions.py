@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.special as sc
 
+from .. import _kernel_dtypes as _kd
 from .._tensor import Tensor
 from ._core import Primitive, apply, elementwise, fail
 from .compare import eq
@@ -105,13 +106,19 @@ I1 = elementwise("SpecialI1", _same_dtype(sc.i1), _i1_deriv)
 I1E = elementwise("SpecialI1E", _same_dtype(sc.i1e), _i1e_deriv)
 SINC = elementwise("Sinc", _sinc_forward, _sinc_deriv)
 ENTR = elementwise("SpecialEntr", _same_dtype(sc.entr), lambda x: -(1 + log(x)))
+_GAP_NAMES = {"Erfc": "erfc", "Erfinv": "erfinv", "Lgamma": "lgamma", "SpecialNdtr": "special.ndtr",
+              "SpecialNdtri": "special.ndtri", "SpecialLogNdtr": "special.log_ndtr", "I0": "i0",
+              "SpecialErfcx": "special.erfcx", "SpecialI0E": "special.i0e", "SpecialI1": "special.i1",
+              "SpecialI1E": "special.i1e", "SpecialEntr": "special.entr"}  # (the names _kernel_dtypes knows)
 for _op in (ERFC, ERFINV, ERFCX, LGAMMA, POLYGAMMA, NDTR, NDTRI, LOG_NDTR, I0, I0E, I1, I1E, SINC, ENTR):
     _same_rule(_op)
 
 
 def _unary(op: Primitive) -> Callable:
+    name = _GAP_NAMES.get(op.name)
+
     def fn(x: Any) -> Any:
-        return apply(op, (_to_float(x),))
+        return apply(op, (_to_float(x if name is None else _kd.check(name, x)),))
 
     fn.__name__ = op.public
     fn.__doc__ = f"Elementwise {op.public} (SciPy's forward); integer inputs become the default float."
@@ -128,7 +135,7 @@ DIGAMMA = POLYGAMMA.variant("Digamma")  # polygamma(0, x), named as PyTorch's no
 
 def digamma(x: Any) -> Any:
     """d/dx log Γ(x); ``digamma(0) = -inf`` as in PyTorch."""
-    return apply(DIGAMMA, (_to_float(x),), {"n": 0})
+    return apply(DIGAMMA, (_to_float(_kd.check("digamma", x)),), {"n": 0})
 
 
 psi = digamma
@@ -138,7 +145,7 @@ def polygamma(n: int, x: Any) -> Any:
     """The n-th derivative of digamma (``n >= 0``)."""
     if int(n) != n or n < 0:
         raise fail(f"polygamma(): n must be a non-negative integer, got {n!r}", RuntimeError)
-    return apply(POLYGAMMA, (_to_float(x),), {"n": int(n)})
+    return apply(POLYGAMMA, (_to_float(_kd.check("polygamma", x)),), {"n": int(n)})
 
 
 def multigammaln(x: Any, p: int) -> Any:
@@ -149,10 +156,8 @@ def multigammaln(x: Any, p: int) -> Any:
 
     if p < 1:
         raise fail(f"multigammaln(): p has to be greater than or equal to 1, got {p}", RuntimeError)
-    x = _to_float(x)
-    xd = x._data if isinstance(x, Tensor) else np.asarray(x)
-    if np.any(xd <= (p - 1) / 2):
-        raise fail(f"multigammaln(): all elements must be greater than (p-1)/2 = {(p - 1) / 2}", RuntimeError)
+    x = _to_float(_kd.check("mvlgamma", x))
+    xd = x._data if isinstance(x, Tensor) else np.asarray(x)  # (outside x > (p-1)/2: inf or NaN, as PyTorch)
     shifts = (-np.arange(p) / 2.0).astype(xd.dtype)
     terms = gammaln(unsqueeze(x, -1) + shifts)
     return _sum(terms, -1) + p * (p - 1) / 4.0 * math.log(math.pi)
@@ -189,7 +194,7 @@ _same_rule(LOGIT)
 def logit(x: Any, eps: float | None = None) -> Any:
     """log(x / (1 - x)); with ``eps`` the input is clamped to [eps, 1 - eps] first (its gradient
     is then zero outside, as in PyTorch).  One node that keeps x, like PyTorch's."""
-    return apply(LOGIT, (_to_float(x),), {"eps": None if eps is None else float(eps)})
+    return apply(LOGIT, (_to_float(_kd.check("logit", x)),), {"eps": None if eps is None else float(eps)})
 
 
 # =========================================================== differentiable, two inputs
@@ -230,8 +235,11 @@ for _op in (XLOGY, XLOG1PY, ZETA):
     _broadcast_rule(_op)
 
 
-def _binary_float(x: Any, y: Any) -> tuple[Any, Any]:
-    """PyTorch's promotion for the binary special functions: a float result dtype."""
+def _binary_float(x: Any, y: Any, op: str | None = None) -> tuple[Any, Any]:
+    """PyTorch's promotion for the binary special functions: a float result dtype (refusing
+    the dtypes and numbers PyTorch's kernel for ``op`` refuses)."""
+    if op is not None:
+        _kd.check_binary(op, x, y)
     x, y = promote(x, y)
     x, y = _to_float(x), _to_float(y)
     if _dtype_of(x) is None and _dtype_of(y) is not None:
@@ -245,17 +253,17 @@ def _binary_float(x: Any, y: Any) -> tuple[Any, Any]:
 
 def xlogy(x: Any, y: Any) -> Any:
     """``x * log(y)``, 0 where x == 0 (unless y is NaN)."""
-    return apply(XLOGY, _binary_float(x, y))
+    return apply(XLOGY, _binary_float(x, y, "xlogy"))
 
 
 def xlog1py(x: Any, y: Any) -> Any:
     """``x * log1p(y)``, 0 where x == 0 (unless y is NaN)."""
-    return apply(XLOG1PY, _binary_float(x, y))
+    return apply(XLOG1PY, _binary_float(x, y, "special.xlog1py"))
 
 
 def zeta(x: Any, q: Any) -> Any:
     """The Hurwitz zeta function sum_k (k + q)^-x; differentiable in ``q``."""
-    return apply(ZETA, _binary_float(x, q))
+    return apply(ZETA, _binary_float(x, q, "special.zeta"))
 
 
 # ================================================ not differentiable (as in PyTorch)
