@@ -121,14 +121,14 @@ def logical_not(x: Any) -> Any:
 
 
 def bitwise_not(x: Any) -> Any:
-    if isinstance(x, Tensor) and x._data.dtype.kind in "fc":
+    if isinstance(x, Tensor) and x._data.dtype.kind not in "biu":  # (bfloat16's kind is 'V')
         _dt.check_unary("bitwise_not", x._data)
     return apply(BITWISE_NOT, (x,))
 
 
 def invert(x: Any) -> Any:
     """``~x``: as bitwise_not, but a float or complex tensor gives PyTorch's TypeError."""
-    if isinstance(x, Tensor) and x._data.dtype.kind in "fc":
+    if isinstance(x, Tensor) and x._data.dtype.kind not in "biu":  # (bfloat16's kind is 'V')
         _dt.check_unary("invert", x._data)
     return apply(BITWISE_NOT, (x,))
 

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.special as sc
 
 from .. import _kernel_dtypes as _kd
+from .. import dtypes as _dt
 from .._tensor import Tensor
 from ._core import Primitive, apply, elementwise, fail
 from .compare import eq
@@ -199,11 +200,11 @@ def logit(x: Any, eps: float | None = None) -> Any:
 
 # =========================================================== differentiable, two inputs
 def _xlogy_forward(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.asarray(sc.xlogy(x, y)).astype(np.result_type(x, y), copy=False)
+    return np.asarray(sc.xlogy(x, y)).astype(_dt.result_type(x, y), copy=False)  # (PyTorch promotion)
 
 
 def _xlog1py_forward(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.asarray(sc.xlog1py(x, y)).astype(np.result_type(x, y), copy=False)
+    return np.asarray(sc.xlog1py(x, y)).astype(_dt.result_type(x, y), copy=False)
 
 
 def _nonzero(x: Any) -> Any:
@@ -241,7 +242,7 @@ def _binary_float(x: Any, y: Any, op: str | None = None) -> tuple[Any, Any]:
     if op is not None:
         _kd.check_binary(op, x, y)
     x, y = promote(x, y)
-    x, y = _to_float(x), _to_float(y)
+    x, y = (float(a) if type(a) in (bool, int) else _to_float(a) for a in (x, y))  # (numbers stay weak)
     if _dtype_of(x) is None and _dtype_of(y) is not None:
         x = float(x)
     if _dtype_of(y) is None and _dtype_of(x) is not None:
