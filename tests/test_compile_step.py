@@ -401,7 +401,7 @@ def test_fullgraph_training_step_and_what_the_graph_shows() -> None:
     step(x, y)
     table = step.graph.table()
     assert table.count(".grad = v") == 4 and table.rstrip().endswith("SGD.step()")
-    assert "matmul(" in step.code and "backward" not in step.code  # the rules' ops, inline
+    assert "Mm(" in step.code and "backward" not in step.code  # the rules' ops, inline
     assert step.traces == 1
 
 
