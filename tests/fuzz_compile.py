@@ -8,6 +8,11 @@ eager refuses must be refused compiled with the same exception class.  The progr
 the patterns real code does: in-place writes into values earlier ops read, views of
 views, values reused across branches, ``no_grad`` and ``detach``.
 
+With ``outside=True`` the program reads its leaves from a dict in its closure, which each
+call fills with new tensors (every other one not requiring grad) before calling: the compiled
+code must read the new ones where the function finds them, never the traced call's (see
+``guards.Place``; tensors the program writes or differentiates make it retrace instead).
+
 ``pytest tests/test_fuzz_compile.py`` runs a bounded, derandomized sample;
 ``python tests/fuzz_compile.py --programs N`` runs N fresh programs and prints the counts.
 """
@@ -60,15 +65,35 @@ def _training_step(program: Any) -> Any:
     return step
 
 
-def _run(fn: Any, prog: fuzz.Program, shift: float, step: bool = False, held: list | None = None) -> tuple:
+def _outside(program: Any) -> tuple[Any, dict]:
+    """The program reading its leaves from a closure dict (``box["leaves"]``), not an argument."""
+    box: dict = {}
+
+    def outside(cr_: Any, f: Any, u: Any, b: Any, consts: dict, leaves: dict, extra: Any) -> list:
+        return program(cr_, f, u, b, consts, box["leaves"], extra)
+
+    return outside, box
+
+
+def _run(
+    fn: Any,
+    prog: fuzz.Program,
+    shift: float,
+    step: bool = False,
+    held: list | None = None,
+    box: dict | None = None,
+) -> tuple:
     """One call; ``held`` (if given) receives the returned tensors and gradients themselves, with
-    copies of their values, so that the next call can check it did not write into them."""
+    copies of their values, so that the next call can check it did not write into them.
+    ``box``: the leaves go there (every other one not requiring grad), not into the arguments."""
     leaves = {}
-    for k in prog.leaves:
+    for n, k in enumerate(prog.leaves):
         a = np.array(prog.consts[k] + shift)
-        leaves[k] = cr.tensor(a).requires_grad_(True)
+        leaves[k] = cr.tensor(a).requires_grad_(box is None or n % 2 == 1)
     try:
-        vals = fn(cr, F(cr), fuzz.U, fuzz.B, prog.consts, leaves, None)
+        if box is not None:
+            box["leaves"] = leaves
+        vals = fn(cr, F(cr), fuzz.U, fuzz.B, prog.consts, {} if box is not None else leaves, None)
         out = [v.detach().numpy().copy() for v in vals]
         rg = [bool(v.requires_grad) for v in vals]
         if not step:
@@ -84,30 +109,34 @@ def _run(fn: Any, prog: fuzz.Program, shift: float, step: bool = False, held: li
     return (out, rg, grads), None
 
 
-def check(prog: fuzz.Program, step: bool = False) -> None:
+def check(prog: fuzz.Program, step: bool = False, outside: bool = False) -> None:
     """Compiled equals eager on three calls with different values (see the module docstring).
-    ``step``: backward() and the leaves' update run inside the compiled function.  The
-    programs' arrays are small: memory planning covers them all here (``MIN_BYTES``)."""
+    ``step``: backward() and the leaves' update run inside the compiled function; ``outside``:
+    the leaves are read from the function's closure.  The programs' arrays are small: memory
+    planning covers them all here (``MIN_BYTES``)."""
     floor, codegen.MIN_BYTES = codegen.MIN_BYTES, 0
     try:
-        _check(prog, step)
+        _check(prog, step, outside)
     finally:
         codegen.MIN_BYTES = floor
 
 
-def _check(prog: fuzz.Program, step: bool) -> None:
+def _check(prog: fuzz.Program, step: bool, outside: bool = False) -> None:
     ns: dict = {}
     exec(prog.source, ns)  # noqa: S102 - the generated program
     eager_fn = ns["program"]
     if step:
         eager_fn = _training_step(eager_fn)
+    box = None
+    if outside:
+        eager_fn, box = _outside(eager_fn)
     compiled = cr.compile(eager_fn)
     STATS["programs"] += 1
     held: list = []  # the last compiled call's results, still referenced during the next call
     for call, shift in enumerate(_SHIFTS):
-        want, want_err = _run(eager_fn, prog, shift, step)
+        want, want_err = _run(eager_fn, prog, shift, step, box=box)
         before = list(held)
-        got, got_err = _run(compiled, prog, shift, step, held)
+        got, got_err = _run(compiled, prog, shift, step, held, box)
         for k, (t, value) in enumerate(before):  # buffers are reused only when nobody holds them
             np.testing.assert_array_equal(
                 t.detach().numpy(), value, err_msg=f"call {call} overwrote result {k} of the call before"
@@ -144,17 +173,21 @@ def _check(prog: fuzz.Program, step: bool) -> None:
 
 
 def fuzz_test(
-    max_examples: int, derandomize: bool, mismatches: list | None = None, step: bool = False
+    max_examples: int,
+    derandomize: bool,
+    mismatches: list | None = None,
+    step: bool = False,
+    outside: bool = False,
 ) -> Any:
     @settings(max_examples=max_examples, derandomize=derandomize, **fuzz.SETTINGS)
     @given(fuzz.programs())
     def test(prog: fuzz.Program) -> None:
         note(prog.source)
         if mismatches is None:
-            check(prog, step)
+            check(prog, step, outside)
             return
         try:
-            check(prog, step)
+            check(prog, step, outside)
         except AssertionError as exc:
             STATS["mismatches"] += 1
             mismatches.append((str(exc), prog.source))
@@ -176,12 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--programs", type=int, default=2000, help="run N fresh programs (long mode)")
     ap.add_argument("--show", type=int, default=5)
     ap.add_argument("--step", action="store_true", help="backward() and an update inside the function")
+    ap.add_argument("--outside", action="store_true", help="the leaves are read from the function's closure")
     args = ap.parse_args(argv)
     found: list = []
     done = 0
     while done < args.programs:
         chunk = min(250, args.programs - done)
-        fuzz_test(chunk, derandomize=False, mismatches=found, step=args.step)()
+        fuzz_test(chunk, derandomize=False, mismatches=found, step=args.step, outside=args.outside)()
         done += chunk
         print(f"{time.strftime('%H:%M:%S')} {report()}", flush=True)
     for message, source in found[: args.show]:

@@ -106,9 +106,10 @@ class Compiled:
                 continue
         if len(entry.artefacts) >= config.cache_size_limit:
             return self._over_limit(args, kwargs, "a graph-break value changed on every call")
-        known = self.guards.known_tensors(args, kwargs)
+        places: dict = {}
+        known = self.guards.known_tensors(args, kwargs, places)
         result, art, tr = build(
-            self.fn, args, kwargs, known, self.fullgraph, self.backend, dynamic_index=True
+            self.fn, args, kwargs, known, self.fullgraph, self.backend, dynamic_index=True, places=places
         )
         self.traces += 1
         if art is None:
@@ -161,6 +162,8 @@ class Compiled:
         name = f"_compiled_{id(self)}"
         bound = obj.__dict__.get(name)
         if bound is None:
+            from ..nn.module import Module
+
             bound = Compiled(
                 self.fn.__get__(obj, objtype),
                 self.fullgraph,
@@ -168,6 +171,7 @@ class Compiled:
                 self.backend,
                 self.mode,
                 self.options,
+                module=obj if isinstance(obj, Module) else None,  # its state is guarded
             )
             obj.__dict__[name] = bound
         return bound

@@ -31,7 +31,7 @@ from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import next_seq
 from ..func._pytree import tree_flatten, tree_unflatten
 from ..ops._core import STRUCTURAL_HOOKS
-from ._step import flush
+from ._step import _optimizer_writes, flush
 from .codegen import Mismatch, generate
 from .ir import CONST, Graph, Ref
 from .passes import run_passes
@@ -84,6 +84,7 @@ class Artefact:
         others = [e for e in graph.effects if e[0] not in _LATE and not any(e is f for f in to_inputs)]
         self.grad_checks = [(spec, none) for spec, none in tracer.grad_first.values() if none is not None]
         self.grad_externals = [k for k, t in enumerate(self.external_tensors) if isinstance(t, GradOf)]
+        self.watch = _watch(tracer, self.external_tensors, graph.effects)
         self.spent = tracer.stepped  # backward() ran inside: outputs' graphs are consumed
         leaves = [tracer.leaf_spec(t) for t, _ in tracer.grad_start.values()]
         self.anchor = leaves[0] if leaves else None  # a leaf that requires grad, for _Spent
@@ -119,6 +120,8 @@ class Artefact:
         externals = self.external_tensors
         if self.grad_externals or self.grad_checks:
             externals = self._resolve(tensors)
+        if self.watch:
+            externals = self._outside(externals, tensors)
         for t, n in zip(externals, self.externals):
             if t._data.shape != n.shape or t._data.dtype != n.dtype:
                 raise Mismatch
@@ -155,6 +158,42 @@ class Artefact:
                 raise Mismatch
             out[k] = g
         return out
+
+    def _outside(self, externals: list, tensors: list) -> list:
+        """This call's outside tensors read where the function found them (globals, closure
+        values, the lists, dicts and attributes in them: ``guards.Place``).  A tensor only read
+        that was replaced there is read now, as an input; one written, or whose ``.grad`` or
+        gradient the call sets, must be the traced one (otherwise: Mismatch, a retrace)."""
+        out = externals
+        for k, t, places, sub in self.watch:
+            try:
+                v = places[0].get()
+                if v is t and (len(places) == 1 or all(p.get() is t for p in places)):
+                    continue
+                now = [p.get() for p in places]
+            except (LookupError, AttributeError, ValueError, TypeError):
+                raise Mismatch from None
+            ok = sub and isinstance(v, Tensor) and all(u is v for u in now)
+            if not ok or v._rg or v._base is not None or self._aliased(v._data, tensors):
+                raise Mismatch
+            if out is externals:
+                out = list(externals)
+            out[k] = v
+        return out
+
+    def _aliased(self, a: np.ndarray, tensors: list) -> bool:
+        """Does ``a`` share memory with an array this call writes in place (an outside tensor
+        or argument an effect writes, a ``.grad`` written into, what an optimizer step writes)?"""
+        written = [e[1] for e in self.graph.effects if e[0] in ("assign", "add") and isinstance(e[1], Tensor)]
+        for kind, target, _ in self.late:
+            if kind in ("assign", "add"):
+                written.append(tensors[target])
+            elif kind == "grad_into":
+                leaf = tensors[target] if isinstance(target, int) else target
+                written.append(leaf._grad)
+            elif kind == "call" and hasattr(target[0], "param_groups"):
+                written += _optimizer_writes(target[0])
+        return any(w is not None and np.may_share_memory(a, w._data) for w in written)
 
     def _late(self, tensors: list, values: Any) -> None:
         """The ordered effects: ``.grad`` set (a new tensor, or written into the one the call
@@ -207,6 +246,35 @@ class Artefact:
 
 
 _LATE = ("grad", "grad_into", "call")
+
+
+def _watch(tracer: Tracer, externals: list, effects: list) -> list:
+    """The outside tensors the artefact holds that were found among the globals and closure
+    values (``tracer.places``), with their places: ``(position among the externals or None,
+    tensor, places, may another tensor found there be read instead)``.  Only a tensor the code
+    just reads may (not one written, a leaf whose ``.grad`` is set, one that requires grad,
+    a view); module parameters, buffers and attributes are guarded by identity in the key."""
+    places = getattr(tracer, "places", None)
+    if not places:
+        return []
+    fixed: dict[int, Tensor] = {}
+    for _, target, _ in effects:
+        if isinstance(target, Tensor):
+            fixed[id(target)] = target
+    for spec, _ in tracer.grad_first.values():
+        if isinstance(spec, Tensor):
+            fixed[id(spec)] = spec
+    for t in externals:
+        if isinstance(t, GradOf) and isinstance(t.leaf, Tensor):
+            fixed[id(t.leaf)] = t.leaf
+    out: list = []
+    for k, t in enumerate(externals):
+        if isinstance(t, Tensor) and id(t) in places:
+            sub = id(t) not in fixed and not t._rg and t._base is None
+            out.append((k, t, tuple(places[id(t)][1]), sub))
+    held = {id(e[1]) for e in out}
+    out += [(None, t, tuple(places[i][1]), False) for i, t in fixed.items() if i in places and i not in held]
+    return out
 
 
 def _saved_refs(graph: Graph, tracer: Tracer, saved: list[int], fwd: list) -> list[Ref]:
@@ -324,13 +392,16 @@ def build(
     fullgraph: bool,
     backend: str = "numpy",
     dynamic_index: bool = False,
+    places: dict | None = None,
 ) -> tuple[Any, Artefact | None, Tracer]:
     """Trace ``fn(*args, **kwargs)`` once; returns (eager result, artefact or None, tracer).
 
     The artefact is None when the trace met something the compiler cannot replay (the
-    tracer's ``problems``): the function then runs eagerly under this guard key."""
+    tracer's ``problems``): the function then runs eagerly under this guard key.  ``places``
+    (``Guards.known_tensors``): where the outside tensors are, read there on every call."""
     tr = Tracer(fullgraph)
     tr.known = known
+    tr.places = places
     tr.dynamic_index = dynamic_index
     leaves, _ = tree_flatten((args, kwargs))
     tensors = [v for v in leaves if isinstance(v, Tensor)]

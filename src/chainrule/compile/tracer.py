@@ -87,6 +87,7 @@ class Tracer:
         self.raw_constants: list[np.ndarray] = []
         self.origins: dict[int, tuple[Tensor, int]] = {}  # inputs and externals: (tensor, first node)
         self.known: dict[int, Tensor] = {}  # tensors that exist outside the call (guards.known_tensors)
+        self.places: dict | None = None  # ... where those among globals and closures are (guards.Place)
         self.constants: set[int] = set()  # tensors made by factories during the trace
         self.shared: set[int] = set()  # ... of those, the ones sharing a caller's array (from_numpy)
         self.views: dict[int, Tensor] = {}  # id(array) -> the view tensor it belongs to
