@@ -71,7 +71,10 @@ def test_core_line_budget() -> None:
     # and the rules' conjugation of complex values) and the three FFT primitives (ops/fourier.py)
     # 10000 -> 10100: PyTorch's dtype refusals where the ops take their input (the table is in
     # _kernel_dtypes.py, outside the core; the ops call it) and bfloat16's dtypes.kind() checks
-    assert total < 10100, f"core is {total} lines"
+    # 10100 -> 10230: gcd, lcm, the bit shifts, nextafter and frexp are primitives
+    # (ops/elementwise_extra.py: NumPy has them and no composition gives them exactly); the rest
+    # of PyTorch's public names (tests/test_public_names.py) are compositions outside the core
+    assert total < 10230, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:
