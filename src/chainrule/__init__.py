@@ -67,6 +67,17 @@ from .linalg._toplevel import (cholesky, cholesky_inverse, cholesky_solve, cross
 from . import accelerator, amp, backends, mps, onnx, serialization, testing, version
 from . import special
 from . import fft
+# More of torch's names, composed from the above (one module per family; see each docstring).
+from ._tensor_functions_extra import *
+from ._integration import *
+from ._tensor_functions_shape import *
+from ._torch_nn_functions import *
+from ._torch_nn_layers import *
+from ._settings import *
+from ._creation_extra import *
+from ._stft import *
+from ._tensor_methods_extra import *
+from .linalg._extra import geqrf, lu_solve_ as lu_solve, lu_unpack, orgqr, ormqr, triangular_solve
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save

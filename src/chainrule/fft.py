@@ -288,3 +288,6 @@ def fftshift(input: Any, dim: Any = None) -> Any:  # noqa: A002
 def ifftshift(input: Any, dim: Any = None) -> Any:  # noqa: A002
     """Undo ``fftshift`` (a roll by -(n // 2))."""
     return _shift("ifftshift", input, dim, -1)
+
+
+from ._fft_hermitian import hfft2, hfftn, ihfft2, ihfftn  # noqa: E402,F401  (built on the helpers above)

@@ -39,6 +39,13 @@ _registry: dict = {}  # id(logical._data) -> weakref(logical): batched data pass
 _new = object.__new__
 
 
+def _warn_again(name: str) -> bool:
+    """Warn about ``name``'s fallback: the first time, or every time under ``set_warn_always(True)``."""
+    from .._settings import is_warn_always_enabled
+
+    return name not in _warned or is_warn_always_enabled()
+
+
 class VmapLevel(Level):
     """One vmap call: ``size`` examples; processes ops on tensors batched at this level."""
 
@@ -94,7 +101,7 @@ class VmapLevel(Level):
         from ..ops.shape import stack
 
         fallback_counts[op.name] += 1
-        if op.name not in _warned:
+        if _warn_again(op.name):
             _warned.add(op.name)
             warnings.warn(f"vmap: {op.public}() has no batching rule, so it ran as a Python loop over "
                           f"the {self.size} examples (chainrule.func.fallback_counts counts these)",

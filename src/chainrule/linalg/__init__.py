@@ -8,6 +8,7 @@ Solvers and factorizations are in ``_solvers``, spectral functions in ``_spectra
 
 from __future__ import annotations
 
+from ._extra import householder_product, ldl_factor, ldl_factor_ex, ldl_solve, tensorinv, tensorsolve
 from ._norms import matrix_norm, norm, vector_norm
 from ._solvers import (
     LinAlgError,
@@ -59,8 +60,12 @@ __all__ = [
     "eigh",
     "eigvals",
     "eigvalsh",
+    "householder_product",
     "inv",
     "inv_ex",
+    "ldl_factor",
+    "ldl_factor_ex",
+    "ldl_solve",
     "lstsq",
     "lu",
     "lu_factor",
@@ -81,6 +86,8 @@ __all__ = [
     "solve_triangular",
     "svd",
     "svdvals",
+    "tensorinv",
+    "tensorsolve",
     "vander",
     "vecdot",
     "vector_norm",

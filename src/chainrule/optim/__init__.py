@@ -14,6 +14,7 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -23,5 +24,6 @@ from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adafactor", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "ASGD",
-    "LBFGS", "NAdam", "RAdam", "Rprop", "lr_scheduler", "swa_utils", "swap_in_optimizer_params_and_state",
+    "LBFGS", "Muon", "NAdam", "RAdam", "Rprop", "lr_scheduler", "swa_utils",
+    "swap_in_optimizer_params_and_state",
 ]

@@ -1,0 +1,291 @@
+"""The recurrent cells and layers and the generic convolutions PyTorch exposes at the top level
+with ATen's signatures (``torch.gru_cell``, ``torch.lstm``, ``torch.convolution``,
+``torch.conv_transpose3d``), composed from ops so that gradients follow.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import ops
+from .nn import functional as F
+from .ops._core import fail, structural
+
+__all__ = ["gru_cell", "rnn_tanh_cell", "rnn_relu_cell"]
+
+
+# ------------------------------------------------------------------ recurrent cells
+def _gates(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple[Any, Any]:
+    if input._data.ndim == 0:
+        raise fail(
+            "Dimension specified as 1 but tensor has no dimensions: a cell's input is (N, H_in) or (H_in), "
+            "got shape ()",
+            IndexError,
+        )
+    gi, gh = ops.matmul(input, ops.t(w_ih)), ops.matmul(hx, ops.t(w_hh))
+    return (gi if b_ih is None else ops.add(gi, b_ih)), (gh if b_hh is None else ops.add(gh, b_hh))
+
+
+def gru_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Any:  # noqa: A002
+    """One GRU step: reset and update gates, then (1 - z) * n + z * hx."""
+    gi, gh = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
+    ir, iz, i_n = ops.chunk(gi, 3, -1)
+    hr, hz, hn = ops.chunk(gh, 3, -1)
+    r, z = ops.sigmoid(ops.add(ir, hr)), ops.sigmoid(ops.add(iz, hz))
+    n = ops.tanh(ops.add(i_n, ops.mul(r, hn)))
+    return ops.add(n, ops.mul(z, ops.sub(hx, n)))
+
+
+def rnn_tanh_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Any:  # noqa: A002
+    """One Elman step, tanh(input W_ih^T + b_ih + hx W_hh^T + b_hh)."""
+    return ops.tanh(ops.add(*_gates(input, hx, w_ih, w_hh, b_ih, b_hh)))
+
+
+def rnn_relu_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Any:  # noqa: A002
+    """One Elman step with ReLU."""
+    return ops.relu(ops.add(*_gates(input, hx, w_ih, w_hh, b_ih, b_hh)))
+
+
+def _triple(v: Any, name: str) -> tuple[int, int, int]:
+    t = tuple(int(i) for i in v) if isinstance(v, (tuple, list)) else (int(v),) * 3
+    if len(t) != 3:
+        raise fail(f"conv_transpose3d(): {name} must be an int or a tuple of 3 ints, got {v}", ValueError)
+    return t  # type: ignore[return-value]
+
+
+def conv_transpose3d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,  # noqa: A002
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Any:
+    """3-d transposed convolution (the gradient of conv3d), weight (C_in, C_out/groups, kd, kh, kw):
+    a 2-d one per kernel depth offset, each added into the output depths it reaches."""
+    unbatched = input._data.ndim == 4
+    x = ops.unsqueeze(input, 0) if unbatched else input
+    xs, ws = tuple(x._data.shape), tuple(weight._data.shape)
+    if len(xs) != 5 or len(ws) != 5:
+        raise fail(
+            f"conv_transpose3d(): expected a 4-d (C, D, H, W) or 5-d (N, C, D, H, W) input and a 5-d "
+            f"weight, got shapes {tuple(input._data.shape)} and {ws}",
+            RuntimeError,
+        )
+    s, p, d = _triple(stride, "stride"), _triple(padding, "padding"), _triple(dilation, "dilation")
+    op_ = _triple(output_padding, "output_padding")
+    if min(xs[2:]) == 0 or min(ws) == 0:
+        raise fail(
+            f"conv_transpose3d(): weight of shape {ws} and input of shape {xs} need non-zero channels, "
+            "kernel and spatial sizes (only the batch may be empty)",
+            RuntimeError,
+        )
+    n, _, depth, h, w = xs
+    full = (depth - 1) * s[0] + d[0] * (ws[2] - 1) + 1 + op_[0]
+    flat = ops.reshape(ops.movedim(x, 2, 1), (n * depth,) + (xs[1], h, w))
+    out = None
+    for k in range(ws[2]):
+        y = ops.conv_transpose2d(flat, weight[:, :, k], None, s[1:], p[1:], op_[1:], groups, d[1:])
+        y = ops.movedim(ops.reshape(y, (n, depth) + tuple(y._data.shape[1:])), 1, 2)  # (N, C_out, D, H', W')
+        if out is None:
+            out = structural(np.zeros(y._data.shape[:2] + (full,) + y._data.shape[3:], dtype=y._data.dtype))
+        out = ops.index_add(out, 2, structural(np.arange(depth) * s[0] + k * d[0]), y)
+    out = out[:, :, p[0] : full - p[0]]
+    if bias is not None:
+        out = ops.add(out, ops.reshape(bias, (1, -1, 1, 1, 1)))
+    return ops.squeeze(out, 0) if unbatched else out
+
+
+def convolution(
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,  # noqa: A002
+    transposed: bool,
+    output_padding: Any,
+    groups: int,
+) -> Any:
+    """ATen's one convolution: ``conv{1,2,3}d`` or ``conv_transpose{1,2,3}d`` by the input's rank."""
+    spatial = input._data.ndim - 2
+    if spatial not in (1, 2, 3):
+        raise fail(
+            f"convolution(): expected a 3-, 4- or 5-d (batched) input, got shape {tuple(input._data.shape)}",
+            RuntimeError,
+        )
+    if transposed:
+        fn = (F.conv_transpose1d, ops.conv_transpose2d, conv_transpose3d)[spatial - 1]
+        return fn(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    fn = (F.conv1d, F.conv2d, F.conv3d)[spatial - 1]
+    return fn(input, weight, bias, stride, padding, dilation, groups)
+
+
+__all__ += ["conv_transpose3d", "convolution"]
+
+
+# ----------------------------------------------- whole recurrent layers, ATen's form
+def _recurrent(
+    kind: str,
+    input: Any,
+    hx: Any,
+    params: Sequence[Any],
+    has_biases: bool,
+    num_layers: int,  # noqa: A002
+    dropout: float,
+    train: bool,
+    bidirectional: bool,
+    batch_first: bool,
+) -> tuple:
+    """Every layer and direction unrolled over time with the cell of ``kind``; ``params`` holds
+    w_ih, w_hh (b_ih, b_hh) (w_hr) per layer and direction, as ``nn.LSTM._flat_weights``."""
+    dirs = 2 if bidirectional else 1
+    if input._data.ndim == 0:
+        raise fail(
+            f"dimension out of range (expected to be in range of [-1, 0], but got {int(batch_first)}): the "
+            "input has no dimensions (shape ())",
+            IndexError,
+        )
+    first = hx[0] if kind == "lstm" else hx
+    if first._data.ndim and first._data.shape[0] < num_layers * dirs:
+        raise fail(
+            f"Expected more hidden states in stacked_rnn: {num_layers * dirs} layers and directions, got "
+            f"hidden states of shape {tuple(first._data.shape)}",
+            RuntimeError,
+        )
+    if input._data.ndim == 3 and input._data.shape[1 if batch_first else 0] == 0:
+        raise fail(
+            f"Expected sequence length to be larger than 0 in RNN (input shape {tuple(input._data.shape)})",
+            RuntimeError,
+        )
+    per = len(params) // (num_layers * dirs)
+    if input._data.ndim != 3 or per * num_layers * dirs != len(params):
+        raise fail(
+            f"{kind}(): expected a 3-d input and {num_layers * dirs} groups of weights, got input "
+            f"shape {tuple(input._data.shape)} and {len(params)} weights",
+            RuntimeError,
+        )
+    x = ops.transpose(input, 0, 1) if batch_first else input
+    lstm = kind == "lstm"
+    h0, c0 = (hx[0], hx[1]) if lstm else (hx, None)
+    finals_h, finals_c = [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            w = list(params[k * per : (k + 1) * per])
+            w_ih, w_hh = w[0], w[1]
+            b_ih, b_hh = (w[2], w[3]) if has_biases else (None, None)
+            w_hr = w[-1] if lstm and per in (3, 5) else None
+            h, c = h0[k], (c0[k] if lstm else None)
+            size, state = w_ih._data.shape[0] // (4 if lstm else 3 if kind == "gru" else 1), c if lstm else h
+            if state._data.shape[-1] != size:
+                raise fail(
+                    f"The size of tensor a ({size}) must match the size of tensor b "
+                    f"({state._data.shape[-1]}) at non-singleton dimension 1: the weights are for a hidden "
+                    f"size of {size}, the state has shape {tuple(state._data.shape)}",
+                    RuntimeError,
+                )
+            steps = range(x._data.shape[0] - 1, -1, -1) if d else range(x._data.shape[0])
+            seq = [None] * x._data.shape[0]
+            for t in steps:
+                if lstm:
+                    h, c = ops.lstm_cell(x[t], (h, c), w_ih, w_hh, b_ih, b_hh)
+                    if w_hr is not None:
+                        h = ops.matmul(h, ops.t(w_hr))
+                else:
+                    h = _CELLS[kind](x[t], h, w_ih, w_hh, b_ih, b_hh)
+                seq[t] = h
+            outs.append(ops.stack(seq, 0))
+            finals_h.append(h)
+            finals_c.append(c)
+        x = ops.cat(outs, -1) if dirs == 2 else outs[0]
+        if dropout and train and layer < num_layers - 1:
+            x = F.dropout(x, dropout, True)
+    out = ops.transpose(x, 0, 1) if batch_first else x
+    if lstm:
+        return out, ops.stack(finals_h, 0), ops.stack(finals_c, 0)
+    return out, ops.stack(finals_h, 0)
+
+
+_CELLS = {"gru": gru_cell, "rnn_tanh": rnn_tanh_cell, "rnn_relu": rnn_relu_cell}
+
+
+def lstm(
+    input: Any,
+    hx: Sequence[Any],
+    params: Sequence[Any],
+    has_biases: bool,
+    num_layers: int,  # noqa: A002
+    dropout: float,
+    train: bool,
+    bidirectional: bool,
+    batch_first: bool,
+) -> tuple:
+    """``(output, h_n, c_n)`` of a whole LSTM (``hx`` = [h_0, c_0]), ATen's form of ``nn.LSTM``."""
+    return _recurrent(
+        "lstm", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
+    )
+
+
+def gru(
+    input: Any,
+    hx: Any,
+    params: Sequence[Any],
+    has_biases: bool,
+    num_layers: int,
+    dropout: float,  # noqa: A002
+    train: bool,
+    bidirectional: bool,
+    batch_first: bool,
+) -> tuple:
+    """``(output, h_n)`` of a whole GRU, ATen's form of ``nn.GRU``."""
+    return _recurrent(
+        "gru", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
+    )
+
+
+def rnn_tanh(
+    input: Any,
+    hx: Any,
+    params: Sequence[Any],
+    has_biases: bool,
+    num_layers: int,
+    dropout: float,  # noqa: A002
+    train: bool,
+    bidirectional: bool,
+    batch_first: bool,
+) -> tuple:
+    """``(output, h_n)`` of a whole Elman RNN with tanh."""
+    return _recurrent(
+        "rnn_tanh", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
+    )
+
+
+def rnn_relu(
+    input: Any,
+    hx: Any,
+    params: Sequence[Any],
+    has_biases: bool,
+    num_layers: int,
+    dropout: float,  # noqa: A002
+    train: bool,
+    bidirectional: bool,
+    batch_first: bool,
+) -> tuple:
+    """``(output, h_n)`` of a whole Elman RNN with ReLU."""
+    return _recurrent(
+        "rnn_relu", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
+    )
+
+
+__all__ += ["lstm", "gru", "rnn_tanh", "rnn_relu"]
+
+
+from ._naming import name_all  # noqa: E402
+
+name_all(globals(), __all__)  # their errors name them (lstm(): lstm_cell(): ...)
