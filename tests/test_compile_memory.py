@@ -126,13 +126,11 @@ def _sorted(found: list, code_file: str = "<chainrule.compile forward>") -> dict
 def test_steady_state_step_allocates_no_large_arrays() -> None:
     """Step 5 of the MLP step: eager makes every activation, gradient and temporary anew;
     compiled code writes into its pool.  What remains compiled is not the program's arrays:
-
-    - NumPy's iterator scratch for a broadcast in-place add (``v += bias`` after each
-      layer's matmul, as eager's ``linear`` does): ``getbufsize()`` elements of 8 bytes,
-      64 KiB whatever the batch (32 KiB in float32), freed inside the ``+=``;
-    - the optimizer's own update (``optim/sgd.py``: ``d -= lr * g`` makes ``lr * g``, one
-      temporary per parameter of 64 KiB or more), which the compiled step calls as eager
-      does."""
+    NumPy's iterator scratch for a broadcast in-place add (``v += bias`` after each layer's
+    matmul, as eager's ``linear`` does): ``getbufsize()`` elements of 8 bytes, 64 KiB whatever
+    the batch (32 KiB in float32), freed inside the ``+=``.  The optimizer's update (which the
+    compiled step calls as eager does) allocates nothing in either: ``optim/sgd.py`` writes its
+    temporaries (``lr * g``, ...) into a scratch it keeps."""
     counts = {}
     for compiled in (False, True):
         step, model = _mlp_step(compiled)
@@ -143,13 +141,65 @@ def test_steady_state_step_allocates_no_large_arrays() -> None:
     n_eager = sum(len(v) for v in eager.values())
     scratch = np.getbufsize() * 8 + 4096  # the scratch and the iterator's own bookkeeping
     assert all(size <= scratch for _, size in comp["program"]), comp["program"]
-    big_params = [p for p in model.parameters() if p.numel() * 8 >= BIG]
     assert len(comp["program"]) <= 3  # one scratch per bias add (three layers)
-    assert len(comp["optimizer"]) == len(big_params) and not comp["other"], comp
-    assert len(eager["optimizer"]) == len(big_params)
+    assert not comp["optimizer"] and not comp["other"], comp
+    assert not eager["optimizer"], eager
     # eager: 3 matmul results, 2 ReLUs, the backward's 4 matmuls and 2 masks, ... and the same
-    # scratch and optimizer temporaries
-    assert n_eager >= len(comp["program"]) + len(comp["optimizer"]) + 8, eager
+    # broadcast scratch
+    assert n_eager >= len(comp["program"]) + 8, eager
+
+
+class _AllocatingSGD(cr.optim.SGD):
+    """SGD as it was before its scratch: every temporary a new array (``_update_allocating``)."""
+
+    def _update_group(self, group: dict) -> None:
+        for p, grad in self._params_with_grad(group):
+            hyper = [group[k] for k in ("momentum", "dampening", "weight_decay", "nesterov", "maximize")]
+            self._update_allocating(p, grad, float(group["lr"]), *hyper)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex128"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(lr=0.1),
+        dict(lr=0.1, maximize=True),
+        dict(lr=0.05, momentum=0.9),
+        dict(lr=0.05, momentum=0.9, dampening=0.3),
+        dict(lr=0.01, momentum=0.9, dampening=0.5, weight_decay=0.2),
+        dict(lr=0.05, momentum=0.9, nesterov=True),
+        dict(lr=0.1, weight_decay=0.1),
+        dict(lr=0.05, momentum=0.8, weight_decay=0.01, nesterov=True),
+        dict(lr=0.1, momentum=0.3, nesterov=True, maximize=True),
+        dict(lr=0.05, momentum=0.5, weight_decay=0.05, maximize=True),
+    ],
+)
+def test_sgd_update_into_its_scratch_rounds_as_with_temporaries(kw: dict, dtype: str) -> None:
+    """The same operations in the same order, one rounding each: the parameters are bitwise
+    those of the allocating update, the gradients untouched; after the first step (which makes
+    the momentum buffer), a step allocates no array of 64 KiB or more."""
+    rng = np.random.default_rng(0)
+    shapes = [(200, 200), (300,), (), (40, 30)]
+
+    def draw(s: tuple) -> np.ndarray:
+        a = rng.standard_normal(s) + (1j * rng.standard_normal(s) if dtype == "complex128" else 0)
+        return np.asarray(a).astype(dtype)
+
+    init = [draw(s) for s in shapes]
+    ours = [cr.tensor(a.copy(), requires_grad=True) for a in init]
+    ref = [cr.tensor(a.copy(), requires_grad=True) for a in init]
+    opt, ref_opt = cr.optim.SGD(ours, **kw), _AllocatingSGD(ref, **kw)
+    for step in range(5):
+        grads = [draw(s) * 3 for s in shapes]
+        for p, q, g in zip(ours, ref, grads):
+            p.grad, q.grad = cr.tensor(g.copy()), cr.tensor(g.copy())
+        found = _big_allocations(opt.step)
+        ref_opt.step()
+        if step > 0:
+            assert not found, found
+        for p, q, g in zip(ours, ref, grads):
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), err_msg=f"step {step}")
+            np.testing.assert_array_equal(p.grad.numpy(), g)
 
 
 def test_steady_state_steps_reuse_the_same_buffers_and_grads() -> None:
@@ -190,8 +240,8 @@ def test_peak_memory_of_a_compiled_step() -> None:
     state), not the compiled program's raw arrays: by it the compiled step's peak is at most
     eager's.  tracemalloc sees everything: the pool persists between steps (activation buffers
     that cannot live inside the gradient buffers, about one 128x256 array here, and the compiled
-    code and graph), and it is alive while the optimizer makes its temporaries, eager's peak
-    moment; so the compiled step's peak is eager's plus that, within 10 %."""
+    code and graph), so the compiled step's peak is eager's plus that, within 10 % (3 % here;
+    SGD's scratch is in both)."""
     eager_traced, eager_seen = _peak(False)
     comp_traced, comp_seen = _peak(True)
     assert comp_seen <= eager_seen, (comp_seen, eager_seen)

@@ -7,6 +7,10 @@ For each parameter ``p`` with gradient ``g`` (PyTorch's formulation)::
     b = g (first step) or momentum * b + (1 - dampening) * g
     g = g + momentum * b  if nesterov else b          (when momentum != 0)
     p = p - lr * g
+
+Each product and sum is computed as written, one rounding each (PyTorch's ``add_(g,
+alpha=-lr)`` may fuse the last line into one FMA, a last-bit difference); the temporaries
+go into a scratch the optimizer keeps (``_scratch``), so a step allocates no array.
 """
 
 from __future__ import annotations
@@ -70,28 +74,91 @@ class SGD(Optimizer):
         maximize = group["maximize"]
         for p, grad in self._params_with_grad(group):
             d = p._data
-            g = _grad_with_decay(grad, d, maximize, wd)
-            owned = g is not grad  # a temporary we may overwrite
+            if grad.dtype != d.dtype or grad.shape != d.shape or d.dtype.kind not in "fc":
+                self._update_allocating(p, grad, lr, momentum, dampening, wd, nesterov, maximize)
+                continue
+            # every temporary goes into the optimizer's scratch (``_scratch``): the same
+            # operations, one rounding each, as the formulas above, and no new array per step
+            s = self._scratch(d, 0)
+            g, owned = grad, False  # owned: g is a scratch, updated in place
+            if wd:
+                np.multiply(d, wd, out=s)
+                if maximize:
+                    s -= g
+                else:
+                    s += g
+                g, owned = s, True
+            elif maximize:
+                g, owned = np.negative(grad, out=s), True
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
-                if buf is None:  # the buffer starts as g: a temporary is kept, not copied
-                    buf = state["momentum_buffer"] = wrap(g if owned else np.array(g, copy=True))
+                if buf is None:  # the buffer starts as g (its one allocation)
+                    buf = state["momentum_buffer"] = wrap(np.array(g, copy=True))
                 else:
                     b = buf._data
                     b *= momentum
                     if dampening == 0:
                         b += g
-                    else:
-                        b += (1 - dampening) * g
-                if nesterov:
-                    ahead = np.multiply(buf._data, momentum, out=np.empty_like(d))
+                    else:  # (no Nesterov with dampening: g is not read again)
+                        b += np.multiply(g, 1 - dampening, out=s)
+                if nesterov:  # g + momentum * b, into a scratch g is not in
+                    ahead = np.multiply(buf._data, momentum, out=self._scratch(d, int(owned)))
                     ahead += g
                     g, owned = ahead, True
                 else:
                     g, owned = buf._data, False
             if owned:
                 g *= lr
-                d -= g
             else:
-                d -= lr * g
+                g = np.multiply(g, lr, out=s)
+            d -= g
+
+    def _scratch(self, d: np.ndarray, k: int) -> np.ndarray:
+        """Scratch ``k`` (0 or 1) shaped as ``d``: a view into one array per dtype, as large as
+        the largest parameter, kept by the optimizer (not in its ``state``)."""
+        pool = self.__dict__.setdefault("_scratch_arrays", {})
+        flat = pool.get((d.dtype, k))
+        if flat is None or flat.size < d.size:
+            flat = pool[(d.dtype, k)] = np.empty(d.size, dtype=d.dtype)
+        return flat[: d.size].reshape(d.shape)
+
+    def _update_allocating(
+        self,
+        p: Any,
+        grad: np.ndarray,
+        lr: float,
+        momentum: float,
+        dampening: float,
+        wd: float,
+        nesterov: bool,
+        maximize: bool,
+    ) -> None:
+        """The update with temporaries, for a gradient whose dtype or shape is not the
+        parameter's (and dtypes NumPy's ``out=`` does not cover, bfloat16)."""
+        d = p._data
+        g = _grad_with_decay(grad, d, maximize, wd)
+        owned = g is not grad  # a temporary we may overwrite
+        if momentum != 0:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:  # the buffer starts as g: a temporary is kept, not copied
+                buf = state["momentum_buffer"] = wrap(g if owned else np.array(g, copy=True))
+            else:
+                b = buf._data
+                b *= momentum
+                if dampening == 0:
+                    b += g
+                else:
+                    b += (1 - dampening) * g
+            if nesterov:
+                ahead = np.multiply(buf._data, momentum, out=np.empty_like(d))
+                ahead += g
+                g, owned = ahead, True
+            else:
+                g, owned = buf._data, False
+        if owned:
+            g *= lr
+            d -= g
+        else:
+            d -= lr * g
