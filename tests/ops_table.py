@@ -520,3 +520,9 @@ from ops_table_fft import CASES as _FFT  # noqa: E402  (complex numbers and torc
 CASES += _FFT
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.op}-{_i}"
+
+from ops_table_surface import CASES as _SURFACE  # noqa: E402  (the rest of PyTorch's public names)
+
+CASES += _SURFACE
+for _i, _c in enumerate(CASES):
+    _c.id = f"{_c.op}-{_i}"

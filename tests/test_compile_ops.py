@@ -39,6 +39,8 @@ RUNS_EAGERLY = {
     "linalg.cholesky_ex": "the info output is made by NumPy from whether the factorisation failed",
     "linalg.lstsq": "the residuals and rank outputs are made by NumPy from the solution",
     "scatter_reduce": "the counts per target come from the index values through np.add.at",
+    "index_reduce": "composed of scatter_reduce (above)",
+    "lu_unpack": "the permutation matrix is made by NumPy from the pivot values",
     "ctc_loss": "the backward reruns the alpha/beta recursion with ops (exact higher derivatives) on "
     "positions made by NumPy from the target and length values",
 }

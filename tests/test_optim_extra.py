@@ -400,7 +400,6 @@ def test_swap_in_params_and_state_matches_pytorch(name):
 # deliberate omissions, each with its reason
 OPTIM_OMITTED = {
     "SparseAdam": "sparse gradients: chainrule has no sparse layouts",
-    "Muon": "orthogonalises in bfloat16 (Newton-Schulz); matching it needs the bfloat16 dtype",
 }
 
 
