@@ -30,7 +30,9 @@ def _run(sess: ort.InferenceSession, *xs: torch.Tensor) -> list[np.ndarray]:
 def _close(got: np.ndarray, want: torch.Tensor) -> None:
     want = want.detach().numpy()
     assert got.dtype == want.dtype and got.shape == want.shape
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # float32 sums in another order differ by a few ulps of the largest terms, not of each output:
+    # the absolute tolerance scales with the outputs' magnitude (a 0.8 next to 25s is off by 2e-5)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
 
 
 def _eval_model(m: nn.Module) -> nn.Module:
