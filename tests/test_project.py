@@ -74,7 +74,10 @@ def test_core_line_budget() -> None:
     # 10100 -> 10230: gcd, lcm, the bit shifts, nextafter and frexp are primitives
     # (ops/elementwise_extra.py: NumPy has them and no composition gives them exactly); the rest
     # of PyTorch's public names (tests/test_public_names.py) are compositions outside the core
-    assert total < 10230, f"core is {total} lines"
+    # 10230 -> 10240: the in-place view ops (squeeze_, t_, as_strided_, ...) in _inplace.py: one
+    # helper rebinds the tensor to its own view, names the nodes as PyTorch (TBackward1, ...) and
+    # re-expresses views taken earlier in the base's new layout (+110 lines, 100 of the headroom)
+    assert total < 10240, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

@@ -126,11 +126,6 @@ EXPLICIT: dict[str, dict[str, str]] = {
 }
 
 # Names that should be provided and are not yet: what each needs.
-_IN_PLACE_VIEW = (
-    "not yet: in-place view ops change a tensor's own shape and strides; the view machinery "
-    "(bases and replay chains, _inplace.py and ops/_views.py) cannot yet rebind a tensor's "
-    "view function"
-)
 _AUTOCAST_STATE = (
     "not yet: autocast's state is the stack of autocast regions (amp/autocast_mode.py); "
     "global setters need a state outside any region"
@@ -147,7 +142,6 @@ NOT_YET: dict[str, dict[str, str]] = {
         "embedding_bag": "not yet: ATen's four-output form (offset2bag, bag_size, max_indices); "
         "F.embedding_bag is provided",
         "get_device_module": "not yet: a chainrule.cpu device module (torch.cpu) for it to return",
-        "as_strided_": _IN_PLACE_VIEW,
         "is_autocast_cache_enabled": _AUTOCAST_STATE,
         "set_autocast_cache_enabled": _AUTOCAST_STATE,
         "set_autocast_cpu_dtype": _AUTOCAST_STATE,
@@ -156,10 +150,6 @@ NOT_YET: dict[str, dict[str, str]] = {
         "set_autocast_enabled": _AUTOCAST_STATE,
     },
     "Tensor": {
-        **{
-            n: _IN_PLACE_VIEW
-            for n in ("as_strided_", "squeeze_", "unsqueeze_", "t_", "transpose_", "swapaxes_", "swapdims_")
-        },
         "grad_dtype": "not yet: the engine would cast the gradients reaching a leaf to its grad_dtype",
         "hash_tensor": "not yet: its result is uint64, a dtype chainrule lacks",
         "is_inference": _INFERENCE,

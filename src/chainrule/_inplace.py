@@ -344,3 +344,113 @@ def setitem(t: Tensor, idx: Any, value: Any) -> None:
         cls = IndexError if isinstance(exc, IndexError) else RuntimeError
         raise cls(f"setitem: {exc} (tensor shape {tuple(t._data.shape)})") from None
     _bump(t)
+
+
+# ======================================================= in-place view ops
+# PyTorch names the nodes of the in-place forms apart (``y.t_()`` -> TBackward1).
+_VIEW_NODE_NAMES = {
+    "SqueezeBackward0": "SqueezeBackward3",
+    "SqueezeBackward1": "SqueezeBackward4",
+    "SqueezeBackward2": "SqueezeBackward5",
+    "UnsqueezeBackward0": "UnsqueezeBackward1",
+    "TBackward0": "TBackward1",
+    "TransposeBackward0": "TransposeBackward1",
+    "AsStridedBackward0": "AsStridedBackward1",
+}
+_renamed: dict[type, type] = {}
+
+
+def _renamed_node(node: Any) -> Any:
+    cls = type(node)
+    name = _VIEW_NODE_NAMES.get(cls.__name__)
+    if name is not None:
+        sub = _renamed.get(cls)
+        if sub is None:  # same layout (no slots), so the node can change class
+            sub = _renamed[cls] = type(name, (cls,), {"__slots__": ()})
+        node.__class__ = sub
+    return node
+
+
+def _check_view_op(t: Tensor, name: str) -> None:
+    """PyTorch's refusals for an in-place view op while grad mode is on (its words first)."""
+    shape = tuple(t._data.shape)
+    if t._base is None:
+        if t._rg and t.grad_fn is None:
+            raise RuntimeError(
+                f"a leaf Variable that requires grad is being used in an in-place operation. "
+                f"{name}() on a leaf of shape {shape}: do it inside `with chainrule.no_grad():`, "
+                "or on a copy (x.clone()) or x.detach()"
+            )
+        return
+    multi = t._get_meta("multi_view")
+    if multi is not None:
+        _check_view(t, name)
+    if t._base._rg and t._base.grad_fn is None:
+        raise RuntimeError(
+            f"a view of a leaf Variable that requires grad is being used in an in-place operation. "
+            f"{name}() on a view of shape {shape} of a leaf of shape {tuple(t._base._data.shape)}: "
+            "do it inside `with chainrule.no_grad():`, or use the out-of-place op"
+        )
+
+
+def inplace_view(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) -> Tensor:
+    """``t`` becomes the view ``compute(t, *args)`` of itself (``squeeze_``, ``t_``, ...).
+
+    Same storage and version counter, new shape and strides; the version is bumped (PyTorch
+    bumps it too) and, in grad mode, the history is the view op on the old one.  A view's
+    chain grows by the op; views taken earlier of a base ``t`` are re-expressed in its new
+    layout, since view chains count positions in the base's own shape."""
+    if t._base is not None:
+        refresh(t)
+    grad = _grad_state.grad_enabled
+    if grad:
+        _check_view_op(t, name)
+    res = compute(_payload_alias(t), *args)
+    if res._data.size and not np.may_share_memory(res._data, t._data):
+        raise RuntimeError(
+            f"{name}(): chainrule counts strides over a tensor's own elements in C order, and this "
+            f"tensor (shape {tuple(t._data.shape)}) is not contiguous, so the result would be a copy, "
+            "not a view; call .contiguous() first"
+        )
+    step = res._vfn[0] if res._base is not None else ()
+    old_shape = t._data.shape
+    if t._base is None and step:
+        _relink_views(t, old_shape, step, name)
+    t._data = res._data
+    if _transformed(t, args):
+        take(t, res)
+    elif grad:
+        t.grad_fn = None if res.grad_fn is None else _renamed_node(res.grad_fn)
+        t._rg = res._rg
+    _bump(t)
+    if t._base is not None:  # under no_grad a view's history stays stale, regenerated later
+        t._vfn = (t._vfn[0] + step, t._vc[0] if grad else t._vfn[1])
+    if notify.hooks:
+        notify(t, res)
+    return t
+
+
+def _relink_views(t: Tensor, old_shape: tuple, step: tuple, name: str) -> None:
+    """Views of ``t`` made earlier count positions in ``t``'s old shape: give each the single
+    step that gathers its elements from ``t``'s new layout.  (No registry of views exists,
+    so they are found through the garbage collector's referrers: in-place view ops are rare.)"""
+    import gc
+
+    from .ops._views import REPLAY, positions
+
+    views = [o for o in gc.get_referrers(t) if isinstance(o, Tensor) and o._base is t]
+    if not views:
+        return
+    moved = positions(old_shape, step).reshape(-1)  # old position of each new element
+    where = np.full(int(np.prod(old_shape)), -1, dtype=np.int64)
+    where[moved] = np.arange(moved.size)
+    for v in views:
+        pos = where[positions(old_shape, v._vfn[0])]
+        if (pos < 0).any() or np.unique(moved).size != moved.size:
+            raise RuntimeError(
+                f"{name}(): a view of shape {tuple(v._data.shape)} taken earlier of this tensor "
+                f"(shape {tuple(old_shape)}) reads elements the new layout (shape "
+                f"{tuple(positions(old_shape, step).shape)}) does not hold once each; chainrule "
+                "cannot follow it. Take the view after the in-place op, or use the out-of-place op"
+            )
+        v._vfn = (((REPLAY, {"pos": pos}),), v._vfn[1])

@@ -21,7 +21,7 @@ from . import _tensor_functions_extra as fx
 from . import _tensor_functions_shape as fs
 from . import _torch_nn_functions as fnn
 from . import random as _random
-from ._inplace import _check_leaf, inplace
+from ._inplace import _check_leaf, inplace, inplace_view
 from ._tensor import Tensor, wrap
 from .linalg import _extra as lx
 from .ops._core import fail, structural
@@ -475,12 +475,26 @@ Tensor.sum_to_size = _sum_to_size  # type: ignore[attr-defined]
 Tensor.module_load = _module_load  # type: ignore[attr-defined]
 
 
+# ------------------------------------ in-place view ops: the tensor itself becomes the view
+def _inplace_view_of(name: str, fn: Callable) -> Callable:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return inplace_view(self, name, lambda t, *a: fn(t, *a, **kwargs), *args)
+
+    method.__name__ = name
+    method.__doc__ = f"``x.{name[:-1]}(...)`` in place: same storage, new shape and strides; returns x."
+    return method
+
+
+for _name in ("squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims", "as_strided"):
+    setattr(Tensor, _name + "_", _inplace_view_of(_name + "_", getattr(Tensor, _name)))
+
+
 # ------------------------------------------- torch.<name>_(x, ...): the in-place forms
 _TOP_INPLACE = (
     "abs acos acosh addmv arccos arccosh arcsin arcsinh arctan arctanh asin asinh atan atanh ceil clamp "
     "clamp_max clamp_min clip conj_physical cos cosh deg2rad erf erfc exp2 exp expm1 fix floor frac gcd "
     "i0 lcm ldexp log10 log1p log2 log logit nan_to_num neg negative rad2deg reciprocal round rsqrt "
-    "sigmoid sin sinc sinh sqrt square tan tanh trunc xlogy zero fill detach resize_as"
+    "sigmoid sin sinc sinh sqrt square tan tanh trunc xlogy zero fill detach resize_as as_strided"
 ).split()
 
 
