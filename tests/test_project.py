@@ -77,7 +77,9 @@ def test_core_line_budget() -> None:
     # 10230 -> 10240: the in-place view ops (squeeze_, t_, as_strided_, ...) in _inplace.py: one
     # helper rebinds the tensor to its own view, names the nodes as PyTorch (TBackward1, ...) and
     # re-expresses views taken earlier in the base's new layout (+110 lines, 100 of the headroom)
-    assert total < 10240, f"core is {total} lines"
+    # 10240 -> 10250: the engine copies an array a multi-output rule (a compiled backward) gives
+    # two inputs, so their .grad never share memory
+    assert total < 10250, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

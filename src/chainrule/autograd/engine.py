@@ -296,6 +296,8 @@ def _drain(ready: list, pending: dict, create_graph: bool, retain_graph: bool, n
                 continue
             if outs is not None:
                 gi = outs[i]
+                if i and any(gi is o for o in outs[:i]):  # one array for two inputs (a compiled
+                    shared.add(id(gi))  # backward's common subexpression): each .grad gets its own
             else:
                 r = rules[i]
                 k = r.slots
