@@ -92,19 +92,20 @@ def _freeze(spec: TreeSpec) -> None:
 
 def tree_unflatten(leaves: Any, spec: TreeSpec) -> Any:
     """Rebuild the structure ``spec`` around ``leaves`` (in ``tree_flatten``'s order)."""
-    it = iter(leaves)
+    return _build(spec, iter(leaves))
 
-    def build(s: TreeSpec) -> Any:
-        if s.kind is None:
-            return next(it)
-        items = [build(c) for c in s.children]
-        if s.kind == "dict":
-            return s.cls(zip(s.keys, items)) if s.cls is not dict else dict(zip(s.keys, items))
-        if s.kind == "namedtuple":
-            return s.cls(*items)
-        return tuple(items) if s.kind == "tuple" else items
 
-    return build(spec)
+def _build(s: TreeSpec, it: Any) -> Any:
+    # (a function of its own, not a recursive closure: that would be a reference cycle keeping
+    # every leaf alive until the garbage collector runs, e.g. a compiled call's outputs)
+    if s.kind is None:
+        return next(it)
+    items = [_build(c, it) for c in s.children]
+    if s.kind == "dict":
+        return s.cls(zip(s.keys, items)) if s.cls is not dict else dict(zip(s.keys, items))
+    if s.kind == "namedtuple":
+        return s.cls(*items)
+    return tuple(items) if s.kind == "tuple" else items
 
 
 def flatten_each(trees: Any) -> tuple[list, list]:
