@@ -388,8 +388,9 @@ def _show(v: Any) -> str:
         )
     if kind in ("big", "deep"):
         return f"{v[1]} of {v[3]} (by length)"
-    if kind in ("fn", "pymod", "module", "obj", "ndarray", "missing"):
-        return {"fn": "function", "pymod": "module", "module": "nn.Module", "missing": "not defined"}.get(
-            kind, kind
-        )
+    if kind in ("user", "pymod", "class"):
+        what = {"user": f"{v[1]} object", "pymod": "module", "class": "class"}[kind]
+        return f"{what} (" + ", ".join(f".{n}: {_show(x)}" for n, x in v[3]) + ")"
+    if kind in ("fn", "module", "obj", "ndarray", "missing", "seen"):
+        return {"fn": "function", "module": "nn.Module", "missing": "not defined"}.get(kind, kind)
     return f"{kind} == {v[1]!r}" if len(v) == 2 else kind
