@@ -12,10 +12,12 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import autograd, ops
-from .._tensor import Tensor
+from .._tensor import Tensor, _RetainGrad
+from ..autograd import engine as _engine
 from ..autograd.grad_mode import no_grad
 from ..nn import _norm_functional as _nf
 from ..nn import functional as F
+from ..nn.module import Module
 from ..nn.normalization import _BatchNorm
 from ..ops import elementwise as ew
 from ..ops import nn as _ops_nn
@@ -34,6 +36,8 @@ _ORIG_DROPOUT = _ops_nn.dropout
 _ORIG_BN = _nf.batch_norm
 _ORIG_BN_FORWARD = _BatchNorm.forward
 _ORIG_AG_GRAD = autograd.grad
+_ORIG_RUN_HOOKS = _engine._run_hooks
+_ORIG_CALL_WITH_HOOKS = Module._call_with_hooks
 
 
 def _reader(name: str) -> Callable:
@@ -129,6 +133,34 @@ def _bn_forward(self: _BatchNorm, input: Tensor) -> Tensor:  # noqa: A002
     return out
 
 
+def _run_hooks(hooks: list, g: Any, create_graph: bool, owner: str, shape: tuple, dtype: Any) -> Any:
+    """Tensor hooks met by a traced backward run only now, on the tracing call: the compiled
+    code would replay their ops but never their Python (a list they append to, a print), so
+    the function runs eagerly.  ``retain_grad`` inside a ``backward()`` of the function is
+    traced (its ``.grad`` is a value of the program).  Hooks on the compiled backward's
+    sources are not met here: ``artefact._trace_backward`` leaves them to the engine, which
+    runs them after the compiled backward on every call."""
+    tr = current()
+    if tr is not None and not tr.quiet:
+        if any(tr.phase != "fwd" or not isinstance(h, _RetainGrad) for h in hooks):
+            tr.problem(
+                f"a gradient hook (register_hook) on {owner}: its Python would run on the tracing call only"
+            )
+        if tr.phase == "bwd":  # the compiled backward's trace, discarded now: the caller's
+            return g  # backward of this (eager) call runs the hooks, once
+    return _ORIG_RUN_HOOKS(hooks, g, create_graph, owner, shape, dtype)
+
+
+def _call_with_hooks(self: Module, args: tuple, kwargs: dict) -> Any:
+    tr = current()
+    if tr is not None and not tr.quiet:
+        tr.problem(
+            f"a hook on the module {type(self).__name__} (forward, forward pre- or full backward "
+            "hook): its Python would run on the tracing call only"
+        )
+    return _ORIG_CALL_WITH_HOOKS(self, args, kwargs)
+
+
 def _print_traced(*args: Any, **kw: Any) -> None:
     tr = current()
     if tr is None or tr.quiet:
@@ -200,6 +232,8 @@ def patches() -> list[tuple[Any, str, Any]]:
         (F, "batch_norm", _batch_norm),
         (_BatchNorm, "forward", _bn_forward),
         (builtins, "print", _print_traced),
+        (_engine, "_run_hooks", _run_hooks),
+        (Module, "_call_with_hooks", _call_with_hooks),
     ]
     out += _step.patches()  # backward(), zero_grad(), optimizer.step() inside the function
     import chainrule

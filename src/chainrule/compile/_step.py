@@ -119,6 +119,7 @@ def _unknown_leaves(tr: Tracer, leaves: list) -> bool:
         if meta.get("post_hooks"):
             tr.problem("backward() into a tensor with a post-accumulate-grad hook (the hook runs Python)")
             return True
+        tr.reached[id(leaf)] = leaf  # (a hook registered after the trace: Artefact.run retraces)
     return False
 
 

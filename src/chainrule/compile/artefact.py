@@ -86,6 +86,7 @@ class Artefact:
         self.grad_externals = [k for k, t in enumerate(self.external_tensors) if isinstance(t, GradOf)]
         self.watch = _watch(tracer, self.external_tensors, graph.effects)
         self.spent = tracer.stepped  # backward() ran inside: outputs' graphs are consumed
+        self.hook_leaves = [tracer.leaf_spec(t) for t in tracer.reached.values()]  # (hookless then)
         leaves = [tracer.leaf_spec(t) for t, _ in tracer.grad_start.values()]
         self.anchor = leaves[0] if leaves else None  # a leaf that requires grad, for _Spent
         returns = [
@@ -118,6 +119,10 @@ class Artefact:
     def run(self, tensors: list[Tensor]) -> Any:
         """Run on this call's input tensors; raises Mismatch if a graph-break check fails."""
         externals = self.external_tensors
+        for spec in self.hook_leaves:  # a hook a backward() inside would run: retrace (eager)
+            meta = (tensors[spec] if isinstance(spec, int) else spec)._meta
+            if meta and (meta.get("hooks") or meta.get("post_hooks")):
+                raise Mismatch
         if self.grad_externals or self.grad_checks:
             externals = self._resolve(tensors)
         if self.watch:
@@ -486,7 +491,34 @@ def _trace_backward(tr: Tracer, outs: list, tensors: list) -> None:
         g = wrap(np.ones_like(o._data))
         tr.add_input(g, k, kind="grad")
         gs.append(g)
-    grads = engine_grad(diff, [s for _, s in sources], grad_outputs=gs, create_graph=True, allow_unused=True)
+    held = _hold_hooks([s for _, s in sources])
+    try:
+        grads = engine_grad(
+            diff, [s for _, s in sources], grad_outputs=gs, create_graph=True, allow_unused=True
+        )
+    finally:
+        for owner, key, hooks in held:
+            if key is None:
+                owner.hooks = hooks
+            else:
+                owner[key] = hooks
     tr.sources = [kind for kind, _ in sources]
     tr.graph.grads = [None if g is None else Ref(tr.node_of(g)) for g in grads]  # (still "bwd")
     tr.phase = "fwd"
+
+
+def _hold_hooks(sources: list) -> list:
+    """Hooks on the compiled backward's sources are not traced: the engine runs them on every
+    call, after the compiled backward hands it the sources' gradients (traced too, a hook
+    would run twice on the tracing call and its ops twice on every later one)."""
+    held = []
+    for t in sources:
+        if t.grad_fn is None:
+            meta = t._meta
+            if meta and meta.get("hooks"):
+                held.append((meta, "hooks", meta["hooks"]))
+                meta["hooks"] = None
+        elif t.grad_fn.hooks:
+            held.append((t.grad_fn, None, t.grad_fn.hooks))
+            t.grad_fn.hooks = None
+    return held

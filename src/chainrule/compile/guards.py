@@ -267,7 +267,9 @@ def _module_state(m: Any) -> tuple:
         )
         params = tuple(None if p is None else (id(p), p._rg) for p in d["_parameters"].values())
         bufs = tuple(map(id, d["_buffers"].values()))
-        out.append((id(mod), attrs, params, bufs, len(d["_forward_pre_hooks"]), len(d["_forward_hooks"])))
+        hooks = len(d["_forward_pre_hooks"]), len(d["_forward_hooks"])
+        hooks += len(d.get("_backward_hooks") or ()), len(d.get("_backward_pre_hooks") or ())
+        out.append((id(mod), attrs, params, bufs, hooks))
         stack.extend(c for c in d["_modules"].values() if c is not None)
     return tuple(out)
 

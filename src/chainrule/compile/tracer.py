@@ -104,6 +104,7 @@ class Tracer:
         self.dirty: set[int] = set()  # tensors an opaque optimizer step wrote: not readable after it
         self.stepped = False  # backward() ran inside the function
         self.dynamic_index = False  # integer index arrays as edges (chainrule.compile), not checks
+        self.reached: dict[int, Tensor] = {}  # leaves a backward() inside the function filled
 
     # ---------------------------------------------------------------- mapping
     def bind(self, obj: Any, node: Node) -> None:
@@ -223,7 +224,8 @@ class Tracer:
         line = user_line()
         if self.fullgraph:
             raise GraphBreak(f"chainrule.compile(fullgraph=True): {what} at {line}")
-        self.problems.append(f"{what} at {line}")
+        if f"{what} at {line}" not in self.problems:
+            self.problems.append(f"{what} at {line}")
 
     # ---------------------------------------------------------------- recording
     def record(self, op: Any, args: tuple, params: dict, inner: Callable) -> Any:
