@@ -245,8 +245,8 @@ class Pool:
             return bufs
         for k in self.escaping:
             b = bufs[k]
-            # held by the list, ``b``, the argument and the views of its guests: nobody else
-            n = sys.getrefcount(b) - 3 - len(self.guests[k])
+            # held by the list, ``b`` (and the argument, up to 3.13), its guests' views: nobody else
+            n = sys.getrefcount(b) - REFS[0] - len(self.guests[k])
             if n == 0:
                 continue
             if n == 1 and owners and _only_grad(owners.get(k), b):
@@ -269,5 +269,28 @@ class Pool:
 def _only_grad(leaf: Any, b: np.ndarray) -> bool:
     """``leaf.grad`` wraps ``b`` and nothing but the leaf holds that tensor."""
     g = getattr(leaf, "_grad", None)
-    # the leaf's slot, ``g`` and the argument: 3
-    return g is not None and g._data is b and g._base is None and sys.getrefcount(g) == 3
+    # the leaf's slot and ``g`` (and the argument, up to 3.13)
+    return g is not None and g._data is b and g._base is None and sys.getrefcount(g) == REFS[1]
+
+
+class _Holder:
+    __slots__ = ("_grad",)
+
+
+def measure() -> tuple[int, int]:
+    """``sys.getrefcount`` of an object nobody else holds, in the code shapes of ``Pool.ready``
+    (a list item read into a local) and ``_only_grad`` (a slot read into a local).  Measured,
+    not assumed: CPython 3.14 no longer counts a borrowed argument, so a bare 3 would be one
+    too many there and a buffer its caller still holds would look free (overwritten)."""
+    bufs = [np.empty(0)]
+    b = bufs[0]
+    free = sys.getrefcount(b)
+    leaf = _Holder()
+    leaf._grad = np.empty(0)
+    g = getattr(leaf, "_grad", None)
+    REFS[:] = [free, sys.getrefcount(g)]
+    return free, REFS[1]
+
+
+REFS = [0, 0]  # (a free pool buffer, a .grad held by its leaf alone): measure() at import
+measure()
