@@ -250,6 +250,7 @@ def _zero_grad(orig: Callable, params: Callable[[Any], list]) -> Callable:
             g = p._grad
             if set_to_none:
                 tr.grad_touch(p, g, dont_care=True)
+                _cleared(tr, p)
                 p._grad = None
             elif g is not None:
                 tr.grad_touch(p, g)
@@ -270,7 +271,16 @@ def _set_grad(self: Tensor, value: Tensor | None) -> None:
     tr = current()
     if tr is not None and not tr.quiet and id(self) in tr.grad_start:
         tr.grad_touch(self, self._grad, dont_care=True)
+        if value is None:
+            _cleared(tr, self)
     _GRAD_PROP.fset(self, value)
+
+
+def _cleared(tr: Tracer, leaf: Tensor) -> None:
+    """``leaf.grad = None`` before the first optimizer step: if the compiled program raises,
+    ``Artefact.run`` applies it (eager's error came after it, most likely)."""
+    if not any(e[0] == "call" for e in tr.graph.effects):
+        tr.cleared.setdefault(id(leaf), tr.leaf_spec(leaf))
 
 
 def _opaque_step(orig: Callable, what: str, writes: Callable[[Any], list] | None) -> Callable:

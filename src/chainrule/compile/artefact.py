@@ -86,6 +86,7 @@ class Artefact:
         self.grad_externals = [k for k, t in enumerate(self.external_tensors) if isinstance(t, GradOf)]
         self.watch = _watch(tracer, self.external_tensors, graph.effects)
         self.spent = tracer.stepped  # backward() ran inside: outputs' graphs are consumed
+        self.cleared = list(tracer.cleared.values())
         self.hook_leaves = [tracer.leaf_spec(t) for t in tracer.reached.values()]  # (hookless then)
         leaves = [tracer.leaf_spec(t) for t, _ in tracer.grad_start.values()]
         self.anchor = leaves[0] if leaves else None  # a leaf that requires grad, for _Spent
@@ -132,13 +133,17 @@ class Artefact:
                 raise Mismatch
         arrays = [t._data for t in tensors] + [t._data for t in externals]
         srcs = [tensors[k] if kind == "input" else k for kind, k in self.sources]
-        if self.backward is not None and is_grad_enabled() and any(s._rg for s in srcs):
-            box: list = []
-            outs = CompiledFunction.apply(self, arrays, box, *srcs)
-            outs = list(outs) if isinstance(outs, tuple) else [outs]
-            _, late = box[0]
-        else:
-            outs, _, _, late = self.forward.run(arrays, self._owners(tensors))
+        try:
+            if self.backward is not None and is_grad_enabled() and any(s._rg for s in srcs):
+                box: list = []
+                outs = CompiledFunction.apply(self, arrays, box, *srcs)
+                outs = list(outs) if isinstance(outs, tuple) else [outs]
+                _, late = box[0]
+            else:
+                outs, _, _, late = self.forward.run(arrays, self._owners(tensors))
+        except BaseException:
+            self._cleared(tensors)
+            raise
         if self.late:
             self._late(tensors, late)
         return self._rebuild(list(outs), tensors)
@@ -199,6 +204,13 @@ class Artefact:
             elif kind == "call" and hasattr(target[0], "param_groups"):
                 written += _optimizer_writes(target[0])
         return any(w is not None and np.may_share_memory(a, w._data) for w in written)
+
+    def _cleared(self, tensors: list) -> None:
+        """The program raised: the ``.grad = None`` stores made before the first optimizer step
+        (``zero_grad()``) are applied, as eager had made them before its error (eager's state
+        unless the error came before them: the program's order is not kept per line)."""
+        for spec in self.cleared:
+            (tensors[spec] if isinstance(spec, int) else spec)._grad = None
 
     def _late(self, tensors: list, values: Any) -> None:
         """The ordered effects: ``.grad`` set (a new tensor, or written into the one the call

@@ -104,6 +104,7 @@ class Tracer:
         self.dirty: set[int] = set()  # tensors an opaque optimizer step wrote: not readable after it
         self.stepped = False  # backward() ran inside the function
         self.dynamic_index = False  # integer index arrays as edges (chainrule.compile), not checks
+        self.cleared: dict[int, Any] = {}  # id(leaf) -> spec: .grad = None before any opt.step()
         self.reached: dict[int, Tensor] = {}  # leaves a backward() inside the function filled
 
     # ---------------------------------------------------------------- mapping
