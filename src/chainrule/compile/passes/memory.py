@@ -238,11 +238,15 @@ class Pool:
         bufs = self.bufs
         self.reused = []
         if bufs is None:
-            bufs = self.bufs = [None] * len(self.slots)
-            for k, s in enumerate(self.slots):
-                if s.host is None:
-                    self._block(k)
-            return bufs
+            self.bufs = [None] * len(self.slots)
+            try:
+                for k, s in enumerate(self.slots):
+                    if s.host is None:
+                        self._block(k)
+            except BaseException:  # (MemoryError): no half-made pool for the next call
+                self.bufs = None
+                raise
+            return self.bufs
         for k in self.escaping:
             b = bufs[k]
             # held by the list, ``b`` (and the argument, up to 3.13), its guests' views: nobody else
