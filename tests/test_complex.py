@@ -293,3 +293,21 @@ def test_spreads_and_norms_of_complex_tensors_are_real(name: str) -> None:
     assert d == rd == "float64"
     np.testing.assert_allclose(v, rv, rtol=1e-12)
     np.testing.assert_allclose(g, rg, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "bfloat16"])
+def test_nan_to_num_replaces_in_every_floating_dtype(dtype: str) -> None:
+    """Complex values have each part replaced (the real dtype's limits); bfloat16's limits are
+    its own (NumPy's finfo has none).  Both used to come back unchanged."""
+    nan, inf = float("nan"), float("inf")
+    vals = [complex(nan, inf), complex(-inf, 2.0), 1 + 2j] if dtype == "complex128" else [nan, inf, -inf, 2.0]
+    outs = []
+    for T in (cr, torch):
+        x = T.tensor(vals, dtype=getattr(T, dtype))
+        for kw in ({}, {"nan": 1.5, "posinf": 7.0, "neginf": -7.0}):
+            out = T.nan_to_num(x, **kw)
+            wide = out.to(T.complex128 if dtype == "complex128" else T.float64)
+            outs.append((_name(out.dtype), np.asarray(_np(wide))))
+    for (d, v), (rd, rv) in zip(outs[:2], outs[2:]):
+        assert d == rd == dtype
+        np.testing.assert_array_equal(v, rv)

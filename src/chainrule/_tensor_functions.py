@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _kernel_dtypes as _kd
+from . import dtypes as _dt
 from . import ops
 from ._tensor import Tensor
 from .ops._core import fail, structural
@@ -186,9 +187,14 @@ def addcdiv(x: Any, t1: Any, t2: Any, *, value: Any = 1) -> Any:
 def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Any:
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (the dtype's largest and
     lowest finite values by default); the gradient passes through the finite elements."""
-    if x._data.dtype.kind != "f":
+    kind = _dt.kind(x._data.dtype)
+    if kind == "c":  # each part on its own, as PyTorch (the limits are the real dtype's)
+        from .ops import complex as _c
+
+        return _c.complex(*(nan_to_num(part, nan, posinf, neginf) for part in (_c.real(x), _c.imag(x))))
+    if kind != "f":
         return ops.clone(x)
-    info = np.finfo(x._data.dtype)
+    info = _dt.finfo(_dt.from_numpy(x._data.dtype))  # (bfloat16's too, which NumPy's finfo lacks)
     out = ops.where(ops.isnan(x), nan, x)
     out = ops.where(ops.eq(x, np.inf), info.max if posinf is None else posinf, out)
     return ops.where(ops.eq(x, -np.inf), info.min if neginf is None else neginf, out)
