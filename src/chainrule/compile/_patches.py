@@ -153,7 +153,10 @@ def _run_hooks(hooks: list, g: Any, create_graph: bool, owner: str, shape: tuple
 
 def _call_with_hooks(self: Module, args: tuple, kwargs: dict) -> Any:
     tr = current()
-    if tr is not None and not tr.quiet:
+    # (only chainrule.compile replays the program: fx.symbolic_trace and jit.trace are one-shot
+    # traces, as PyTorch's, so there a hook runs once and its ops are recorded, by design --
+    # tensorboard's add_graph relies on it to name the modules' scopes)
+    if tr is not None and not tr.quiet and tr.dynamic_index:
         tr.problem(
             f"a hook on the module {type(self).__name__} (forward, forward pre- or full backward "
             "hook): its Python would run on the tracing call only"
