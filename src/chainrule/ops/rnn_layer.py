@@ -70,31 +70,28 @@ def _run(
     wr_t = None if w_hr is None else np.ascontiguousarray(w_hr.T)
     xp4 = xp.reshape(steps, n, 4, hs)
     tmp = np.empty((n, hs), dt)
-    h, c = h0, c0
-    with np.errstate(over="ignore"):  # σ = 1 / (1 + e^-x): e^-x is inf for x << 0, and σ 0
-        for t in _order(steps, reverse):
-            gates = acts[:, t]
-            np.matmul(h, w4, out=gates)
-            gates += xp4[t].transpose(1, 0, 2)
-            for s in (i_s[t], f_s[t], o_s[t]):
-                np.negative(s, out=s)
-                np.exp(s, out=s)
-                s += 1
-                np.reciprocal(s, out=s)
-            gg = g_s[t]
-            np.tanh(gg, out=gg)
-            c_new = cseq[t]
-            np.multiply(f_s[t], c, out=c_new)
-            np.multiply(i_s[t], gg, out=tmp)
-            c_new += tmp
-            if wr_t is None:
-                np.tanh(c_new, out=hseq[t])
-                hseq[t] *= o_s[t]
-            else:
-                np.tanh(c_new, out=tmp)
-                tmp *= o_s[t]
-                np.matmul(tmp, wr_t, out=hseq[t])
-            h, c = hseq[t], c_new
+    half = np.array([0.5, 0.5, 1, 0.5], dt)[:, None, None]  # σ(x) = tanh(x / 2) / 2 + 1 / 2: one
+    h, c = h0, c0  # tanh call for all four gates (g's plane is scaled by 1)
+    for t in _order(steps, reverse):
+        gates = acts[:, t]
+        np.matmul(h, w4, out=gates)
+        gates += xp4[t].transpose(1, 0, 2)
+        gates *= half
+        np.tanh(gates, out=gates)
+        gates *= half
+        gates += 1 - half  # (e^-x overflowing, as in 1 / (1 + e^-x), cannot happen)
+        gg, c_new = g_s[t], cseq[t]
+        np.multiply(f_s[t], c, out=c_new)
+        np.multiply(i_s[t], gg, out=tmp)
+        c_new += tmp
+        if wr_t is None:
+            np.tanh(c_new, out=hseq[t])
+            hseq[t] *= o_s[t]
+        else:
+            np.tanh(c_new, out=tmp)
+            tmp *= o_s[t]
+            np.matmul(tmp, wr_t, out=hseq[t])
+        h, c = hseq[t], c_new
     return out
 
 
@@ -130,7 +127,7 @@ def _vjp_arrays(
     _, steps, n, hs = ans.shape
     p = h0.shape[-1]
     hseq, cseq, (i_s, f_s, g_s, o_s) = _planes(ans, p, hs)
-    gh, gc, (gi, gf, gg_, go) = _planes(g, p, hs)
+    gh, gc, ga = _planes(g, p, hs)
     dt = np.result_type(g, ans)
     dxp = np.empty((steps, n, 4 * hs), dt)
     dh = np.zeros((n, p), dt)  # dL/dh_t and dL/dc_t from the steps after t (zero after the last)
@@ -138,8 +135,9 @@ def _vjp_arrays(
     proj = w_hr is not None
     dhs = np.empty((steps, n, p), dt) if proj else None  # per step dL/dh_t, for dW_hr
     hpre = np.empty((steps, n, hs), dt) if proj else None  # o tanh(c_t), before the projection
-    tc, tmp, der = (np.empty((n, hs), dt) for _ in range(3))
+    tc, tmp, der = np.empty((n, hs), dt), np.empty((n, hs), dt), np.empty((4, n, hs), dt)
     order = _order(steps, reverse)
+    cot = g[1:].any()  # the cotangents of c and the gates: zero unless a rule read them
     for k in range(steps - 1, -1, -1):
         t = order[k]
         c_prev = cseq[order[k - 1]] if k else c0
@@ -156,22 +154,24 @@ def _vjp_arrays(
         tmp *= o
         tmp *= dhp
         dc += tmp
-        dc += gc[t]
-        d = dxp[t]  # dL/d(gates_t) = (dL/d(activated gate) + its own cotangent) * activation'
-        for q, (dact, cot, s) in enumerate(((dc, gi, i), (dc, gf, f), (dc, gg_, gg), (dhp, go, o))):
-            np.multiply(dact, (gg, c_prev, i, tc)[q], out=tmp)
-            tmp += cot[t]
-            if q == 2:
-                np.multiply(s, s, out=der)  # tanh' = 1 - g²
-                np.subtract(1, der, out=der)
-            else:
-                np.subtract(1, s, out=der)  # σ' = σ (1 - σ)
-                der *= s
-            np.multiply(tmp, der, out=d[:, q * hs : (q + 1) * hs])
+        if cot:
+            dc += gc[t]
+        # dL/d(gates_t) = (dL/d(activated gate) + its own cotangent) * activation', all four at once
+        np.subtract(1, ans[2:, t], out=der)  # σ' = σ (1 - σ), tanh' = (1 - g) (1 + g)
+        der[:2] *= ans[2:4, t]
+        der[3] *= o
+        der[2] *= 1 + gg
+        cd = ga[:, t] * der if cot else None
+        der[:3] *= dc
+        der[3] *= dhp
+        for q, x in enumerate((gg, c_prev, i, tc)):
+            np.multiply(der[q], x, out=dxp[t, :, q * hs : (q + 1) * hs])
+        if cot:
+            dxp[t].reshape(n, 4, hs)[:] += cd.transpose(1, 0, 2)
         if proj:
             np.multiply(o, tc, out=hpre[t])
         dc *= f
-        np.matmul(d, w_hh, out=dh)
+        np.matmul(dxp[t], w_hh, out=dh)
     # dW_hh = sum_t dgates_tᵀ h_{t-1}: h_{t-1} is the h plane shifted by one step, h0 at the start
     rest, prev = (slice(1, None), slice(None, -1)) if not reverse else (slice(None, -1), slice(1, None))
     dw = dxp[rest].reshape(-1, 4 * hs).T @ hseq[prev].reshape(-1, p)
