@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
+from .. import _lapack
 from .._tensor import Tensor
 from ._core import Primitive, apply, fail, structural
 from ._views import diagonal
@@ -207,21 +208,16 @@ def slogdet(a: Any) -> tuple[Any, Any]:
 
 
 # ------------------------------------------------------------------ solve
-_LU_MIN = 64  # from this size on, a 2-d solve keeps its LU factors for the backward
-
-
 def _solve_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``A⁻¹B``; a single large system also returns its LU factors, packed after X, so the
-    backward's ``A⁻ᵀX̄`` is two triangular solves instead of a second factorization."""
-    if a.ndim == 2 and b.ndim == 2 and a.shape[0] >= _LU_MIN:
-        getrf, getrs = sla.get_lapack_funcs(("getrf", "getrs"), (a, b))
-        lu, piv, info = getrf(a)
+    """``A⁻¹B``; a single large system keeps its LU factors behind X for the backward, whose
+    ``A⁻ᵀX̄`` is then two triangular solves instead of a second factorization."""
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] >= _lapack.LU_MIN and a.dtype == b.dtype:
+        x, info = _lapack.solve_keep_lu(a, b)
         if info > 0:
             raise _singular(
                 "torch.linalg.solve", a, "The solver failed because the input matrix is singular."
             )
-        x = getrs(lu, piv, b)[0]
-        return pack((), x, lu, piv.astype(lu.dtype))
+        return x
     try:
         return np.linalg.solve(a, b)
     except np.linalg.LinAlgError:
@@ -230,42 +226,21 @@ def _solve_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ) from None
 
 
-def _solve_parts(ans: Any, g: Any, b_shape: tuple) -> tuple:
-    """X (and X̄) from a possibly packed output; LU and pivots when they were kept."""
-    n, k = b_shape[-2], b_shape[-1]
-    if _shape(ans)[-2:] == (n, k):
-        return ans, g, None
-    x = reshape(ans[..., : n * k], (n, k))
-    gx = reshape(g[..., : n * k], (n, k))
-    lu = ans[n * k : n * k + n * n].reshape(n, n) if not isinstance(ans, Tensor) else None
-    piv = ans[n * k + n * n :].astype(np.int32) if lu is not None else None
-    return x, gx, (lu, piv)
-
-
-def _solve_grad_b(g: Any, a: Any, ans: Any, b_shape: tuple) -> Any:
-    x, gx, lu = _solve_parts(ans, g, b_shape)
-    if lu is not None and not isinstance(gx, Tensor):
-        getrs = sla.get_lapack_funcs("getrs", (lu[0],))
-        return getrs(lu[0], lu[1], np.ascontiguousarray(gx), trans=1)[0]
-    return solve(mT(a), gx)
-
-
 def _solve_vjp(g: Any, a: Any, ans: Any, a_shape: tuple, b_shape: tuple) -> tuple:
     """Both cotangents from one ``A⁻ᵀX̄`` (the two inputs usually both require grad)."""
-    x = _solve_parts(ans, g, b_shape)[0]
-    gb = _solve_grad_b(g, a, ans, b_shape)
-    return sum_to(neg(matmul(gb, mT(x))), a_shape), sum_to(gb, b_shape)
+    arrays = isinstance(ans, np.ndarray) and ans.ndim == 2 and not isinstance(g, Tensor)
+    lu = _lapack.kept_lu(ans) if arrays else None
+    if lu is None:
+        gb = solve(mT(a), g)
+        return sum_to(neg(matmul(gb, mT(ans))), a_shape), sum_to(gb, b_shape)
+    gb = _lapack.lu_solve_transposed(lu, g)  # one n×n temporary: the sign goes on the small B̄
+    return sum_to(matmul(neg(gb), mT(ans)), a_shape), sum_to(gb, b_shape)
 
 
-def _solve_jvp(ts: tuple, a: Any, ans: Any, b_shape: tuple) -> Any:
-    x = _solve_parts(ans, ans, b_shape)[0]
+def _solve_jvp(ts: tuple, a: Any, ans: Any) -> Any:
     ta, tb = ts
-    rhs = tb if ta is None else (neg(matmul(ta, x)) if tb is None else sub(tb, matmul(ta, x)))
-    dx = solve(a, rhs)
-    if _shape(ans) == _shape(dx):
-        return dx
-    n = b_shape[-2]  # the kept LU factors are bookkeeping, never a result: zero tangent
-    return cat([reshape(dx, (-1,)), structural(np.zeros(n * n + n, _arr(dx).dtype))], -1)
+    rhs = tb if ta is None else (neg(matmul(ta, ans)) if tb is None else sub(tb, matmul(ta, ans)))
+    return solve(a, rhs)
 
 
 SOLVE = _rule_batch(Primitive("LinalgSolve", _solve_forward, public="linalg.solve"))
@@ -275,11 +250,7 @@ SOLVE.defjvp_all(_solve_jvp)
 
 def solve(a: Any, b: Any) -> Any:
     """``A⁻¹B`` for ``A (*, n, n)``, ``B (*, n, k)`` with broadcast batch dims."""
-    out = apply(SOLVE, (a, b))
-    n, k = _shape(b)[-2:]
-    if len(_shape(out)) == 1 and len(_shape(b)) == 2:  # packed with its LU factors
-        return reshape(out[: n * k], (n, k))
-    return out
+    return apply(SOLVE, (a, b))
 
 
 # ------------------------------------------------------------------ triangular solve
@@ -335,7 +306,12 @@ def solve_triangular(a: Any, b: Any, *, upper: bool, unitriangular: bool = False
 # ------------------------------------------------------------------ cholesky
 def _cholesky_forward(x: np.ndarray) -> np.ndarray:
     try:
-        return np.linalg.cholesky(x)
+        if x.ndim > 2 or x.shape[0] < _lapack.LU_MIN:
+            return np.linalg.cholesky(x)
+        lower, info = _lapack.cholesky(x)
+        if info > 0:
+            raise np.linalg.LinAlgError
+        return lower
     except np.linalg.LinAlgError:
         k, info = _first(failures(x, "potrf"))
         raise fail(
@@ -351,6 +327,8 @@ def _phi(n: int) -> np.ndarray:
 
 
 def _cholesky_vjp(g: Any, ans: Any) -> Any:
+    if not isinstance(g, Tensor) and not isinstance(ans, Tensor):
+        return _lapack.cholesky_vjp(g, ans)  # the same, in place with BLAS
     n = _shape(ans)[-1]
     p = mul(matmul(mT(ans), g), _phi(n))  # Φ(Lᵀ L̄)
     z = solve_triangular(mT(ans), p, upper=True)  # L⁻ᵀ Φ

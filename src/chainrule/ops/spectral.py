@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
+from .. import _lapack
 from .._tensor import Tensor, wrap
 from ._core import Primitive, apply, fail, structural
 from .compare import eq
@@ -120,6 +121,12 @@ def _svd_shapes(m: int, n: int, full: bool) -> list[tuple]:
 
 
 def _svd_forward(x: np.ndarray, *, full_matrices: bool) -> np.ndarray:
+    """One matrix by SciPy's gesdd (``_lapack``), a batch by NumPy's loop in C."""
+    if x.ndim == 2 and x.size:
+        out, info = _lapack.svd_packed(x, full_matrices)
+        if info != 0:
+            raise not_converged("linalg.svd", x, "singular values")
+        return out
     try:
         u, s, vh = np.linalg.svd(x, full_matrices=full_matrices)
     except np.linalg.LinAlgError:
@@ -136,6 +143,8 @@ def _svd_vjp(g: Any, ans: Any, x_shape: tuple, full_matrices: bool) -> Any:
         u, gu, vh, gvh = u[..., :k], gu[..., :k], vh[..., :k, :], gvh[..., :k, :]
     if _unused(gu, gvh):
         return matmul(mul(u, unsqueeze(gs, -2)), vh)
+    if m == n and not isinstance(g, Tensor) and not isinstance(ans, Tensor):
+        return _lapack.svd_vjp_square(u, s, vh, gu, gs, gvh)  # the same on arrays, in place
     v, gv = mT(vh), mT(gvh)
     f = _gaps(mul(s, s))
     utgu, vtgv = matmul(mT(u), gu), matmul(mT(v), gv)

@@ -1,0 +1,116 @@
+"""Array-level LAPACK/BLAS kernels for the decompositions' fast paths (arrays in, arrays out).
+
+The op table (``ops/decompositions.py``, ``ops/spectral.py``) keeps the rules written with ops,
+which differentiate again; these are the same formulas on plain arrays, used when no graph of
+the derivative is wanted.  They call SciPy's LAPACK directly, in place where it is safe, so a
+step allocates as few large temporaries as possible: for matrices of a few hundred KiB, every
+fresh array costs page faults that are worth as much as the arithmetic around the LAPACK call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+LU_MIN = 64  # from this size on, a 2-d solve keeps its LU factors for the backward
+
+
+def solve_keep_lu(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
+    """(X, info) for ``AX = B``: X is a view at the start of one buffer that also holds LU
+    (column-major, factored in place) and the pivots, for ``kept_lu``; one large allocation."""
+    n, k = b.shape
+    getrf, getrs = sla.get_lapack_funcs(("getrf", "getrs"), (a, b))
+    buf = np.empty(n * k + n * n + n, a.dtype)
+    lu = buf[n * k : n * k + n * n].reshape(n, n).T
+    lu[...] = a
+    lu, piv, info = getrf(lu, overwrite_a=1)
+    buf[n * k + n * n :] = piv
+    x = buf[: n * k].reshape(n, k)
+    if info == 0:
+        x[...] = getrs(lu, piv, b)[0]
+    return x, info
+
+
+def kept_lu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The LU factors and pivots ``solve_keep_lu`` left behind X, else None."""
+    buf = x.base
+    n, k = x.shape
+    if not isinstance(buf, np.ndarray) or buf.shape != (n * k + n * n + n,) or buf.dtype != x.dtype:
+        return None
+    if n < LU_MIN or x.ctypes.data != buf.ctypes.data or not x.flags.c_contiguous:
+        return None
+    return buf[n * k : n * k + n * n].reshape(n, n).T, buf[n * k + n * n :].astype(np.int32)
+
+
+def lu_solve_transposed(lu: tuple[np.ndarray, np.ndarray], g: np.ndarray) -> np.ndarray:
+    """``A⁻ᵀG`` from A's kept LU factors (getrs with trans=1: no transposed copy of A)."""
+    return sla.get_lapack_funcs("getrs", (lu[0],))(lu[0], lu[1], g, trans=1)[0]
+
+
+def cholesky(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """(L, info) for one matrix, reading its lower triangle: that is the upper triangle of
+    ``xᵀ`` (column-major x), factored as U = Lᵀ without NumPy's extra copies."""
+    c, info = sla.get_lapack_funcs("potrf", (x,))(x.T, lower=0, clean=1)
+    return c.T, info
+
+
+def _matrices(a: np.ndarray) -> np.ndarray:
+    return a.reshape((int(np.prod(a.shape[:-2])),) + a.shape[-2:])
+
+
+def cholesky_vjp(g: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """``Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)`` in place: Lᵀ L̄ by trmm for one matrix, Φ by masks, both
+    triangular solves by trsm, the ½ of sym as trsm's alpha (exact): two n×n temporaries."""
+    n = lower.shape[-1]
+    trsm, trmm = sla.get_blas_funcs(("trsm", "trmm"), (lower, g))
+    if lower.ndim == 2:
+        y = np.array(g, dtype=trmm.dtype)  # Yᵀ ← L̄ᵀ L in y's column-major view
+        r = trmm(1.0, lower.T, y.T, side=1, lower=0, trans_a=1, overwrite_b=1)
+        y = y if r.base is y else r.T
+    else:
+        y = np.matmul(np.swapaxes(lower, -1, -2), g)  # Lᵀ L̄, C-contiguous
+    y *= np.tri(n, n, dtype=bool)  # Φ: the lower triangle...
+    y.reshape(y.shape[:-2] + (n * n,))[..., :: n + 1] *= 0.5  # ...with half its diagonal
+    for u, yt in zip(_matrices(np.swapaxes(lower, -1, -2)), _matrices(np.swapaxes(y, -1, -2))):
+        r = trsm(0.5, u, yt, lower=0, overwrite_b=1)  # column-major views: U = Lᵀ, Yᵀ
+        r = trsm(1.0, u, r, side=1, lower=0, trans_a=1, overwrite_b=1)
+        if r is not yt:  # (trsm worked on a copy)
+            yt[...] = r  # Yᵀ ← ½ U⁻¹ Yᵀ U⁻ᵀ, i.e. Y ← ½ L⁻ᵀ Y L⁻¹
+    return y + np.swapaxes(y, -1, -2)
+
+
+def svd_packed(x: np.ndarray, full_matrices: bool) -> tuple[np.ndarray, int]:
+    """(U, S, Vh packed as ``decompositions.pack`` does, info) for one matrix by gesdd (as
+    NumPy's, without its extra copies), each factor written once into its place."""
+    u, s, vh, info = sla.get_lapack_funcs("gesdd", (x,))(x, full_matrices=int(full_matrices))
+    out = np.empty(u.size + s.size + vh.size, x.dtype)
+    out[: u.size].reshape(u.shape)[...] = u
+    out[u.size : u.size + s.size] = s
+    out[u.size + s.size :].reshape(vh.shape)[...] = vh
+    return out, info
+
+
+def svd_vjp_square(*usv_and_grads: np.ndarray) -> np.ndarray:
+    """The svd rule (``ops/spectral.py``) on arrays for square matrices, in place where it can:
+    ``U (F∘(UᵀŪ − ŪᵀU) S + S F∘(VᵀV̄ − V̄ᵀV) + diag(S̄)) Vh``, the same operations in the same
+    order, with a third of the n×n temporaries.  Arguments: U, S, Vh, Ū, S̄, V̄h."""
+    u, s, vh, gu, gs, gvh = usv_and_grads
+    k = s.shape[-1]
+    w = s * s
+    f = w[..., None, :] - w[..., :, None]  # F_ij = 1/(w_j − w_i) off the diagonal, 0 on it
+    fd = f.reshape(f.shape[:-2] + (k * k,))[..., :: k + 1]
+    fd += 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.reciprocal(f, out=f)
+        fd *= 0.0
+        a = np.matmul(np.swapaxes(u, -1, -2), gu)
+        inner = a - np.swapaxes(a, -1, -2)
+        inner *= f
+        inner *= s[..., None, :]
+        b = np.matmul(vh, np.swapaxes(gvh, -1, -2))  # Vᵀ V̄
+        c = b - np.swapaxes(b, -1, -2)
+        c *= f
+        c *= s[..., :, None]
+    inner += c
+    inner.reshape(inner.shape[:-2] + (k * k,))[..., :: k + 1] += gs
+    return np.matmul(u, np.matmul(inner, vh))
