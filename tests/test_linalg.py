@@ -239,3 +239,64 @@ def test_top_level_forms_match_torch() -> None:
             np.testing.assert_allclose(
                 fn(cr, cr.tensor(a)).numpy(), fn(torch, torch.tensor(a)).numpy(), rtol=1e-9, atol=1e-12
             )
+
+
+# ---------------------------------------------- the large single-matrix LAPACK paths (_lapack.py)
+def _both(f, arrays: list, seed: int = 0) -> list:
+    """Values and gradients of ``f`` for chainrule and PyTorch (a random cotangent per output)."""
+    res = []
+    for T in (cr, torch):
+        xs = [T.tensor(a, requires_grad=True) for a in arrays]
+        outs = f(T, *xs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        rng = np.random.default_rng(seed)
+        loss = sum((o * T.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype)).sum() for o in outs)
+        loss.backward()
+        res.append([o.detach().numpy() for o in outs] + [x.grad.numpy() for x in xs])
+    return res
+
+
+@pytest.mark.parametrize("n,k,left", [(64, 16, True), (80, 3, True), (96, 96, False), (70, None, True)])
+def test_large_solve_keeps_its_lu_and_matches_torch(n: int, k: int | None, left: bool) -> None:
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n, n)) + n**0.5 * np.eye(n)
+    b = rng.standard_normal((n,) if k is None else ((n, k) if left else (k, n)))
+    ours, ref = _both(lambda T, a, b: T.linalg.solve(a, b, left=left), [a, b])
+    for o, r in zip(ours, ref):
+        np.testing.assert_allclose(o, r, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,upper", [(64, False), (90, True)])
+def test_large_cholesky_matches_torch_first_and_second_order(n: int, upper: bool) -> None:
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((n, n))
+    a = x @ x.T + n * np.eye(n)
+    ours, ref = _both(lambda T, a: T.linalg.cholesky(a, upper=upper), [a])
+    for o, r in zip(ours, ref):
+        np.testing.assert_allclose(o, r, rtol=1e-10, atol=1e-12)
+    grads = []
+    for T in (cr, torch):  # create_graph: the rule written with ops
+        t = T.tensor(a, requires_grad=True)
+        (g,) = T.autograd.grad(T.linalg.cholesky(t, upper=upper).sum(), t, create_graph=True)
+        (h,) = T.autograd.grad((g * g).sum(), t)
+        grads.append(h.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,full", [((70, 70), False), ((80, 64), False), ((64, 80), True),
+                                        ((72, 72), True)])
+def test_single_matrix_svd_matches_torch(shape: tuple, full: bool) -> None:
+    a = np.random.default_rng(sum(shape)).standard_normal(shape)
+    ours, ref = _both(lambda T, a: T.linalg.svdvals(a), [a])
+    for o, r in zip(ours, ref):
+        np.testing.assert_allclose(o, r, rtol=1e-10, atol=1e-12)
+    vals = []
+    for T in (cr, torch):  # gauge-invariant products of the factors, and their gradients
+        t = T.tensor(a, requires_grad=True)
+        u, s, vh = T.linalg.svd(t, full_matrices=full)
+        k = min(shape)
+        out = (u[:, :k] * s) @ vh[:k]
+        (out.sum() + (u[:, :k] @ vh[:k]).square().sum() + s.sum()).backward()
+        vals.append((out.detach().numpy(), t.grad.numpy()))
+    for o, r in zip(vals[0], vals[1]):
+        np.testing.assert_allclose(o, r, rtol=1e-9, atol=1e-10)
