@@ -1,4 +1,4 @@
-"""Issue 12's linear-algebra workloads: solve, cholesky and svd, forward + backward, float64.
+"""Issue 12's linear-algebra workloads: solve, cholesky, svd and fft2, forward + backward, float64.
 
 Both libraries call LAPACK (NumPy/SciPy's OpenBLAS, PyTorch's own build), so the ratio
 measures the work around the factorization: how many factorizations a step does (solve
@@ -67,6 +67,20 @@ def _svd(size: str):
     return build
 
 
+def _fft(size: str):
+    def build(T):
+        n, batch = _n(size), SIZES[size]
+        x = T.from_numpy(np.random.default_rng(0).standard_normal(batch + (n, n))).requires_grad_()
+
+        def step():
+            x.grad = None
+            T.fft.fft2(x).abs().sum().backward()  # a real loss of the complex spectrum
+
+        return step
+
+    return build
+
+
 _REPEATS = {"256": (15, 3), "1024": (3, 1), "64x32": (30, 5)}
 for _size in SIZES:
     shape = f"{_size}x{_size}" if _size != "64x32" else "64x32x32"
@@ -75,6 +89,7 @@ for _size in SIZES:
         ("solve", _solve, f"linalg.solve(A, B).sum().backward(), A {shape}, B with {RHS} columns"),
         ("cholesky", _cholesky, f"linalg.cholesky(A).sum().backward(), A {shape} SPD"),
         ("svd", _svd, f"svd(A) -> (S.sum() + (U @ Vh).sum()).backward(), A {shape}"),
+        ("fft", _fft, f"fft.fft2(X).abs().sum().backward(), X {shape}"),
     ):
         register(
             Workload(
