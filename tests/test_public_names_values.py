@@ -298,3 +298,23 @@ def test_histogramdd() -> None:
         cr.histogramdd(c, [cr.tensor(e) for e in edges]),
         torch.histogramdd(t, [torch.tensor(e) for e in edges]),
     )
+
+
+@pytest.mark.parametrize("name", ["atleast_1d", "atleast_2d", "atleast_3d"])
+def test_atleast_nd_take_one_tensor_several_or_a_sequence(name: str) -> None:
+    """One tensor gives a view, several tensors or one list of them a tuple (PyTorch's forms);
+    gradients flow back through each view."""
+    res = []
+    for T in (cr, torch):
+        a, b = T.tensor(1.5, requires_grad=True), T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        f = getattr(T, name)
+        one, several, listed = f(b), f(a, b), f([a, b])
+        (one.sum() + sum((k + 1) * t.sum() for k, t in enumerate(several)) + listed[0].sum()).backward()
+        res.append((one, several, listed, a.grad, b.grad))
+    (o1, s1, l1, ga, gb), (o2, s2, l2, ra, rb) = res
+    assert type(s1) is tuple and type(l1) is tuple and len(l1) == 2
+    _same(o1, o2)
+    _same(list(s1), list(s2))
+    _same(list(l1), list(l2))
+    _same(ga, ra)
+    _same(gb, rb)

@@ -24,6 +24,8 @@ __all__ = [
     "column_stack",
     "row_stack",
     "dstack",
+    "atleast_1d",
+    "atleast_2d",
     "atleast_3d",
     "tensor_split",
     "hsplit",
@@ -93,12 +95,28 @@ def _3d(t: Any) -> Any:
     return ops.unsqueeze(t, -1) if n == 2 else t
 
 
+def _atleast(view: Any, tensors: tuple) -> Any:
+    """PyTorch's forms: one tensor gives one view, several tensors (or one list/tuple of them)
+    a tuple of views."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(view(t) for t in tensors[0])
+    out = tuple(view(t) for t in tensors)
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """Views with at least one dim: () -> (1,)."""
+    return _atleast(ops.atleast_1d, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """Views with at least two dims: () -> (1, 1), (n,) -> (1, n)."""
+    return _atleast(ops.atleast_2d, tensors)
+
+
 def atleast_3d(*tensors: Any) -> Any:
     """Views with at least three dims: () -> (1, 1, 1), (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        return tuple(_3d(t) for t in tensors[0])
-    out = tuple(_3d(t) for t in tensors)
-    return out[0] if len(out) == 1 else out
+    return _atleast(_3d, tensors)
 
 
 def dstack(tensors: Sequence[Any]) -> Any:
