@@ -495,11 +495,13 @@ def any(x: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
 
 
 def _all_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
-    return np.all(x, axis=dim, keepdims=keepdim).astype(np.uint8 if x.dtype == np.uint8 else bool)
+    out = np.all(x, axis=dim, keepdims=keepdim)
+    return out.astype(np.uint8) if x.dtype == np.uint8 else out  # (PyTorch keeps uint8)
 
 
 def _any_forward(x: np.ndarray, *, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
-    return np.any(x, axis=dim, keepdims=keepdim).astype(np.uint8 if x.dtype == np.uint8 else bool)
+    out = np.any(x, axis=dim, keepdims=keepdim)
+    return out.astype(np.uint8) if x.dtype == np.uint8 else out  # (PyTorch keeps uint8)
 
 
 ALL = Primitive("All", _all_forward, differentiable=False)
