@@ -150,12 +150,28 @@ def test_steady_state_step_allocates_no_large_arrays() -> None:
 
 
 class _AllocatingSGD(cr.optim.SGD):
-    """SGD as it was before its scratch: every temporary a new array (``_update_allocating``)."""
+    """SGD as it was before its scratch: every temporary a new array (PyTorch's formulas as
+    written, with NumPy's operators)."""
 
     def _update_group(self, group: dict) -> None:
+        lr, momentum, dampening = float(group["lr"]), group["momentum"], group["dampening"]
+        wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         for p, grad in self._params_with_grad(group):
-            hyper = [group[k] for k in ("momentum", "dampening", "weight_decay", "nesterov", "maximize")]
-            self._update_allocating(p, grad, float(group["lr"]), *hyper)
+            d = p._data
+            g = -grad if maximize else grad
+            if wd:
+                g = d * wd + g if not maximize else d * wd - grad
+            if momentum != 0:
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = cr.tensor(np.array(g, copy=True))
+                else:
+                    b = state["momentum_buffer"]._data
+                    b *= momentum
+                    b += g if dampening == 0 else (1 - dampening) * g
+                buf = state["momentum_buffer"]._data
+                g = g + momentum * buf if nesterov else buf
+            d -= lr * g
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex128"])

@@ -15,12 +15,13 @@ go into a scratch the optimizer keeps (``_scratch``), so a step allocates no arr
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 from .._tensor import wrap
-from .optimizer import Optimizer, _check_nonnegative, _grad_with_decay
+from .optimizer import Optimizer, _check_nonnegative
 
 __all__ = ["SGD"]
 
@@ -74,15 +75,17 @@ class SGD(Optimizer):
         maximize = group["maximize"]
         for p, grad in self._params_with_grad(group):
             d = p._data
-            if grad.dtype != d.dtype or grad.shape != d.shape or d.dtype.kind not in "fc":
-                self._update_allocating(p, grad, lr, momentum, dampening, wd, nesterov, maximize)
-                continue
-            # every temporary goes into the optimizer's scratch (``_scratch``): the same
-            # operations, one rounding each, as the formulas above, and no new array per step
-            s = self._scratch(d, 0)
-            g, owned = grad, False  # owned: g is a scratch, updated in place
+            if grad.dtype == d.dtype and grad.shape == d.shape and d.dtype.kind in "fc":
+                tmp = functools.partial(self._scratch, d)
+            else:  # temporaries of the promoted dtype and shape, new each step (rare)
+                shape, dt = np.broadcast_shapes(grad.shape, d.shape), np.result_type(grad, d)
+                tmp = lambda k, shape=shape, dt=dt: np.empty(shape, dt)  # noqa: E731
+            # the temporaries go into ``tmp(0)`` and ``tmp(1)``: the same operations, one
+            # rounding each, as the formulas above, and no new array per step
+            s = tmp(0)
+            g, owned = grad, False  # owned: g is a temporary, updated in place
             if wd:
-                np.multiply(d, wd, out=s)
+                np.multiply(d, wd, out=s, dtype=s.dtype)
                 if maximize:
                     s -= g
                 else:
@@ -102,8 +105,8 @@ class SGD(Optimizer):
                         b += g
                     else:  # (no Nesterov with dampening: g is not read again)
                         b += np.multiply(g, 1 - dampening, out=s)
-                if nesterov:  # g + momentum * b, into a scratch g is not in
-                    ahead = np.multiply(buf._data, momentum, out=self._scratch(d, int(owned)))
+                if nesterov:  # g + momentum * b, into a temporary g is not in
+                    ahead = np.multiply(buf._data, momentum, out=tmp(int(owned)))
                     ahead += g
                     g, owned = ahead, True
                 else:
@@ -122,43 +125,3 @@ class SGD(Optimizer):
         if flat is None or flat.size < d.size:
             flat = pool[(d.dtype, k)] = np.empty(d.size, dtype=d.dtype)
         return flat[: d.size].reshape(d.shape)
-
-    def _update_allocating(
-        self,
-        p: Any,
-        grad: np.ndarray,
-        lr: float,
-        momentum: float,
-        dampening: float,
-        wd: float,
-        nesterov: bool,
-        maximize: bool,
-    ) -> None:
-        """The update with temporaries, for a gradient whose dtype or shape is not the
-        parameter's (and dtypes NumPy's ``out=`` does not cover, bfloat16)."""
-        d = p._data
-        g = _grad_with_decay(grad, d, maximize, wd)
-        owned = g is not grad  # a temporary we may overwrite
-        if momentum != 0:
-            state = self.state[p]
-            buf = state.get("momentum_buffer")
-            if buf is None:  # the buffer starts as g: a temporary is kept, not copied
-                buf = state["momentum_buffer"] = wrap(g if owned else np.array(g, copy=True))
-            else:
-                b = buf._data
-                b *= momentum
-                if dampening == 0:
-                    b += g
-                else:
-                    b += (1 - dampening) * g
-            if nesterov:
-                ahead = np.multiply(buf._data, momentum, out=np.empty_like(d))
-                ahead += g
-                g, owned = ahead, True
-            else:
-                g, owned = buf._data, False
-        if owned:
-            g *= lr
-            d -= g
-        else:
-            d -= lr * g
