@@ -144,7 +144,16 @@ def plan(
         kind = kinds.get(n.i)
         if kind is not None:
             key = (tuple(n.shape), np.dtype(n.dtype))
-            s = _dying_input(n, kind, k, key, buffer, slots, until, behind)
+            # an input whose memory dies here, of n's shape and dtype, that no other input of n
+            # looks into: n overwrites it ("any": never; "last": only its last input)
+            s = None
+            for a in () if kind == "any" else n.args[-1:] if kind == "last" else n.args:
+                if isinstance(a, Ref) and a.i in buffer and until[a.i] == k:
+                    t = slots[buffer[a.i]]
+                    seen = any(a.i in behind.get(b, ()) for b in n.refs() if b != a.i)
+                    if (t.shape, t.dtype) == key and not seen:
+                        s = buffer[a.i]
+                        break
             if s is not None:
                 inplace[n.i] = slots[s].values[-1]
             elif free.get(key):
@@ -192,29 +201,6 @@ def _borrow(slots: list[Slot], align: int = 64) -> None:
                 me.host, me.offset = h, at
                 guests.setdefault(h, []).append(s)
                 break
-
-
-def _dying_input(
-    n: Node, kind: str, k: int, key: tuple, buffer: dict, slots: list, until: dict, behind: dict
-) -> int | None:
-    """The slot of an input of ``n`` that ``n`` may overwrite: its memory dies at ``n``, it has
-    ``n``'s shape and dtype, and no other input of ``n`` looks into it."""
-    if kind == "any":
-        return None
-    args = list(n.args)
-    for j, a in enumerate(args):
-        if kind == "last" and j != len(args) - 1:
-            continue
-        if not isinstance(a, Ref) or a.i not in buffer or until[a.i] != k:
-            continue
-        s = buffer[a.i]
-        if (slots[s].shape, slots[s].dtype) != key:
-            continue
-        others = [b for b in n.refs() if b != a.i]
-        if any(a.i in behind.get(b, ()) for b in others):
-            continue
-        return s
-    return None
 
 
 class Pool:
