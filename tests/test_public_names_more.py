@@ -234,6 +234,31 @@ def test_splits_and_stacks() -> None:
     _same(cr.unsafe_split_with_sizes(c, [1, 5], 1), torch.unsafe_split_with_sizes(t, [1, 5], 1))
 
 
+def test_unsafe_split_pieces_take_inplace_writes() -> None:
+    """split's pieces refuse an in-place write while autograd records; the unsafe_* pieces take it,
+    write through to the input's memory, and the gradient flows through the written piece."""
+    x, w = RNG.standard_normal((5, 4)), RNG.standard_normal((5, 4))
+    for chop in (
+        lambda T, y: T.unsafe_split(y, 2),
+        lambda T, y: T.unsafe_chunk(y, 3),
+        lambda T, y: T.unsafe_split_with_sizes(y, [3, 2]),
+    ):
+        got = []
+        for T in (cr, torch):
+            leaf = T.tensor(x, requires_grad=True)
+            y = leaf * 1
+            with pytest.raises(RuntimeError):
+                T.split(y, 2)[0].mul_(2)
+            y = leaf * 1
+            first = chop(T, y)[0]
+            first.mul_(3)
+            n = first.shape[0]
+            (first * T.tensor(w[:n])).sum().backward()
+            got.append((y.detach().numpy().copy(), leaf.grad.numpy().copy()))
+        for a, b in zip(*got):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
 def test_copies_own_their_memory() -> None:
     x = RNG.standard_normal((3, 4))
     c, t = _both(x)

@@ -209,35 +209,34 @@ def _one_dim(x: Any, op: str) -> None:
         raise fail(f"{op}(): split expects at least a 1-dimensional tensor, got shape ()", RuntimeError)
 
 
+def _unsafe(pieces: tuple) -> tuple:
+    """``split``'s pieces without their multi-output mark, so that they may be written in place
+    while autograd records (each is then an ordinary slice of the input)."""
+    for p in pieces:
+        if p._meta:
+            p._meta.pop("multi_view", None)
+    return pieces
+
+
 def unsafe_split(input: Any, split_size: int, dim: int = 0) -> tuple:  # noqa: A002
     """``split`` whose pieces may be written in place while autograd records."""
     _one_dim(input, "unsafe_split")
-    d = norm_dim(dim, input._data.ndim, "unsafe_split")
-    n = input._data.shape[d]
-    step = max(int(split_size), 1)
-    return tuple(_piece(input, d, a, min(a + step, n)) for a in range(0, max(n, 1), step))
+    return _unsafe(ops.split(input, int(split_size), dim))
 
 
 def unsafe_chunk(input: Any, chunks: int, dim: int = 0) -> tuple:  # noqa: A002
     """``chunk`` whose pieces may be written in place while autograd records."""
     _one_dim(input, "unsafe_chunk")
-    d = norm_dim(dim, input._data.ndim, "unsafe_chunk")
-    n = input._data.shape[d]
     if chunks <= 0:
         raise fail(
             f"unsafe_chunk(): chunk expects `chunks` to be greater than 0, got: {chunks}", RuntimeError
         )
-    if n == 0:  # an empty dim splits into `chunks` empty pieces, as in PyTorch
-        return tuple(_piece(input, d, 0, 0) for _ in range(chunks))
-    return unsafe_split(input, -(-n // chunks), d)
+    return _unsafe(ops.chunk(input, chunks, dim))
 
 
 def unsafe_split_with_sizes(input: Any, split_sizes: Sequence[int], dim: int = 0) -> tuple:  # noqa: A002
     """``split_with_sizes`` whose pieces may be written in place while autograd records."""
-    d = norm_dim(dim, input._data.ndim, "unsafe_split_with_sizes")
-    split_with_sizes(ops.narrow(input, d, 0, input._data.shape[d]), split_sizes, d)  # checks sizes
-    bounds = np.cumsum([0] + list(split_sizes)).tolist()
-    return tuple(_piece(input, d, a, b) for a, b in zip(bounds[:-1], bounds[1:]))
+    return _unsafe(split_with_sizes(input, split_sizes, dim))
 
 
 # --------------------------------------------------- writes through views, out of place
