@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import functools
 import math
+import sys
 from typing import Callable
 
 import numpy as np
@@ -146,6 +147,8 @@ def _load_ml_dtype(name: str) -> np.dtype:
         ) from None
     npd = np.dtype(getattr(ml_dtypes, name))
     _BY_NP[npd] = _BY_NAME[name]
+    _BY_NAME[name]._np = npd  # (set before the ops that ask for it are wrapped)
+    _wrap_opmath()
     return npd
 
 
@@ -273,10 +276,22 @@ def astype(a: np.ndarray, npd: np.dtype) -> np.ndarray:  # (copies, as a.astype 
     return a.astype(npd)
 
 
-def opmath(fn: Callable) -> Callable:
-    """``fn`` (an op's forward) computing a bfloat16 first input in float32 and rounding once, as
-    PyTorch's CPU kernels do (each step of softmax or a sum rounded to bfloat16 loses digits)."""
+_OPMATH: set[Callable] = set()  # forwards opmath() marked, wrapped once bfloat16 is loaded
 
+
+def opmath(fn: Callable) -> Callable:
+    """Mark ``fn`` (an op's forward) to compute a bfloat16 first input in float32 and round once,
+    as PyTorch's CPU kernels do (each step of softmax or a sum rounded to bfloat16 loses digits).
+
+    Other dtypes pay nothing: the op keeps ``fn`` itself until bfloat16 is first used (ml_dtypes
+    loaded), when ``_wrap_opmath`` puts the dtype-checking wrapper in its place."""
+    if bfloat16._np is not None:
+        return _in_float32(fn)
+    _OPMATH.add(fn)
+    return fn
+
+
+def _in_float32(fn: Callable) -> Callable:
     def run(x: np.ndarray, *args: object, **params: object) -> np.ndarray:
         d = getattr(x, "dtype", None)  # (rules may pass a number)
         if d is not None and d.kind == "V":
@@ -284,6 +299,15 @@ def opmath(fn: Callable) -> Callable:
         return fn(x, *args, **params)
 
     return functools.update_wrapper(run, fn)  # (the op table reads fn's parameter names)
+
+
+def _wrap_opmath() -> None:
+    """bfloat16 has just been loaded: every op whose forward opmath() marked gets the wrapper."""
+    core = sys.modules.get("chainrule.ops._core")  # (not imported yet: opmath wraps from now on)
+    for op in core.PRIMITIVES.values() if core else ():
+        if op.forward in _OPMATH:
+            op.forward = _in_float32(op.forward)
+    _OPMATH.clear()
 
 
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3, "V": 2}
