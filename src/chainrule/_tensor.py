@@ -131,7 +131,7 @@ class Tensor:
         return self._data.nbytes
 
     def is_floating_point(self) -> bool:
-        return _dt.kind(self._data.dtype) == "f"
+        return self._data.dtype.kind in "fV"  # (V: bfloat16, see dtypes.kind)
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -161,7 +161,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf tensor; returns self."""
-        if requires_grad and _dt.kind(self._data.dtype) not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fcV":
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype} "
                 f"(shape {tuple(self._data.shape)}); convert first, e.g. x = x.float()"

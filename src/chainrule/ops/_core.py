@@ -34,7 +34,6 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import _sequence, new_node_class
-from ..dtypes import kind as _kind
 
 __all__ = ["Primitive", "PRIMITIVES", "apply", "fail", "elementwise", "saved_values", "conj_if_complex"]
 
@@ -404,7 +403,7 @@ def _apply(op: Primitive, args: tuple, params: dict) -> Any:
     if rg:
         if not _grad_state.grad_enabled:
             out._meta = NO_GRAD_META  # so backward() can say why there is no graph
-        elif op.differentiable and _kind(ans.dtype) in "fc":
+        elif op.differentiable and ans.dtype.kind in "fcV":  # (V: bfloat16, see dtypes.kind)
             _record(op, out, args, params, ans)
     elif marked and not _grad_state.grad_enabled:
         out._meta = NO_GRAD_META
