@@ -11,41 +11,39 @@ import numpy as np
 
 from . import ops
 from .nn import functional as F
+from .nn.rnn import _STEPS
 from .ops._core import fail, structural
 
 __all__ = ["gru_cell", "rnn_tanh_cell", "rnn_relu_cell"]
 
 
 # ------------------------------------------------------------------ recurrent cells
-def _gates(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple[Any, Any]:
+def _cell(mode: str, input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> Any:  # noqa: A002
+    """One step of ``nn.rnn``'s ``mode`` (its step functions take the input projection)."""
     if input._data.ndim == 0:
         raise fail(
             "Dimension specified as 1 but tensor has no dimensions: a cell's input is (N, H_in) or (H_in), "
             "got shape ()",
             IndexError,
         )
-    gi, gh = ops.matmul(input, ops.t(w_ih)), ops.matmul(hx, ops.t(w_hh))
-    return (gi if b_ih is None else ops.add(gi, b_ih)), (gh if b_hh is None else ops.add(gh, b_hh))
+    xp = ops.matmul(input, ops.t(w_ih))
+    xp = xp if b_ih is None else ops.add(xp, b_ih)
+    return _STEPS[mode](xp, (hx,), ops.t(w_hh), b_hh, None)[0]
 
 
 def gru_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Any:  # noqa: A002
     """One GRU step: reset and update gates, then (1 - z) * n + z * hx."""
-    gi, gh = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
-    ir, iz, i_n = ops.chunk(gi, 3, -1)
-    hr, hz, hn = ops.chunk(gh, 3, -1)
-    r, z = ops.sigmoid(ops.add(ir, hr)), ops.sigmoid(ops.add(iz, hz))
-    n = ops.tanh(ops.add(i_n, ops.mul(r, hn)))
-    return ops.add(n, ops.mul(z, ops.sub(hx, n)))
+    return _cell("GRU", input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
 def rnn_tanh_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Any:  # noqa: A002
     """One Elman step, tanh(input W_ih^T + b_ih + hx W_hh^T + b_hh)."""
-    return ops.tanh(ops.add(*_gates(input, hx, w_ih, w_hh, b_ih, b_hh)))
+    return _cell("RNN_TANH", input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
 def rnn_relu_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Any:  # noqa: A002
     """One Elman step with ReLU."""
-    return ops.relu(ops.add(*_gates(input, hx, w_ih, w_hh, b_ih, b_hh)))
+    return _cell("RNN_RELU", input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
 def _triple(v: Any, name: str) -> tuple[int, int, int]:
@@ -215,73 +213,35 @@ def _recurrent(
 _CELLS = {"gru": gru_cell, "rnn_tanh": rnn_tanh_cell, "rnn_relu": rnn_relu_cell}
 
 
-def lstm(
-    input: Any,
-    hx: Sequence[Any],
-    params: Sequence[Any],
-    has_biases: bool,
-    num_layers: int,  # noqa: A002
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple:
-    """``(output, h_n, c_n)`` of a whole LSTM (``hx`` = [h_0, c_0]), ATen's form of ``nn.LSTM``."""
-    return _recurrent(
-        "lstm", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
-    )
+def _layer(kind: str, doc: str) -> Any:
+    """ATen's public form of a whole recurrent layer of ``kind``: the same nine arguments for all four."""
+
+    def run(
+        input: Any,
+        hx: Any,
+        params: Sequence[Any],
+        has_biases: bool,
+        num_layers: int,  # noqa: A002
+        dropout: float,
+        train: bool,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> tuple:
+        return _recurrent(
+            kind, input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
+        )
+
+    run.__name__ = run.__qualname__ = kind
+    run.__doc__ = doc
+    return run
 
 
-def gru(
-    input: Any,
-    hx: Any,
-    params: Sequence[Any],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,  # noqa: A002
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple:
-    """``(output, h_n)`` of a whole GRU, ATen's form of ``nn.GRU``."""
-    return _recurrent(
-        "gru", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
-    )
-
-
-def rnn_tanh(
-    input: Any,
-    hx: Any,
-    params: Sequence[Any],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,  # noqa: A002
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple:
-    """``(output, h_n)`` of a whole Elman RNN with tanh."""
-    return _recurrent(
-        "rnn_tanh", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
-    )
-
-
-def rnn_relu(
-    input: Any,
-    hx: Any,
-    params: Sequence[Any],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,  # noqa: A002
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple:
-    """``(output, h_n)`` of a whole Elman RNN with ReLU."""
-    return _recurrent(
-        "rnn_relu", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
-    )
-
+lstm = _layer(
+    "lstm", "``(output, h_n, c_n)`` of a whole LSTM (``hx`` = [h_0, c_0]), ATen's form of ``nn.LSTM``."
+)
+gru = _layer("gru", "``(output, h_n)`` of a whole GRU, ATen's form of ``nn.GRU``.")
+rnn_tanh = _layer("rnn_tanh", "``(output, h_n)`` of a whole Elman RNN with tanh.")
+rnn_relu = _layer("rnn_relu", "``(output, h_n)`` of a whole Elman RNN with ReLU.")
 
 __all__ += ["lstm", "gru", "rnn_tanh", "rnn_relu"]
 
