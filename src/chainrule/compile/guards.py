@@ -73,8 +73,10 @@ _LIBRARY = tuple(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _library_file(path: str | None) -> bool:
-    """Code of chainrule, the standard library or an installed package: not the user's state."""
+    """Code of chainrule, the standard library or an installed package: not the user's state.
+    (Kept per path: every guard key asks it of each module and class the function reads.)"""
     if not path:
         return True
     path = os.path.abspath(path)
