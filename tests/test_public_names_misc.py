@@ -82,6 +82,14 @@ def test_ldl_factor_reports_a_singular_matrix() -> None:
         cr.linalg.ldl_factor(cr.tensor(z))
 
 
+def test_lu_unpack_of_rectangular_batches() -> None:
+    """P from the pivots of tall and wide batches (fewer pivots than rows), against PyTorch."""
+    for shape in ((2, 5, 3), (3, 3, 5), (4, 1)):
+        c, t = _both(RNG.standard_normal(shape))
+        lu_c, lu_t = cr.linalg.lu_factor(c), torch.linalg.lu_factor(t)
+        _same(cr.lu_unpack(*lu_c), torch.lu_unpack(*lu_t), rtol=1e-10, atol=1e-12)
+
+
 def test_lu_helpers_and_tensor_solvers() -> None:
     a = RNG.standard_normal((2, 4, 4))
     c, t = _both(a)

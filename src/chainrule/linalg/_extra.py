@@ -18,6 +18,7 @@ from .. import ops
 from .._tensor import wrap
 from ..ops._core import fail, structural
 from ..ops.complex import conj
+from ..ops.decompositions import lu_permutation
 from ..ops.reduce import return_types
 from ._solvers import inv, lu_solve, solve, solve_triangular
 
@@ -174,16 +175,9 @@ def lu_unpack(LU_data: Any, LU_pivots: Any, unpack_data: bool = True, unpack_piv
         U = ops.mul(LU_data[..., :k, :], structural(np.triu(np.ones((k, n), dtype=dt))))
     else:
         L = U = wrap(np.empty(0, dtype=dt))
-    if unpack_pivots:
-        batch = LU_pivots._data.shape[:-1]
-        piv = LU_pivots._data.reshape((int(np.prod(batch)), LU_pivots._data.shape[-1])).astype(np.int64) - 1
-        P = np.zeros((piv.shape[0], m, m), dtype=dt)
-        for b, row in enumerate(piv):
-            perm = np.arange(m)
-            for i, p in enumerate(row):
-                perm[i], perm[p] = perm[p], perm[i]
-            P[b, perm, np.arange(m)] = 1
-        Pt = wrap(P.reshape(LU_pivots._data.shape[:-1] + (m, m)))
+    if unpack_pivots:  # P[r, c] = 1 where perm[c] = r, as in linalg.lu
+        perm = lu_permutation(LU_pivots, m)
+        Pt = ops.cast(ops.eq(ops.unsqueeze(perm, -2), structural(np.arange(m)[:, None])), dt)
     else:
         Pt = wrap(np.empty(0, dtype=dt))
     return return_types.lu_unpack(Pt, L, U)
