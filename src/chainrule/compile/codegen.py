@@ -534,8 +534,10 @@ _FRESH = {
 
 
 def _fresh(n: Node) -> bool:
-    if n.kind != "op" or n.prim is CONST:
-        return n.kind == "random" or n.prim is CONST
+    if n.kind == "random" or n.prim is CONST:
+        return True
+    if n.kind != "op":
+        return False
     name = getattr(n.prim, "name", None)
     if PRIMITIVES.get(name) is not n.prim:
         return False
