@@ -154,6 +154,43 @@ def test_inplace_method_records_gradients_of_both_operands() -> None:
             np.testing.assert_allclose(ours[1], b.grad.numpy())
 
 
+# x.<name>_(*args) with tensor arguments: (name, argument shapes)
+INPLACE_GRAD = [
+    ("clamp_min", [(2, 3)]),
+    ("clamp_max", [(3,)]),
+    ("ldexp", [(2, 3)]),
+    ("float_power", [(2, 3)]),
+    ("addr", [(2,), (3,)]),
+    ("renorm", []),
+    ("arctan", []),
+]
+
+
+@pytest.mark.parametrize("self_grad", [True, False], ids=["self-grad", "args-only"])
+@pytest.mark.parametrize("name,shapes", INPLACE_GRAD, ids=[n for n, _ in INPLACE_GRAD])
+def test_inplace_method_gradients(name, shapes, self_grad) -> None:
+    """Gradients through the in-place form to self and to tensor arguments (also when only an
+    argument requires grad), against PyTorch at random points."""
+    x = RNG.uniform(0.5, 1.5, (2, 3))
+    vals = [RNG.uniform(0.5, 1.5, s) for s in shapes]
+    extra = (2, 0, 1.0) if name == "renorm" else ()
+    got = []
+    for lib in (cr, torch):
+        a = lib.tensor(x, requires_grad=self_grad)
+        args = [lib.tensor(v, requires_grad=True) for v in vals]
+        z = a * 1.0
+        getattr(z, name + "_")(*args, *extra)
+        if not z.requires_grad:
+            got.append([z.detach().numpy()])
+            continue
+        (z * z).sum().backward()
+        grads = [t.grad.numpy() for t in ([a] if self_grad else []) + args]
+        got.append([z.detach().numpy(), *grads])
+    assert len(got[0]) == len(got[1])
+    for ours, ref in zip(*got):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", TOP_INPLACE)
 def test_top_level_inplace_functions(name) -> None:
     x = RNG.uniform(0.1, 0.9, (2, 3))
