@@ -18,6 +18,7 @@ from ._inplace import inplace
 from ._tensor import Tensor
 from .nn import functional as F
 from .nn._dropout_functional import _run
+from .nn._loss_functional import _reduce as _reduce_by_name
 from .ops._core import fail, structural
 
 __all__ = [
@@ -81,8 +82,7 @@ def _reduction(r: Any, op: str) -> str:
 
 
 def _reduce(loss: Any, r: Any, op: str) -> Any:
-    how = _reduction(r, op)
-    return loss if how == "none" else ops.mean(loss) if how == "mean" else ops.sum(loss)
+    return _reduce_by_name(loss, _reduction(r, op))
 
 
 # ---------------------------------------------------------------- normalisation
