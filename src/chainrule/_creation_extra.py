@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dtypes as _dt
-from ._creation import _finish, _typed
+from ._creation import _dtype, _finish, _typed
 from ._tensor import Tensor, wrap
 from .amp import GradScaler  # noqa: F401  (torch.GradScaler is torch.amp.GradScaler)
 from .func import vmap  # noqa: F401
@@ -73,7 +73,7 @@ def _window(name: str, fn: Callable[[np.ndarray, int], np.ndarray]):
                 f"{name}(): {name} requires non-negative window_length, got window_length={window_length}",
                 RuntimeError,
             )
-        npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
+        npd = _dtype(dtype)
         if _dt.kind(npd) != "f":
             raise fail(
                 f"{name}(): {name} expects floating point dtypes, got: {_dt.from_numpy(npd)}", RuntimeError
@@ -148,7 +148,7 @@ def from_file(
 ) -> Tensor:
     """``size`` elements read from a file through a memory map: with ``shared`` writes to the
     tensor go to the file, otherwise they stay private (copy-on-write)."""
-    npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
+    npd = _dtype(dtype)
     if size == 0:
         return _finish(np.empty(0, dtype=npd), requires_grad, device, layout=layout, name="from_file")
     try:
@@ -180,7 +180,7 @@ def empty_permuted(
             f"dims of size {shape}",
             RuntimeError,
         )
-    npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
+    npd = _dtype(dtype)
     data = np.empty([shape[d] for d in order], dtype=npd).transpose(np.argsort(order))
     return _finish(data, requires_grad, device, layout=layout, name="empty_permuted")
 
@@ -208,7 +208,7 @@ def range(
     if step == 0:
         raise fail("range(): step must be nonzero", RuntimeError)
     n = int(math.floor((end - start) / step)) + 1
-    npd = _dt.to_numpy(dtype) if dtype is not None else _dt.get_default_dtype().np
+    npd = _dtype(dtype)
     data = (start + np.arange(max(n, 0), dtype=np.float64) * step).astype(npd)
     return _finish(data, requires_grad, device, out=out, layout=layout, name="range")
 
