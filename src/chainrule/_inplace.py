@@ -29,6 +29,7 @@ is installed every in-place op takes the recorded path, so it runs as ops.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -402,6 +403,7 @@ def inplace_view(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) 
     layout, since view chains count positions in the base's own shape."""
     if t._base is not None:
         refresh(t)
+    views = t._base is None and _vc_refs(t) > _VC_ALONE  # (a base whose counter no view shares)
     grad = _grad_state.grad_enabled
     if grad:
         _check_view_op(t, name)
@@ -414,7 +416,7 @@ def inplace_view(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) 
         )
     step = res._vfn[0] if res._base is not None else ()
     old_shape = t._data.shape
-    if t._base is None and step:
+    if views and step:
         _relink_views(t, old_shape, step, name)
     t._data = res._data
     if _transformed(t, args):
@@ -430,10 +432,19 @@ def inplace_view(t: Tensor, name: str, compute: Callable[..., Any], *args: Any) 
     return t
 
 
+def _vc_refs(t: Tensor) -> int:
+    """References to ``t``'s version counter: every view of ``t`` (and alias) holds one."""
+    return sys.getrefcount(t._vc)
+
+
+_VC_ALONE = _vc_refs(wrap(np.empty(0)))  # a tensor nothing shares its counter with
+
+
 def _relink_views(t: Tensor, old_shape: tuple, step: tuple, name: str) -> None:
     """Views of ``t`` made earlier count positions in ``t``'s old shape: give each the single
-    step that gathers its elements from ``t``'s new layout.  (No registry of views exists,
-    so they are found through the garbage collector's referrers: in-place view ops are rare.)"""
+    step that gathers its elements from ``t``'s new layout.  (No registry of views exists, so
+    they are found through the garbage collector's referrers: only called when something else
+    holds ``t``'s version counter, as every view does.)"""
     import gc
 
     from .ops._views import REPLAY, positions
