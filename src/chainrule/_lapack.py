@@ -54,7 +54,8 @@ def cholesky(x: np.ndarray) -> tuple[np.ndarray, int]:
     return c.T, info
 
 
-def _matrices(a: np.ndarray) -> np.ndarray:
+def matrices(a: np.ndarray) -> np.ndarray:
+    """``a (*batch, m, n)`` as ``(prod(batch), m, n)``, also when a size is 0."""
     return a.reshape((int(np.prod(a.shape[:-2])),) + a.shape[-2:])
 
 
@@ -71,7 +72,7 @@ def cholesky_vjp(g: np.ndarray, lower: np.ndarray) -> np.ndarray:
         y = np.matmul(np.swapaxes(lower, -1, -2), g)  # Lᵀ L̄, C-contiguous
     y *= np.tri(n, n, dtype=bool)  # Φ: the lower triangle...
     y.reshape(y.shape[:-2] + (n * n,))[..., :: n + 1] *= 0.5  # ...with half its diagonal
-    for u, yt in zip(_matrices(np.swapaxes(lower, -1, -2)), _matrices(np.swapaxes(y, -1, -2))):
+    for u, yt in zip(matrices(np.swapaxes(lower, -1, -2)), matrices(np.swapaxes(y, -1, -2))):
         r = trsm(0.5, u, yt, lower=0, overwrite_b=1)  # column-major views: U = Lᵀ, Yᵀ
         r = trsm(1.0, u, r, side=1, lower=0, trans_a=1, overwrite_b=1)
         if r is not yt:  # (trsm worked on a copy)

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .. import _lapack
+from .._lapack import matrices as _matrices  # ``a (*batch, m, n)`` as ``(prod(batch), m, n)``
 from .._tensor import Tensor
 from ._core import Primitive, apply, fail, structural
 from ._views import diagonal
@@ -71,11 +72,6 @@ def pack(batch: tuple, *arrays: np.ndarray) -> np.ndarray:
     counted, not inferred with -1, so that an empty batch keeps its trailing length)."""
     k = len(batch)
     return np.concatenate([a.reshape(batch + (int(np.prod(a.shape[k:])),)) for a in arrays], axis=-1)
-
-
-def _matrices(a: np.ndarray) -> np.ndarray:
-    """``a (*batch, m, n)`` as ``(prod(batch), m, n)``, also when a size is 0."""
-    return a.reshape((int(np.prod(a.shape[:-2])),) + a.shape[-2:])
 
 
 def unpack(out: Any, shapes: list[tuple]) -> list:
