@@ -318,3 +318,32 @@ def test_atleast_nd_take_one_tensor_several_or_a_sequence(name: str) -> None:
     _same(list(l1), list(l2))
     _same(ga, ra)
     _same(gb, rb)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"aweights": "a"},
+        {"aweights": "a", "correction": 2},
+        {"fweights": "f", "correction": 2},
+        {"fweights": "f", "aweights": "a"},
+    ],
+    ids=["aweights", "aweights-correction2", "fweights-correction2", "both"],
+)
+def test_cov_weighted_corrections_values_and_gradients(kw) -> None:
+    """cov's weighted normalisations (the table covers no weights and correction=0): values and
+    gradients in the data and the aweights, against PyTorch at random points."""
+    rng = np.random.default_rng(5)
+    x, aw, fw = rng.standard_normal((3, 7)), rng.uniform(0.2, 2.0, 7), rng.integers(1, 4, 7)
+    got = []
+    for T in (cr, torch):
+        xt, at = T.tensor(x, requires_grad=True), T.tensor(aw, requires_grad=True)
+        args = {k: at if v == "a" else T.tensor(fw) if v == "f" else v for k, v in kw.items()}
+        c = T.cov(xt, **args)
+        (c * T.tensor(np.arange(9.0).reshape(3, 3))).sum().backward()
+        got.append((c, xt.grad, at.grad if "aweights" in kw else None))
+    (c1, gx1, ga1), (c2, gx2, ga2) = got
+    _same(c1, c2, rtol=1e-10)
+    _same(gx1, gx2, rtol=1e-10)
+    if ga2 is not None:
+        _same(ga1, ga2, rtol=1e-10)
