@@ -442,6 +442,9 @@ def test_a_small_model_trains_in_bfloat16_as_pytorch() -> None:
         close(p.grad, q.grad, rtol=4 * ULP, atol=4 * ULP * scale)
     cr.optim.SGD(ours.parameters(), lr=0.5).step()
     assert all(p.dtype is cr.bfloat16 for p in ours.parameters())
+    torch.optim.SGD(ref.parameters(), lr=0.5).step()  # the step's values too, not only the dtype
+    for p, q in zip(ours.parameters(), ref.parameters()):
+        close(p, q, rtol=4 * ULP, atol=4 * ULP * float(np.abs(q.detach().float().numpy()).max()))
 
 
 def test_backward_of_bfloat16_ops_gives_bfloat16_gradients_as_pytorch() -> None:
@@ -483,6 +486,9 @@ def test_printing_with_grad_as_pytorch() -> None:
     assert repr(torch.tensor([1.5, 2.0], dtype=torch.bfloat16, requires_grad=True) * 2) == (
         "tensor([3., 4.], dtype=torch.bfloat16, grad_fn=<MulBackward0>)"
     )
+    tx = torch.tensor([1.5, 2.0], dtype=torch.bfloat16, requires_grad=True)
+    for ours, ref in ((x, tx), (x * 2, tx * 2)):  # ours against PyTorch's, not only the literals
+        assert repr(ours) == repr(ref).replace("torch.", "chainrule.")
 
 
 # ------------------------------------------------------------------ nn.Module and saving
