@@ -509,6 +509,13 @@ def test_save_and_load_keep_bfloat16(tmp_path) -> None:
     assert back["y"][0].dtype is cr.bfloat16
 
 
+def test_save_refuses_other_void_arrays(tmp_path) -> None:
+    """bfloat16 is NumPy's kind "V"; a raw or structured void array is not floating all the same."""
+    for arr in (np.zeros(2, "V2"), np.zeros(2, [("a", np.float32)])):
+        with pytest.raises(TypeError, match="only bool, integer, float and complex arrays"):
+            cr.save({"x": arr}, tmp_path / "v.npz")
+
+
 def test_torch_format_writer_gives_pytorch_bfloat16(tmp_path) -> None:
     x = cr.tensor(bf16_values(6, 14))
     cr.save({"x": x}, tmp_path / "a.pt")

@@ -265,7 +265,7 @@ def kind(npd: np.dtype) -> str:
     """``npd.kind``, but ``"f"`` for bfloat16 (NumPy's kind ``"V"``: the only such dtype a
     tensor can hold), so that ``kind(a.dtype) == "f"`` asks "is it floating?" for all floats."""
     k = npd.kind
-    return "f" if k == "V" else k
+    return "f" if k == "V" and npd.name == "bfloat16" else k  # (not a raw or structured void)
 
 
 def astype(a: np.ndarray, npd: np.dtype) -> np.ndarray:  # (copies, as a.astype does)
