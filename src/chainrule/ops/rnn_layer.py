@@ -72,6 +72,7 @@ def _run(
     tmp = np.empty((n, hs), dt)
     half = np.array([0.5, 0.5, 1, 0.5], dt)[:, None, None]  # σ(x) = tanh(x / 2) / 2 + 1 / 2: one
     h, c = h0, c0  # tanh call for all four gates (g's plane is scaled by 1)
+    shift = 1 - half
     for t in _order(steps, reverse):
         gates = acts[:, t]
         np.matmul(h, w4, out=gates)
@@ -79,7 +80,7 @@ def _run(
         gates *= half
         np.tanh(gates, out=gates)
         gates *= half
-        gates += 1 - half  # (e^-x overflowing, as in 1 / (1 + e^-x), cannot happen)
+        gates += shift  # (e^-x overflowing, as in 1 / (1 + e^-x), cannot happen)
         gg, c_new = g_s[t], cseq[t]
         np.multiply(f_s[t], c, out=c_new)
         np.multiply(i_s[t], gg, out=tmp)
