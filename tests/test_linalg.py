@@ -300,3 +300,13 @@ def test_single_matrix_svd_matches_torch(shape: tuple, full: bool) -> None:
         vals.append((out.detach().numpy(), t.grad.numpy()))
     for o, r in zip(vals[0], vals[1]):
         np.testing.assert_allclose(o, r, rtol=1e-9, atol=1e-10)
+    # ... and one whose gradient needs the 1 / (s_j² - s_i²) terms: the top two singular pairs,
+    # weighted at random (the products above are constant or linear in A; this is not)
+    w = np.random.default_rng(1).standard_normal(shape)
+    grads = []
+    for T in (cr, torch):
+        t = T.tensor(a, requires_grad=True)
+        u, s, vh = T.linalg.svd(t, full_matrices=full)
+        ((u[:, :2] * s[:2]) @ vh[:2] * T.tensor(w)).sum().backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-8, atol=1e-10)
