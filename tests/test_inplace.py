@@ -222,3 +222,26 @@ def test_zero_on_a_dual_tensor_updates_its_tangent() -> None:
         y = d * 2
         y.zero_()
         assert fwAD.unpack_dual(y).tangent.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("name,call", [
+    ("xlogy_", lambda T, x, y: x.xlogy_(y)), ("atan2_", lambda T, x, y: x.atan2_(y)),
+    ("hypot_", lambda T, x, y: x.hypot_(y)), ("lerp_", lambda T, x, y: x.lerp_(y, 0.3)),
+    ("copysign_", lambda T, x, y: x.copysign_(y)), ("clamp_(min=)", lambda T, x, y: x.clamp_(min=y)),
+    ("scatter_add_", lambda T, x, y: x.scatter_add_(0, T.tensor([0, 1, 0]), y)),
+    ("masked_scatter_", lambda T, x, y: x.masked_scatter_(T.tensor([True, False, True]), y)),
+])
+def test_inplace_method_records_an_argument_that_requires_grad(name, call) -> None:
+    """``buf.op_(y)`` with only ``y`` requiring grad records the op, as PyTorch: the argument's
+    gradient used to be lost (the op ran as if nothing required grad)."""
+    rng = np.random.default_rng(len(name))
+    xs, ys = rng.uniform(0.5, 2, 3), rng.uniform(0.5, 2, 3)
+    grads = []
+    for T in (cr, need_torch()):
+        x, y = T.tensor(xs), T.tensor(ys, requires_grad=True)
+        out = call(T, x, y)
+        assert out is x and out.requires_grad
+        (out * T.tensor([1.0, -2.0, 3.0], dtype=out.dtype)).sum().backward()
+        grads.append((x.detach().numpy().copy(), y.grad.numpy().copy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12)

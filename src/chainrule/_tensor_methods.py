@@ -221,9 +221,15 @@ Tensor.__ipow__ = Tensor.pow_  # type: ignore[attr-defined]
 Tensor.multiply_, Tensor.subtract_, Tensor.divide_ = Tensor.mul_, Tensor.sub_, Tensor.div_  # type: ignore[attr-defined]
 
 
-def _unary_inplace(name: str, fn: Any):
+def inplace_method(name: str, fn: Any):
+    """``x.name(*args)``: ``fn(x, *args)`` written into ``x``.  The arguments go to ``inplace``
+    itself (keyword ones too), so that one requiring grad is recorded even when ``x`` does not
+    (``buf.scatter_add_(0, idx, y)`` must give ``y`` its gradient)."""
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return inplace(self, name, lambda t: fn(t, *args, **kwargs))
+        n, keys = len(args), tuple(kwargs)  # (keyword tensors go to inplace too: clamp_(min=t))
+        compute = lambda t, *a: fn(t, *a[:n], **dict(zip(keys, a[n:])))  # noqa: E731
+        return inplace(self, name, compute, *args, *kwargs.values())
 
     method.__name__ = name
     return method
@@ -233,7 +239,7 @@ for _name in ["exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh", "si
               "floor", "ceil", "round", "clamp", "clip", "reciprocal", "sign", "square", "trunc",
               "masked_fill", "index_add", "scatter", "scatter_add", "log1p", "expm1", "rsqrt",
               "frac"]:
-    setattr(Tensor, _name + "_", _unary_inplace(_name + "_", getattr(ops, _name)))
+    setattr(Tensor, _name + "_", inplace_method(_name + "_", getattr(ops, _name)))
 
 
 def zero_(self: Tensor) -> Tensor:

@@ -23,23 +23,16 @@ from . import _torch_nn_functions as fnn
 from . import random as _random
 from ._inplace import _check_leaf, inplace, inplace_view
 from ._tensor import Tensor, wrap
+from ._tensor_methods import inplace_method
 from .linalg import _extra as lx
 from .ops._core import fail, structural
-
-
-def _inplace_of(name: str, fn: Callable) -> Callable:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return inplace(self, name, lambda t, *a: fn(t, *a, **kwargs), *args)
-
-    method.__name__ = name
-    return method
 
 
 def _install(functions: dict[str, Callable], inplace_names: tuple | list = ()) -> None:
     for name, fn in functions.items():
         setattr(Tensor, name, fn)
     for name in inplace_names:
-        setattr(Tensor, name + "_", _inplace_of(name + "_", functions.get(name) or getattr(Tensor, name)))
+        setattr(Tensor, name + "_", inplace_method(name + "_", functions.get(name) or getattr(Tensor, name)))
 
 
 def _mH(self: Tensor) -> Any:

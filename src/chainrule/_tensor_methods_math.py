@@ -10,18 +10,10 @@ from typing import Any, Callable
 
 from . import _counting, _creation, ops
 from . import _tensor_functions as _functions
-from ._inplace import inplace
 from ._tensor import Tensor
+from ._tensor_methods import inplace_method
 from .ops import sorting as so
 from .ops import special_functions as sf
-
-
-def _inplace_of(name: str, fn: Callable) -> Callable:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return inplace(self, name, lambda t: fn(t, *args, **kwargs))
-
-    method.__name__ = name
-    return method
 
 
 def _polygamma(self: Tensor, n: int) -> Any:
@@ -69,7 +61,7 @@ def install(functions: dict[str, Callable], inplace_names: list[str]) -> None:
         fn = functions.get(name) or getattr(Tensor, name, None) or getattr(ops, name)
         if name in _READS_VIEWS:
             fn = (lambda f: lambda t, *a, **k: f(ops.clone(t), *a, **k))(fn)
-        setattr(Tensor, name + "_", _inplace_of(name + "_", fn))
+        setattr(Tensor, name + "_", inplace_method(name + "_", fn))
 
 
 install(_FUNCTIONS, _INPLACE)
