@@ -160,6 +160,7 @@ def test_tensor_predicates() -> None:
         assert cr.is_signed(cr.zeros(1, dtype=getattr(cr, d))) == torch.is_signed(
             torch.zeros(1, dtype=getattr(torch, d))
         )
+        assert getattr(cr, d).is_signed == getattr(torch, d).is_signed  # (the dtype's own, complex too)
     assert cr.is_same_size(cr.zeros(2, 3), cr.ones(2, 3)) and not cr.zeros(2).is_same_size(cr.zeros(3))
     assert cr.get_device(cr.zeros(1)) == torch.get_device(torch.zeros(1)) == cr.zeros(1).get_device()
     assert cr.zeros(1).is_cpu and cr.zeros(1).layout is cr.strided

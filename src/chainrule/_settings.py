@@ -117,7 +117,7 @@ def result_type(tensor1: Any, tensor2: Any) -> Any:
 # ---------------------------------------------------------------- tensor predicates
 def is_signed(input: Tensor) -> bool:  # noqa: A002
     """Whether the dtype can hold negative values (floats, complex, signed integers)."""
-    return input._data.dtype.kind in "ifc" or _dt.kind(input._data.dtype) == "f"
+    return input.dtype.is_signed
 
 
 def is_nonzero(input: Tensor) -> bool:  # noqa: A002
