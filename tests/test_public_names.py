@@ -126,10 +126,6 @@ EXPLICIT: dict[str, dict[str, str]] = {
 }
 
 # Names that should be provided and are not yet: what each needs.
-_AUTOCAST_STATE = (
-    "not yet: autocast's state is the stack of autocast regions (amp/autocast_mode.py); "
-    "global setters need a state outside any region"
-)
 _INFERENCE = "not yet: results made under inference_mode would carry a flag (set in the core's apply)"
 NOT_YET: dict[str, dict[str, str]] = {
     "torch": {
@@ -142,12 +138,6 @@ NOT_YET: dict[str, dict[str, str]] = {
         "embedding_bag": "not yet: ATen's four-output form (offset2bag, bag_size, max_indices); "
         "F.embedding_bag is provided",
         "get_device_module": "not yet: a chainrule.cpu device module (torch.cpu) for it to return",
-        "is_autocast_cache_enabled": _AUTOCAST_STATE,
-        "set_autocast_cache_enabled": _AUTOCAST_STATE,
-        "set_autocast_cpu_dtype": _AUTOCAST_STATE,
-        "set_autocast_cpu_enabled": _AUTOCAST_STATE,
-        "set_autocast_dtype": _AUTOCAST_STATE,
-        "set_autocast_enabled": _AUTOCAST_STATE,
     },
     "Tensor": {
         "grad_dtype": "not yet: the engine would cast the gradients reaching a leaf to its grad_dtype",

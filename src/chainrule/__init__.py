@@ -78,7 +78,9 @@ from ._creation_extra import *
 from ._stft import *
 from ._tensor_methods_extra import *
 from .linalg._extra import geqrf, lu_solve_ as lu_solve, lu_unpack, orgqr, ormqr, triangular_solve
-from .amp import autocast, get_autocast_dtype, is_autocast_enabled
+from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, is_autocast_cache_enabled,
+                  is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_cache_enabled,
+                  set_autocast_cpu_dtype, set_autocast_cpu_enabled, set_autocast_dtype, set_autocast_enabled)
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
 from ._numpy_protocol import install as _install_numpy_protocol
