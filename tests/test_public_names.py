@@ -137,7 +137,6 @@ NOT_YET: dict[str, dict[str, str]] = {
         "lobpcg": "not yet: the LOBPCG iterative eigensolver (and its backward)",
         "embedding_bag": "not yet: ATen's four-output form (offset2bag, bag_size, max_indices); "
         "F.embedding_bag is provided",
-        "get_device_module": "not yet: a chainrule.cpu device module (torch.cpu) for it to return",
     },
     "Tensor": {
         "grad_dtype": "not yet: the engine would cast the gradients reaching a leaf to its grad_dtype",

@@ -81,6 +81,8 @@ from .linalg._extra import geqrf, lu_solve_ as lu_solve, lu_unpack, orgqr, ormqr
 from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, is_autocast_cache_enabled,
                   is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_cache_enabled,
                   set_autocast_cpu_dtype, set_autocast_cpu_enabled, set_autocast_dtype, set_autocast_enabled)
+from ._device_module import get_device_module
+from . import cpu
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
 from ._numpy_protocol import install as _install_numpy_protocol
