@@ -15,6 +15,7 @@ from chainrule.autograd import gradcheck, gradgradcheck
 _RNG = np.random.default_rng(0)
 XR = _RNG.standard_normal((3, 6))
 XC = _RNG.standard_normal((3, 6)) + 1j * _RNG.standard_normal((3, 6))
+XR3 = _RNG.standard_normal((3, 2, 5))  # real input of complex transforms: C2C takes it uncast
 
 CASES = [
     ("fft", lambda T, x: T.fft.fft(x), XC),
@@ -37,6 +38,9 @@ CASES = [
     ("ifftn", lambda T, x: T.fft.ifftn(x, s=(2,), norm="forward"), XC),
     ("rfftn", lambda T, x: T.fft.rfftn(x, dim=(0,)), XR),
     ("irfftn", lambda T, x: T.fft.irfftn(x, dim=(1, 0)), XC),
+    ("ifft-real", lambda T, x: T.fft.ifft(x, dim=0), XR),
+    ("ifft2-real-odd", lambda T, x: T.fft.ifft2(x, s=(3, 5), norm="ortho"), XR),
+    ("fftn-real-outer-dims", lambda T, x: T.fft.fftn(x, dim=(2, 0), norm="forward"), XR3),
     ("fftn-no-dims", lambda T, x: T.fft.fftn(x, dim=(), norm="ortho"), XR),  # a complex copy
     ("hfft", lambda T, x: T.fft.hfft(x), XC),
     ("hfft-odd", lambda T, x: T.fft.hfft(x, n=5, norm="ortho"), XC),

@@ -1,4 +1,4 @@
-"""Array-level LAPACK/BLAS kernels for the decompositions' fast paths (arrays in, arrays out).
+"""Array-level LAPACK/BLAS (and pocketfft) kernels for the fast paths of decompositions and FFTs.
 
 The op table (``ops/decompositions.py``, ``ops/spectral.py``) keeps the rules written with ops,
 which differentiate again; these are the same formulas on plain arrays, used when no graph of
@@ -8,6 +8,8 @@ fresh array costs page faults that are worth as much as the arithmetic around th
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import scipy.linalg as sla
@@ -115,3 +117,31 @@ def svd_vjp_square(*usv_and_grads: np.ndarray) -> np.ndarray:
     inner += c
     inner.reshape(inner.shape[:-2] + (k * k,))[..., :: k + 1] += gs
     return np.matmul(u, np.matmul(inner, vh))
+
+
+def real_c2c(g: np.ndarray, dims: tuple, norm: str, forward: bool) -> np.ndarray:
+    """``re(c2c(g))`` (the cotangent of a real input of a complex FFT) as a c2r of half the
+    bins of g's Hermitian part ``h_k = (g_k + conj(g_-k)) / 2``: a real output's transform is
+    the transform of the Hermitian part alone, and c2r reads only the last dim's first half."""
+    import scipy.fft as sf
+
+    full = [g.shape[d] for d in dims]
+    lens = full[:-1] + [full[-1] // 2 + 1]
+    shape = list(g.shape)
+    shape[dims[-1]] = lens[-1]
+    h = np.empty(shape, g.dtype)
+    for parts in itertools.product((0, 1), repeat=len(dims)):  # bin 0 or bins 1.. of each dim
+        at, mirror = [slice(None)] * g.ndim, [slice(None)] * g.ndim
+        for d, rest, n, m in zip(dims, parts, full, lens):
+            at[d] = slice(1, m) if rest else slice(0, 1)
+            mirror[d] = slice(n - 1, n - m, -1) if rest else slice(0, 1)  # bin -k of bin k
+        out = h[tuple(at)]
+        if out.size:
+            np.conjugate(g[tuple(mirror)], out=out)
+            out += g[tuple(at)]
+    if forward:  # re(fft(g)) = re(ifft(conj g)) with the dual scaling
+        np.conjugate(h, out=h)
+        norm = {"backward": "forward", "forward": "backward"}.get(norm, norm)
+    h *= 0.5
+    with np.errstate(all="ignore"):
+        return sf.irfftn(h, s=full, axes=dims, norm=norm)

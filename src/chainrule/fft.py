@@ -153,14 +153,14 @@ def _sizes(name: str, x: Any, dims: tuple, s: Any, half: bool = False) -> tuple:
 def _nd_input(name: str, input: Any, s: Any, dim: Any, norm: Any, kind: Any) -> tuple:  # noqa: A002
     """The checked input of an n-d transform, cut or zero-padded to ``s``: (x, dims, norm)."""
     norm = check_norm(name, norm)
-    dims, s = _dims(name, input, s, dim, kind is not _complex)
+    dims, s = _dims(name, input, s, dim, kind is _real)
     x = kind(input, name)
     return resize(x, dims, _sizes(name, x, dims, s)), dims, norm
 
 
 def _c2c(name: str, input: Any, s: Any, dim: Any, norm: Any, forward: bool) -> Any:  # noqa: A002
-    x, dims, norm = _nd_input(name, input, s, dim, norm, _complex)
-    return c2c(x, dims, norm, forward) if dims else clone(x)  # no dims: PyTorch's copy
+    x, dims, norm = _nd_input(name, input, s, dim, norm, _float)  # C2C takes real x as it is
+    return c2c(x, dims, norm, forward) if dims else clone(_complex(x, name))  # no dims: a copy
 
 
 def _r2c(name: str, input: Any, s: Any, dim: Any, norm: Any) -> Any:  # noqa: A002

@@ -9,7 +9,8 @@ are applied before a primitive by zero-padding or trimming the input (differenti
 All three are linear, so the JVP is the same transform of the tangent and the VJP is the
 adjoint (PyTorch's convention for complex gradients, see ``ops/complex.py``):
 
-    C2C(norm)  adjoint: the opposite direction with the dual norm (backward <-> forward)
+    C2C(norm)  adjoint: the opposite direction with the dual norm (backward <-> forward);
+               its real part for a real input (which C2C takes as it is, without a cast)
     R2C        adjoint: real part of the dual C2C of the spectrum zero-padded to n bins
     C2R        adjoint: R2C of g with the dual norm, bins 1 .. n - (n//2 + 1) doubled
                (each of them stands for itself and its mirror image in the full spectrum)
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.fft as _sf  # (2-4x numpy.fft's speed here: a real-input path, no upcast of float32)
 
+from .. import _lapack
 from .. import dtypes as _dt
 from .._tensor import Tensor
 from ._core import Primitive, apply, fail, structural
@@ -33,9 +35,19 @@ DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 # NaN/inf propagate silently, as in PyTorch (pocketfft's ufunc loops would warn)
 def _c2c_forward(x: np.ndarray, *, dim: tuple, norm: str, forward: bool) -> np.ndarray:
-    f = _sf.fftn if forward else _sf.ifftn
+    f = _sf.fftn if forward else _sf.ifftn  # a real x: pocketfft's r2c, mirrored (no upcast)
     with np.errstate(all="ignore"):
-        return f(x, axes=dim, norm=norm).astype(x.dtype, copy=False)
+        return f(x, axes=dim, norm=norm).astype(_dt.complex_of(x.dtype), copy=False)
+
+
+def _c2c_vjp(g: Any, x_dtype: np.dtype, dim: tuple, norm: str, forward: bool) -> Any:
+    if x_dtype.kind == "c":
+        return c2c(g, dim, DUAL[norm], not forward)
+    if not isinstance(g, Tensor):  # a real input's cotangent: the real part, by a half-size c2r
+        return _lapack.real_c2c(g, dim, DUAL[norm], not forward)
+    from .complex import real
+
+    return real(c2c(g, dim, DUAL[norm], not forward))
 
 
 def _r2c_forward(x: np.ndarray, *, dim: tuple, norm: str) -> np.ndarray:
@@ -73,7 +85,7 @@ def _c2r_vjp(g: Any, dim: tuple, norm: str, n: int) -> Any:
 
 
 C2C = Primitive("FftC2C", _c2c_forward, public="fft")
-C2C.defvjp(lambda g, dim, norm, forward: c2c(g, dim, DUAL[norm], not forward))
+C2C.defvjp(_c2c_vjp)
 C2C.defjvp(lambda t, dim, norm, forward: c2c(t, dim, norm, forward))
 R2C = Primitive("FftR2C", _r2c_forward, public="rfft")
 R2C.defvjp(_r2c_vjp)
