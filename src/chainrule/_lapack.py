@@ -44,9 +44,16 @@ def kept_lu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return buf[n * k : n * k + n * n].reshape(n, n).T, buf[n * k + n * n :].astype(np.int32)
 
 
-def lu_solve_transposed(lu: tuple[np.ndarray, np.ndarray], g: np.ndarray) -> np.ndarray:
-    """``A⁻ᵀG`` from A's kept LU factors (getrs with trans=1: no transposed copy of A)."""
-    return sla.get_lapack_funcs("getrs", (lu[0],))(lu[0], lu[1], g, trans=1)[0]
+def solve_vjp(g: np.ndarray, a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Ā, B̄) of ``X = A⁻¹B``: ``B̄ = A⁻ᵀX̄`` by getrs (trans=1) on the LU factors the forward
+    kept behind X, else by a solve with Aᵀ; ``Ā = -B̄Xᵀ`` negated in place (one n×n array)."""
+    lu = kept_lu(x) if x.ndim == 2 else None
+    if lu is None:
+        gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    else:
+        gb = sla.get_lapack_funcs("getrs", (lu[0],))(lu[0], lu[1], g, trans=1)[0]
+    ga = np.matmul(gb, np.swapaxes(x, -1, -2))
+    return np.negative(ga, out=ga), gb
 
 
 def cholesky(x: np.ndarray) -> tuple[np.ndarray, int]:

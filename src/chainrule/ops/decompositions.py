@@ -224,13 +224,11 @@ def _solve_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _solve_vjp(g: Any, a: Any, ans: Any, a_shape: tuple, b_shape: tuple) -> tuple:
     """Both cotangents from one ``A⁻ᵀX̄`` (the two inputs usually both require grad)."""
-    arrays = isinstance(ans, np.ndarray) and ans.ndim == 2 and not isinstance(g, Tensor)
-    lu = _lapack.kept_lu(ans) if arrays else None
-    if lu is None:
-        gb = solve(mT(a), g)
-        return sum_to(neg(matmul(gb, mT(ans))), a_shape), sum_to(gb, b_shape)
-    gb = _lapack.lu_solve_transposed(lu, g)  # one n×n temporary: the sign goes on the small B̄
-    return sum_to(matmul(neg(gb), mT(ans)), a_shape), sum_to(gb, b_shape)
+    if not isinstance(g, Tensor) and not isinstance(ans, Tensor) and not isinstance(a, Tensor):
+        ga, gb = _lapack.solve_vjp(g, a, ans)  # the same on arrays: the forward's LU, one n×n
+        return sum_to(ga, a_shape), sum_to(gb, b_shape)
+    gb = solve(mT(a), g)
+    return sum_to(neg(matmul(gb, mT(ans))), a_shape), sum_to(gb, b_shape)
 
 
 def _solve_jvp(ts: tuple, a: Any, ans: Any) -> Any:
