@@ -79,7 +79,10 @@ def test_core_line_budget() -> None:
     # re-expresses views taken earlier in the base's new layout (+110 lines, 100 of the headroom)
     # 10240 -> 10250: the engine copies an array a multi-output rule (a compiled backward) gives
     # two inputs, so their .grad never share memory
-    assert total < 10250, f"core is {total} lines"
+    # 10250 -> 10275: inference tensors: new leaves and ops' results made in inference_mode get an
+    # InferenceVersion cell (autograd/_inference.py, outside the core, installs the op wrapper
+    # only while inference mode is on), and _save / _records / requires_grad_ refuse them outside
+    assert total < 10275, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

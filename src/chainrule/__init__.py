@@ -83,6 +83,7 @@ from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, is_autoc
                   set_autocast_cpu_dtype, set_autocast_cpu_enabled, set_autocast_dtype, set_autocast_enabled)
 from ._device_module import get_device_module
 from . import cpu
+from .autograd._inference import is_inference
 from . import viz  # graphviz is imported only when a picture is drawn
 from .serialization import load, save
 from ._numpy_protocol import install as _install_numpy_protocol

@@ -36,6 +36,7 @@ import numpy as np
 
 from ._tensor import Tensor, wrap
 from .autograd import _levels
+from .autograd._inference import inference_error
 from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import next_seq
 
@@ -115,6 +116,8 @@ def _check_view(t: Tensor, name: str) -> None:
 
 
 def _records(t: Tensor, args: tuple) -> bool:
+    if type(t._vc) is not list and not _grad_state.inference:
+        raise inference_error("Inplace update to")
     if not _grad_state.grad_enabled:
         return False
     if t._rg:

@@ -161,6 +161,8 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf tensor; returns self."""
+        if requires_grad and type(self._vc) is not list and not _grad_state.inference:
+            raise inference_error("Setting requires_grad=True on")
         if requires_grad and self._data.dtype.kind not in "fcV":
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype} "
@@ -181,6 +183,9 @@ class Tensor:
         if self._base is not None:
             _refresh_view(self)
         return self.grad_fn is None
+
+    def is_inference(self) -> bool:
+        return type(self._vc) is InferenceVersion
 
     def _is_view(self) -> bool:
         return self._base is not None
@@ -429,7 +434,7 @@ def _init(t: Tensor, data: np.ndarray) -> None:
     t._rg = False
     t._grad = None
     t.grad_fn = None
-    t._vc = [0]
+    t._vc = [0] if not _inference.users or not _grad_state.inference else InferenceVersion([0])
     t._base = None
     t._vfn = None
     t._meta = None
@@ -485,3 +490,9 @@ def _refresh_view(t: Tensor) -> None:
 
 def _add_node_hook(node: Any, hook: Callable) -> Any:
     return node.register_hook(hook)
+
+
+# (last: the autograd package imports Tensor from here)
+from .autograd._inference import InferenceVersion, inference_error  # noqa: E402
+from .autograd._inference import switch as _inference  # noqa: E402
+from .autograd.grad_mode import state as _grad_state  # noqa: E402

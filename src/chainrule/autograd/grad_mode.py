@@ -10,6 +10,8 @@ import functools
 import threading
 from typing import Any, Callable, TypeVar
 
+from . import _inference
+
 __all__ = [
     "no_grad",
     "enable_grad",
@@ -142,10 +144,14 @@ class inference_mode(_Mode):
         self._prev_inf = state.inference
         state.grad_enabled = self._enabled
         state.inference = self._inference
+        if self._inference:
+            _inference.switch.on()  # ops' results become inference tensors (autograd/_inference)
 
     def __exit__(self, *exc: object) -> None:
         state.grad_enabled = self._prev
         state.inference = self._prev_inf
+        if self._inference:
+            _inference.switch.off()
 
     def _args(self) -> tuple:
         return (self._inference,)

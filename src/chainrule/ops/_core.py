@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._tensor import Tensor, wrap
+from ..autograd._inference import inference_error
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import _sequence, new_node_class
 
@@ -493,6 +494,8 @@ def _save(node: Any, op: Primitive, args: tuple, params: dict, out: Tensor, need
         if kind == _IN:
             v = args[key]
             if isinstance(v, Tensor):
+                if type(v._vc) is not list:
+                    raise inference_error("saved")
                 if versions is None:
                     versions = []
                 versions.append((v._vc, v._vc[0], v))
@@ -506,6 +509,8 @@ def _save(node: Any, op: Primitive, args: tuple, params: dict, out: Tensor, need
         else:  # shapes, dtypes, all inputs
             v = _fetch(op, kind, key, args, params, None)
             if kind == _INS:
+                if any(type(a._vc) is not list for a in args if isinstance(a, Tensor)):
+                    raise inference_error("saved")
                 if versions is None:
                     versions = []
                 versions.extend((a._vc, a._vc[0], a) for a in args if isinstance(a, Tensor))
