@@ -128,17 +128,12 @@ EXPLICIT: dict[str, dict[str, str]] = {
 # Names that should be provided and are not yet: what each needs.
 NOT_YET: dict[str, dict[str, str]] = {
     "torch": {
-        "uint16": "not yet: unsigned dtypes wider than uint8 in dtypes.py (promotion, names, printing)",
-        "uint32": "not yet: unsigned dtypes wider than uint8 in dtypes.py (promotion, names, printing)",
-        "uint64": "not yet: unsigned dtypes wider than uint8 in dtypes.py (promotion, names, printing)",
-        "hash_tensor": "not yet: its result is uint64, a dtype chainrule lacks",
         "lobpcg": "not yet: the LOBPCG iterative eigensolver (and its backward)",
         "embedding_bag": "not yet: ATen's four-output form (offset2bag, bag_size, max_indices); "
         "F.embedding_bag is provided",
     },
     "Tensor": {
         "grad_dtype": "not yet: the engine would cast the gradients reaching a leaf to its grad_dtype",
-        "hash_tensor": "not yet: its result is uint64, a dtype chainrule lacks",
     },
     "linalg": {},
     "fft": {},

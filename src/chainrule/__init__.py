@@ -52,6 +52,9 @@ from .dtypes import (
     int64,
     set_default_dtype,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from .ops import *
 from .ops import abs, all, any, max, min, pow, round, sum  # names `import *` would skip
@@ -77,6 +80,7 @@ from ._settings import *
 from ._creation_extra import *
 from ._stft import *
 from ._tensor_methods_extra import *
+from ._hash_tensor import hash_tensor
 from .linalg._extra import geqrf, lu_solve_ as lu_solve, lu_unpack, orgqr, ormqr, triangular_solve
 from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, is_autocast_cache_enabled,
                   is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_cache_enabled,

@@ -7,19 +7,22 @@ implemented for 'Long'``.  Code written against chainrule must run on PyTorch to
 same inputs are refused here, with the op, the dtype and the fix in the message.
 
 ``GAPS`` maps an op (as its messages name it) to the kinds it refuses: ``b`` bool, ``i``
-integers (signed or not), ``h`` float16 and bfloat16, ``c`` complex.  ``OWN_WORDS`` holds the
-refusals PyTorch words itself (class and text).  Ops call ``check`` on their input before they compute.
+integers (signed or not), ``U`` uint16/32/64 only (``i`` includes them), ``h`` float16 and
+bfloat16, ``c`` complex.  ``OWN_WORDS`` holds the refusals PyTorch words itself (class and
+text).  Ops call ``check`` on their input before they compute.  ``UNSIGNED_GAPS`` (at the end)
+lists the primitives whose kernels lack uint16/32/64, refused from their first use on.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 from . import dtypes as _dt
 
-__all__ = ["GAPS", "check", "check_binary"]
+__all__ = ["GAPS", "UNSIGNED_GAPS", "check", "check_binary", "limit_unsigned"]
 
 _FLOAT_ONLY = "bic"  # activations and normalisers: floating point only
 _REAL_FLOAT = "bi"  # ... which also take complex
@@ -62,14 +65,14 @@ GAPS = {
         "c",
     ),
     **dict.fromkeys(("special.erfcx", "special.log_ndtr", "special.ndtri"), "hc"),
-    **dict.fromkeys(("median", "nanmedian", "trace"), "b"),
+    **dict.fromkeys(("median", "nanmedian", "trace"), "bU"),
     "histc": _FLOAT_ONLY,
     "mvlgamma": "bc",
     "hardtanh": "bc",
     "relu6": "bc",
-    "argmax": "bc",
-    "argmin": "bc",
-    "topk": "bc",
+    "argmax": "bcU",
+    "argmin": "bcU",
+    "topk": "bcU",
     "nansum": "c",
 }
 # binary ops: the kinds of the *result* dtype refused, and the arguments that must be tensors
@@ -132,6 +135,7 @@ OWN_WORDS = {  # (op, kind) -> PyTorch's class and words, and the fix
 _FIX = {
     "b": "convert first, e.g. x.float()",
     "i": "convert first, e.g. x.float()",
+    "U": "convert first, e.g. x.long() or x.float()",
     "h": "convert first, e.g. x.float()",
     "c": "convert first, e.g. x.real or x.abs()",
 }
@@ -143,7 +147,7 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 def _code(npd: np.dtype) -> str:
     k = _dt.kind(npd)
     if k in "iu":
-        return "i"
+        return "U" if npd.itemsize > 1 and k == "u" else "i"
     if k == "f" and npd.itemsize == 2:
         return "h"
     return k
@@ -157,7 +161,7 @@ def check(op: str, x: Any) -> Any:
         return x
     npd = npd if isinstance(data, np.ndarray) else np.asarray(data).dtype
     code = _code(npd)
-    if code not in GAPS[op]:
+    if code not in GAPS[op] and not (code == "U" and "i" in GAPS[op]):
         return x
     name = _dt.from_numpy(npd).name if _dt.known(npd) else str(npd)
     got = f" (got {_dt.describe(np.asarray(data))})"
@@ -199,7 +203,7 @@ def check_binary(op: str, x: Any, y: Any) -> None:
     if op in GAPS:
         npd = _dt.result_type(xd, yd)
         code = _code(npd)
-        if op == "fmod" and code == "i" and np.any(np.asarray(yd) == 0):
+        if op == "fmod" and code in "iU" and np.any(np.asarray(yd) == 0):
             exc = RuntimeError(
                 f"fmod(): ZeroDivisionError: integer division by zero; mask the zero divisors "
                 f"first or divide as floats (x.float()) (got {_dt.describe(xd)} and "
@@ -207,7 +211,7 @@ def check_binary(op: str, x: Any, y: Any) -> None:
             )
             exc._chainrule = True  # type: ignore[attr-defined]
             raise exc
-        if code in GAPS[op]:
+        if code in GAPS[op] or (code == "U" and "i" in GAPS[op]):
             name = _dt.from_numpy(npd).name if _dt.known(npd) else str(npd)
             got = " and ".join(_dt.describe(a) for a in (xd, yd))
             exc = NotImplementedError(
@@ -215,3 +219,78 @@ def check_binary(op: str, x: Any, y: Any) -> None:
             )
             exc._chainrule = True  # type: ignore[attr-defined]
             raise exc
+
+
+# uint16, uint32, uint64: PyTorch's "limited support" dtypes.  Its CPU kernels for these ops
+# lack them (``"add_stub" not implemented for 'UInt16'``); a * b, bitwise and/or/xor, eq/ne,
+# sum/prod/cumsum, sort, cat, indexing, views and casts take them.  Primitive -> the op's name.
+UNSIGNED_GAPS = {
+    **{
+        p: p.lower()
+        for p in ("Add", "Sub", "Pow", "Lt", "Le", "Gt", "Ge", "Abs", "Neg", "Sign", "Max", "Min")
+    },
+    **{p: p.lower() for p in ("Amax", "Amin", "Argmax", "Argmin", "Maximum", "Minimum", "Flip", "Clamp")},
+    **{p: p.lower() for p in ("Nonzero", "Cummax", "Gcd", "Lcm", "Mode", "Dot", "Mm", "Mv", "Bmm")},
+    **{p: p.lower() for p in ("Remainder", "Relu", "Matmul", "Einsum")},
+    "FloorDivide": "floor_divide",
+    "ScatterAdd": "scatter_add",
+    "IndexAdd": "index_add",
+    "IndexPut": "index_put",
+    "BitwiseNot": "bitwise_not",
+    "BitwiseLeftShift": "bitwise_left_shift",
+    "BitwiseRightShift": "bitwise_right_shift",
+    **{f"Logical{w}": f"logical_{w.lower()}" for w in ("Not", "And", "Or", "Xor")},
+}
+
+
+# ... and these take them, but mix them only as PyTorch promotes (their forwards see the
+# operands unpromoted): primitive -> the position of the first operand that is promoted
+UNSIGNED_PROMOTES = {"Eq": 0, "Ne": 0, "Where": 1, "Cat": 0}
+
+
+def _wide(a: Any) -> bool:
+    d = getattr(a, "dtype", None)
+    return d is not None and d.kind == "u" and d.itemsize > 1
+
+
+def _refusing_unsigned(fn: Any, op: str) -> Any:
+    def run(*arrays: Any, **params: Any) -> Any:
+        for a in arrays:
+            if _wide(a):
+                exc = NotImplementedError(
+                    f"{op}(): not implemented for {_dt.from_numpy(a.dtype).name} tensors (PyTorch supports "
+                    f"uint16, uint32 and uint64 in few ops); convert first, e.g. x.long() (got "
+                    f"{' and '.join(_dt.describe(b) for b in arrays if isinstance(b, np.ndarray))})"
+                )
+                exc._chainrule = True  # type: ignore[attr-defined]
+                raise exc
+        return fn(*arrays, **params)
+
+    return functools.update_wrapper(run, fn)  # (the op table reads fn's parameter names)
+
+
+def _promoting_unsigned(fn: Any, first: int) -> Any:
+    def run(*arrays: Any, **params: Any) -> Any:
+        operands = arrays[first:]
+        if any(_wide(a) for a in operands):
+            _dt.result_type(*operands)  # (raises PyTorch's RuntimeError for uint16 with int32, ...)
+        return fn(*arrays, **params)
+
+    return functools.update_wrapper(run, fn)
+
+
+def limit_unsigned() -> None:
+    """uint16/32/64 have just been used (``dtypes`` calls this once): the primitives in
+    ``UNSIGNED_GAPS`` get a forward that refuses them (those in ``UNSIGNED_PROMOTES`` one that
+    refuses mixing them as PyTorch's promotion does), so no op pays for the check before."""
+    from .ops._core import PRIMITIVES
+
+    wrappers = {name: (_refusing_unsigned, op) for name, op in UNSIGNED_GAPS.items()}
+    wrappers.update({name: (_promoting_unsigned, first) for name, first in UNSIGNED_PROMOTES.items()})
+    for name, (wrapper, arg) in wrappers.items():
+        prim = PRIMITIVES[name]
+        run = wrapper(prim.forward, arg)
+        if prim.forward in _dt._OPMATH:  # (bfloat16's wrapper, when it comes, wraps this one)
+            _dt._OPMATH.discard(prim.forward)
+            _dt._OPMATH.add(run)
+        prim.forward = run

@@ -139,7 +139,7 @@ def type_(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
     if dtype is None:
         names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                  "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                 "bool": "Bool"}
+                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool"}
         return f"chainrule.{names[str(self._data.dtype)]}Tensor"
     if isinstance(dtype, str) and dtype.endswith("Tensor"):
         dtype = {"FloatTensor": _dt.float32, "DoubleTensor": _dt.float64, "LongTensor": _dt.int64,

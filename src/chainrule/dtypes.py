@@ -30,6 +30,9 @@ __all__ = [
     "float32",
     "float64",
     "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
     "int8",
     "int16",
     "int32",
@@ -137,6 +140,66 @@ class _LazyDtype(dtype):
             return hash(self.name)
 
 
+class _WideUnsigned(dtype):
+    """uint16, uint32, uint64: PyTorch's "limited support" dtypes. Most of its CPU kernels lack
+    them (``a + b`` raises NotImplementedError, ``a * b`` works), and it promotes them with no
+    dtype but themselves and the floats.  The first use of one (its ``.np``, or a NumPy array of
+    one reaching a tensor) arms ``_kernel_dtypes.limit_unsigned``, which makes the ops whose
+    kernels lack them refuse them; until then no op pays for the check."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self, name: str, np_dtype: type) -> None:  # (no dtype.__init__: it sets .np)
+        self.name = name
+        self._np = np.dtype(np_dtype)
+        self.is_floating_point = False
+        self.is_signed = False
+        self.itemsize = self._np.itemsize
+
+    @property
+    def np(self) -> np.dtype:  # type: ignore[override]
+        if not _UNSIGNED_ARMED:
+            _arm_unsigned()
+        return self._np
+
+    is_complex = False  # type: ignore[assignment]
+
+    def to_real(self) -> dtype:
+        return self
+
+    def __eq__(self, other: object) -> builtins.bool:  # (compares without arming)
+        if isinstance(other, dtype):
+            return other is self
+        try:
+            return self._np == np.dtype(other)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+
+    def __hash__(self) -> int:
+        return hash(self._np)
+
+
+_UNSIGNED_ARMED = False
+
+
+def _arm_unsigned() -> None:
+    """uint16/32/64 are in use: register their NumPy dtypes and let the op table refuse them
+    where PyTorch's kernels do (retried while the op table is not loaded yet)."""
+    global _UNSIGNED_ARMED
+    if "chainrule.ops._core" not in sys.modules:
+        return
+    _UNSIGNED_ARMED = True
+    _BY_NP.update({d._np: d for d in _WIDE_UNSIGNED})
+    from . import _kernel_dtypes
+
+    _kernel_dtypes.limit_unsigned()
+
+
+def is_wide_unsigned(npd: np.dtype) -> builtins.bool:
+    """uint16, uint32 or uint64 (the unsigned dtypes PyTorch supports only in part)."""
+    return npd.kind == "u" and npd.itemsize > 1
+
+
 def _load_ml_dtype(name: str) -> np.dtype:
     try:
         import ml_dtypes
@@ -157,6 +220,9 @@ bfloat16 = _LazyDtype("bfloat16")
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
+uint16 = _WideUnsigned("uint16", np.uint16)
+uint32 = _WideUnsigned("uint32", np.uint32)
+uint64 = _WideUnsigned("uint64", np.uint64)
 int8 = dtype("int8", np.int8)
 int16 = dtype("int16", np.int16)
 int32 = dtype("int32", np.int32)
@@ -169,8 +235,18 @@ _ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, compl
 _BY_NP: dict[np.dtype, dtype] = {d.np: d for d in _ALL}
 _BY_NAME: dict[str, dtype] = {d.name: d for d in _ALL}
 _BY_NAME["bfloat16"] = bfloat16  # (in _BY_NP once ml_dtypes is loaded)
-_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64,
-                cfloat=complex64, cdouble=complex128)
+_WIDE_UNSIGNED = (uint16, uint32, uint64)
+_BY_NAME.update({d.name: d for d in _WIDE_UNSIGNED})  # (in _BY_NP once one is used)
+_BY_NAME.update(
+    half=float16,
+    float=float32,
+    double=float64,
+    short=int16,
+    int=int32,
+    long=int64,
+    cfloat=complex64,
+    cdouble=complex128,
+)
 
 _default_float = float32
 
@@ -206,7 +282,7 @@ def to_chainrule(d: object) -> dtype:
     except TypeError:
         raise TypeError(f"{d!r} is not a dtype chainrule knows") from None
     if not known(npd):
-        names = ", ".join(x.name for x in (*_ALL, bfloat16))
+        names = ", ".join(x.name for x in (*_ALL, bfloat16, *_WIDE_UNSIGNED))
         raise TypeError(f"dtype {npd} is not supported; use one of {names}")
     return _BY_NP[npd]
 
@@ -220,8 +296,11 @@ def to_numpy(d: object) -> np.dtype:
 
 def known(npd: np.dtype) -> builtins.bool:
     """Whether a tensor may hold arrays of this NumPy dtype (bfloat16's is loaded on first sight)."""
-    if npd not in _BY_NP and npd.name == "bfloat16":
-        bfloat16.np  # noqa: B018  (registers it when it is ml_dtypes')
+    if npd not in _BY_NP:
+        if npd.name == "bfloat16":
+            bfloat16.np  # noqa: B018  (registers it when it is ml_dtypes')
+        elif is_wide_unsigned(npd):
+            _arm_unsigned()
     return npd in _BY_NP
 
 
@@ -256,9 +335,11 @@ class finfo:
         self.dtype = d.name
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution:.6g}, min={self.min:.6g}, max={self.max:.6g}, "
-                f"eps={self.eps:.6g}, smallest_normal={self.smallest_normal:.6g}, tiny={self.tiny:.6g}, "
-                f"dtype={self.dtype})")
+        return (
+            f"finfo(resolution={self.resolution:.6g}, min={self.min:.6g}, max={self.max:.6g}, "
+            f"eps={self.eps:.6g}, smallest_normal={self.smallest_normal:.6g}, tiny={self.tiny:.6g}, "
+            f"dtype={self.dtype})"
+        )
 
 
 def kind(npd: np.dtype) -> str:
@@ -327,12 +408,26 @@ def complex_of(npd: np.dtype) -> np.dtype:
     return npd if npd.kind == "c" else _TO_COMPLEX.get(npd, np.dtype(np.complex64))
 
 
+def _unsigned_refusal(a: np.dtype, b: np.dtype) -> Exception:
+    na, nb = (_BY_NAME[d.name].name if d.name in _BY_NAME else str(d) for d in (a, b))
+    exc = RuntimeError(
+        f"promote_types(): Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+        f"promote {na} and {nb}; convert one first, e.g. x.long() or x.to(y.dtype)"
+    )
+    exc._chainrule = True  # type: ignore[attr-defined]  (ops pass it on unchanged)
+    return exc
+
+
 def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     """PyTorch's pairwise promotion: like NumPy, except int with float gives the float (and
     int with complex the complex), while float with complex keeps the wider precision."""
     if a == b:
         return a
     ca, cb = _category(a), _category(b)
+    if (a.kind == "u" and a.itemsize > 1) or (b.kind == "u" and b.itemsize > 1):
+        if ca != 2 and cb != 2:  # uint16/32/64 promote only with floats, as in PyTorch
+            raise _unsigned_refusal(a, b)
+        return a if ca == 2 else b
     if ca != cb:
         if ca + cb == 5:  # float and complex: float64 + complex64 is complex128, as in NumPy
             return np.promote_types(a, b)
@@ -351,8 +446,8 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
         return higher
     cl, ch = _category(lower), _category(higher)
     if cl > ch:
-        if cl == 3 and ch == 2:
-            return complex_of(higher)
+        if cl == 3:  # (an integer higher group takes the complex as it is: no promotion)
+            return complex_of(higher) if ch == 2 else lower
         return promote_types(higher, lower)
     return higher
 
@@ -391,191 +486,12 @@ def result_type(*operands: object) -> np.dtype:
     return out
 
 
-# ------------------------------------------------------------------ refusals
-# What PyTorch refuses by dtype, with its exception class and its advice.  These run only
-# on the paths that promote or handle non-float tensors, never on the float fast path.
-_ONE_BOOL = (
-    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
-    "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+# What PyTorch refuses by dtype lives in _dtype_refusals (its names are read here, as before).
+from ._dtype_refusals import (  # noqa: E402, F401  (it reads this module's promotion rules)
+    check_binary,
+    check_ordered,
+    check_unary,
+    describe,
+    neg_forward,
+    sub_forward,
 )
-_TWO_BOOLS = (
-    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
-    "`^` or `logical_xor()` operator instead."
-)
-_NEG_BOOL = (
-    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
-    "to invert a mask, use the `~` or `logical_not()` operator instead."
-)
-_BOOL_UNARY = ("abs", "floor", "ceil", "round", "trunc", "frac")
-_BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor")
-_ORDERED = ("lt", "le", "gt", "ge")
-_NO_ORDER = (  # complex numbers have no order: comparisons, maximum/minimum, clamp, relu
-    "complex numbers have no order: compare the magnitudes or the real parts, e.g. x.abs() or x.real, "
-    "or convert first"
-)
-# PyTorch's refusals of complex inputs to unary ops. Its '"<kernel>" not implemented for
-# <dtype>' ones (op -> the fix), then those with a message of their own (op -> class, text)
-_PARTS = "apply it to the parts, e.g. torch.complex(x.real.{0}(), x.imag.{0}()); or convert first"
-_COMPLEX_KERNELS = {
-    "round": _PARTS.format("round"),
-    "frac": _PARTS.format("frac"),
-    "erf": "erf takes real values: convert first, e.g. x.real",
-    "bitwise_not": "bitwise ops take integer or bool tensors: convert first, e.g. x.real.long()",
-}
-_COMPLEX_UNARY = {
-    "floor": (NotImplementedError, "floor is not supported for complex inputs; " + _PARTS.format("floor")),
-    "ceil": (NotImplementedError, "ceil is not supported for complex inputs; " + _PARTS.format("ceil")),
-    "trunc": (NotImplementedError, "trunc is not supported for complex inputs; " + _PARTS.format("trunc")),
-    "invert": (TypeError, "~ (operator.invert) is only implemented on integer and Boolean-type "
-                          "tensors; use logical_not() or convert first, e.g. x.real.long()"),
-    "relu": (NotImplementedError, "clamp is not supported for complex types; " + _NO_ORDER),
-    "clamp": (NotImplementedError, "clamp is not supported for complex types; " + _NO_ORDER),
-    "sign": (NotImplementedError, "unlike NumPy, sign is not intended to support complex numbers; "
-                                  "use sgn() (z / |z|), or convert first"),
-}
-
-
-def describe(a: object) -> str:
-    """``(2,) int64 tensor`` or ``Python int 3``: an operand as error messages name it."""
-    if isinstance(a, np.ndarray):
-        name = _BY_NP[a.dtype].name if a.dtype in _BY_NP else str(a.dtype)
-        return f"{tuple(a.shape)} {name} tensor"
-    return f"Python {type(a).__name__} {a!r}"
-
-
-def _refuse(cls: type[Exception], op: str, text: str, operands: tuple) -> Exception:
-    exc = cls(f"{op}(): {text} (got {' and '.join(describe(a) for a in operands)})")
-    exc._chainrule = True  # type: ignore[attr-defined]  (ops pass it on unchanged)
-    return exc
-
-
-def _is_bool(a: object) -> builtins.bool:
-    return a.dtype.kind == "b" if isinstance(a, np.ndarray) else isinstance(a, builtins.bool)
-
-
-def _not_for(op: str, npd: np.dtype, fix: str, operands: tuple) -> Exception:
-    name = _BY_NP[npd].name if npd in _BY_NP else str(npd)
-    return _refuse(NotImplementedError, op, f"not implemented for {name} tensors; {fix}", operands)
-
-
-def check_binary(op: str, x: object, y: object) -> None:
-    """Raise what PyTorch raises for ``op(x, y)`` on raw operands (arrays or numbers), if anything."""
-    if op == "sub":
-        bx, by = _is_bool(x), _is_bool(y)
-        if bx and by:
-            raise _refuse(RuntimeError, op, _TWO_BOOLS, (x, y))
-        if bx or by:
-            raise _refuse(RuntimeError, op, _ONE_BOOL, (x, y))
-    elif op in ("maximum", "minimum"):
-        for a, arg, pos in ((x, "input", 1), (y, "other", 2)):
-            if not isinstance(a, np.ndarray):
-                raise _refuse(
-                    TypeError,
-                    op,
-                    f"argument '{arg}' (position {pos}) must be Tensor, "
-                    f"not {type(a).__name__}; wrap the number, e.g. torch.tensor(0.0), "
-                    "or use clamp(min=...)/clamp(max=...)",
-                    (x, y),
-                )
-        if x.dtype.kind == "c" or y.dtype.kind == "c":
-            raise _refuse(RuntimeError, op, f"{op} not implemented for complex tensors; {_NO_ORDER}", (x, y))
-    elif op in _ORDERED:
-        d = result_type(x, y)
-        if d.kind == "c":
-            raise _not_for(op, d, _NO_ORDER, (x, y))
-    elif op in ("floor_divide", "remainder"):
-        d = result_type(x, y)
-        if d.kind == "b":
-            raise _not_for(op, d, "convert the bools first, e.g. x.long()", (x, y))
-        if d.kind == "c":
-            raise _not_for(op, d, "floor division has no meaning for complex numbers; convert first, "
-                                  "e.g. x.real", (x, y))
-        if d.kind in "iu" and np.any(np.asarray(y) == 0):
-            raise _refuse(
-                RuntimeError,
-                op,
-                "ZeroDivisionError: integer division by zero; mask "
-                "the zero divisors first or divide as floats (x.float())",
-                (x, y),
-            )
-    elif op == "pow":
-        if _is_bool(x) and isinstance(y, np.ndarray) and y.dtype.kind == "b":
-            raise _not_for(op, y.dtype, "convert first, e.g. x.long() ** y.long()", (x, y))
-    elif op in _BITWISE:
-        d = result_type(x, y)
-        if kind(d) in "fc":
-            raise _not_for(
-                op,
-                d,
-                "bitwise ops take integer or bool tensors; use logical_and/"
-                "logical_or/logical_xor on masks, or convert, e.g. x.long()",
-                (x, y),
-            )
-
-
-def check_ordered(op: str, x: object, kernel: builtins.bool = True) -> None:
-    """Raise PyTorch's refusal of a complex tensor (or its array) for an op that needs an order
-    (max, sort, median, ...): NotImplementedError where PyTorch's kernel is missing, else
-    RuntimeError ('does not support complex input')."""
-    a = getattr(x, "_data", x)
-    if isinstance(a, np.ndarray) and a.dtype.kind == "c":
-        if kernel:
-            raise _not_for(op, a.dtype, _NO_ORDER, (a,))
-        raise _refuse(RuntimeError, op, f"does not support complex input; {_NO_ORDER}", (a,))
-
-
-def check_unary(op: str, x: np.ndarray) -> None:
-    """Raise what PyTorch raises for ``op(x)`` on a non-float array, if anything."""
-    k = kind(x.dtype)
-    if k == "c":
-        if op in _COMPLEX_KERNELS:
-            raise _not_for(op, x.dtype, _COMPLEX_KERNELS[op], (x,))
-        if op in _COMPLEX_UNARY:
-            cls, text = _COMPLEX_UNARY[op]
-            raise _refuse(cls, op, text, (x,))
-    elif k == "b":
-        if op in _BOOL_UNARY:
-            raise _not_for(op, x.dtype, "convert first, e.g. x.long() or x.float()", (x,))
-        if op == "neg":
-            raise _refuse(RuntimeError, op, _NEG_BOOL, (x,))
-        if op == "relu":
-            raise _refuse(
-                RuntimeError, op, "Boolean inputs not supported for relu; convert first, e.g. x.float()", (x,)
-            )
-    elif k == "f":
-        if op == "bitwise_not":
-            raise _not_for(
-                op,
-                x.dtype,
-                "bitwise ops take integer or bool tensors; use "
-                "logical_not() on a mask, or convert, e.g. x.long()",
-                (x,),
-            )
-        if op == "invert":
-            raise _refuse(
-                TypeError,
-                op,
-                "~ (operator.invert) is only implemented on integer and "
-                "Boolean-type tensors; use logical_not() or convert, e.g. x.long()",
-                (x,),
-            )
-    elif op == "frac":
-        raise _not_for(op, x.dtype, "frac() of an integer is 0: convert first, e.g. x.float()", (x,))
-
-
-def sub_forward(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``x - y``; bool - bool (same dtype, so never promoted) refused as PyTorch does."""
-    try:
-        return x - y
-    except TypeError:
-        check_binary("sub", x, y)
-        raise
-
-
-def neg_forward(x: np.ndarray) -> np.ndarray:
-    """``-x``; a bool array refused as PyTorch does."""
-    try:
-        return -x
-    except TypeError:
-        check_unary("neg", x)
-        raise
