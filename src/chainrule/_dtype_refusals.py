@@ -139,11 +139,26 @@ def check_binary(op: str, x: object, y: object) -> None:
             )
 
 
+_NO_UNSIGNED_KERNEL = frozenset(("kthvalue", "median", "nanmedian", "mode", "cummax", "cummin"))
+
+
 def check_ordered(op: str, x: object, kernel: builtins.bool = True) -> None:
     """Raise PyTorch's refusal of a complex tensor (or its array) for an op that needs an order
     (max, sort, median, ...): NotImplementedError where PyTorch's kernel is missing, else
-    RuntimeError ('does not support complex input')."""
+    RuntimeError ('does not support complex input'); and uint16/32/64 where that kernel lacks them."""
     a = getattr(x, "_data", x)
+    if (
+        op in _NO_UNSIGNED_KERNEL
+        and isinstance(a, np.ndarray)
+        and a.dtype.kind == "u"
+        and a.dtype.itemsize > 1
+    ):
+        raise _not_for(
+            op,
+            a.dtype,
+            "PyTorch supports uint16, uint32 and uint64 in few ops; convert first, e.g. x.long()",
+            (a,),
+        )
     if isinstance(a, np.ndarray) and a.dtype.kind == "c":
         if kernel:
             raise _not_for(op, a.dtype, _NO_ORDER, (a,))
