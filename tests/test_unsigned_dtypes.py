@@ -72,6 +72,7 @@ def test_dtype_attributes_and_iinfo(name):
     assert repr(d) == f"chainrule.{name}" and str(td) == f"torch.{name}"
     ii, tii = cr.iinfo(d), torch.iinfo(td)
     assert (ii.min, ii.max, ii.bits) == (tii.min, tii.max, tii.bits)
+    assert repr(ii) == repr(tii)
     assert pickle.loads(pickle.dumps(d)) is d
     assert d == np.dtype(name) and hash(d) == hash(np.dtype(name))
 
@@ -103,6 +104,16 @@ def test_creation_and_repr(name):
         cr.tensor([1], dtype=getattr(cr, name), requires_grad=True)
     with pytest.raises(RuntimeError):
         torch.tensor([1], dtype=getattr(torch, name), requires_grad=True)
+
+
+def test_printing_large_and_summarised():
+    torch = need_torch()
+    x = np.arange(2000, dtype=np.uint64) * np.uint64(2**53 + 7) + np.uint64(2**63)
+    for data, name in ((x, "uint64"), ([[1, 65535], [3, 4]], "uint16"), ([], "uint32")):
+        ours = repr(cr.tensor(data, dtype=getattr(cr, name)))
+        assert ours.replace("chainrule.", "") == repr(torch.tensor(data, dtype=getattr(torch, name))).replace(
+            "torch.", ""
+        )
 
 
 # ------------------------------------------------------------------ promotion
