@@ -89,41 +89,75 @@ def cholesky_vjp(g: np.ndarray, lower: np.ndarray) -> np.ndarray:
     return y + np.swapaxes(y, -1, -2)
 
 
+def _view(a: np.ndarray, shape: tuple) -> np.ndarray:
+    v = a.view()
+    v.shape = shape  # (raises rather than copying: the factors must land in the buffer)
+    return v
+
+
 def svd_packed(x: np.ndarray, full_matrices: bool) -> tuple[np.ndarray, int]:
-    """(U, S, Vh packed as ``decompositions.pack`` does, info) for one matrix by gesdd (as
-    NumPy's, without its extra copies), each factor written once into its place."""
-    u, s, vh, info = sla.get_lapack_funcs("gesdd", (x,))(x, full_matrices=int(full_matrices))
-    out = np.empty(u.size + s.size + vh.size, x.dtype)
-    out[: u.size].reshape(u.shape)[...] = u
-    out[u.size : u.size + s.size] = s
-    out[u.size + s.size :].reshape(vh.shape)[...] = vh
-    return out, info
+    """(U, S, Vh packed as ``decompositions.pack`` does, info): one matrix by gesdd (as NumPy's,
+    without its extra copies), a float64 batch by NumPy's gesdd loop writing straight into the
+    packed buffer (its ``out=``); each factor is written once, into its place."""
+    if x.ndim == 2:
+        u, s, vh, info = sla.get_lapack_funcs("gesdd", (x,))(x, full_matrices=int(full_matrices))
+        out = np.empty(u.size + s.size + vh.size, x.dtype)
+        out[: u.size].reshape(u.shape)[...] = u
+        out[u.size : u.size + s.size] = s
+        out[u.size + s.size :].reshape(vh.shape)[...] = vh
+        return out, info
+    batch, (m, n) = x.shape[:-2], x.shape[-2:]
+    k = min(m, n)
+    shapes = [(m, m if full_matrices else k), (k,), (n if full_matrices else k, n)]
+    sizes = [int(np.prod(sh)) for sh in shapes]
+    out = np.empty(batch + (sum(sizes),), x.dtype)
+    ends = np.cumsum([0] + sizes)
+    parts = [_view(out[..., i:j], batch + sh) for i, j, sh in zip(ends, ends[1:], shapes)]
+    failed = []
+    with np.errstate(
+        call=lambda *_: failed.append(1), invalid="call", over="ignore", divide="ignore", under="ignore"
+    ):
+        gufunc = getattr(np.linalg, "_umath_linalg", None)
+        gufunc = getattr(gufunc, "svd_f" if full_matrices else "svd_s", None)
+        if gufunc is not None and x.dtype == np.float64:
+            gufunc(x, out=tuple(parts), signature="d->ddd")
+        else:  # (float32 is computed in float64 by NumPy and rounded, as before)
+            try:
+                for p, r in zip(parts, np.linalg.svd(x, full_matrices=full_matrices)):
+                    p[...] = r
+            except np.linalg.LinAlgError:
+                failed.append(1)
+    return out, int(bool(failed))
 
 
 def svd_vjp_square(*usv_and_grads: np.ndarray) -> np.ndarray:
-    """The svd rule (``ops/spectral.py``) on arrays for square matrices, in place where it can:
-    ``U (F∘(UᵀŪ − ŪᵀU) S + S F∘(VᵀV̄ − V̄ᵀV) + diag(S̄)) Vh``, the same operations in the same
-    order, with a third of the n×n temporaries.  Arguments: U, S, Vh, Ū, S̄, V̄h."""
+    """The svd rule (``ops/spectral.py``) on arrays for square matrices,
+    ``U (F∘(UᵀŪ − ŪᵀU) S + S F∘(VᵀV̄ − V̄ᵀV) + diag(S̄)) Vh``, regrouped so that it needs four
+    n×n arrays (the result among them) instead of seven: with A = UᵀŪ and B = VᵀV̄, the inner
+    matrix is F∘((AS + SB) − (SA + BS)ᵀ) + diag(S̄) (a diagonal scaling commutes with ∘ F).
+    Arguments: U, S, Vh, Ū, S̄, V̄h."""
     u, s, vh, gu, gs, gvh = usv_and_grads
     k = s.shape[-1]
+    rows, cols = s[..., :, None], s[..., None, :]  # S·X scales rows, X·S columns
+    a = np.matmul(np.swapaxes(u, -1, -2), gu)
+    b = np.matmul(vh, np.swapaxes(gvh, -1, -2))  # Vᵀ V̄
+    x = np.multiply(a, cols)
+    out = np.multiply(b, rows)  # (scratch until the last product)
+    x += out  # AS + SB
+    a *= rows
+    b *= cols
+    a += b  # SA + BS
+    x -= np.swapaxes(a, -1, -2)
     w = s * s
-    f = w[..., None, :] - w[..., :, None]  # F_ij = 1/(w_j − w_i) off the diagonal, 0 on it
+    f = np.subtract(w[..., None, :], w[..., :, None], out=b)  # F_ij = 1/(w_j − w_i), 0 on i = j
     fd = f.reshape(f.shape[:-2] + (k * k,))[..., :: k + 1]
     fd += 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         np.reciprocal(f, out=f)
         fd *= 0.0
-        a = np.matmul(np.swapaxes(u, -1, -2), gu)
-        inner = a - np.swapaxes(a, -1, -2)
-        inner *= f
-        inner *= s[..., None, :]
-        b = np.matmul(vh, np.swapaxes(gvh, -1, -2))  # Vᵀ V̄
-        c = b - np.swapaxes(b, -1, -2)
-        c *= f
-        c *= s[..., :, None]
-    inner += c
-    inner.reshape(inner.shape[:-2] + (k * k,))[..., :: k + 1] += gs
-    return np.matmul(u, np.matmul(inner, vh))
+        x *= f
+    x.reshape(x.shape[:-2] + (k * k,))[..., :: k + 1] += gs
+    return np.matmul(u, np.matmul(x, vh, out=a), out=out)
 
 
 def real_c2c(g: np.ndarray, dims: tuple, norm: str, forward: bool) -> np.ndarray:

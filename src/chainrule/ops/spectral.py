@@ -121,8 +121,8 @@ def _svd_shapes(m: int, n: int, full: bool) -> list[tuple]:
 
 
 def _svd_forward(x: np.ndarray, *, full_matrices: bool) -> np.ndarray:
-    """One matrix by SciPy's gesdd (``_lapack``), a batch by NumPy's loop in C."""
-    if x.ndim == 2 and x.size:
+    """By gesdd (``_lapack``: one matrix by SciPy's, a batch by NumPy's loop in C)."""
+    if x.size:
         out, info = _lapack.svd_packed(x, full_matrices)
         if info != 0:
             raise not_converged("linalg.svd", x, "singular values")
