@@ -16,6 +16,7 @@ _RNG = np.random.default_rng(0)
 XR = _RNG.standard_normal((3, 6))
 XC = _RNG.standard_normal((3, 6)) + 1j * _RNG.standard_normal((3, 6))
 XR3 = _RNG.standard_normal((3, 2, 5))  # real input of complex transforms: C2C takes it uncast
+XRW = _RNG.standard_normal((3, 130))  # rows of 128+ points: its gradient's half-spectrum c2r path
 
 CASES = [
     ("fft", lambda T, x: T.fft.fft(x), XC),
@@ -41,6 +42,8 @@ CASES = [
     ("ifft-real", lambda T, x: T.fft.ifft(x, dim=0), XR),
     ("ifft2-real-odd", lambda T, x: T.fft.ifft2(x, s=(3, 5), norm="ortho"), XR),
     ("fftn-real-outer-dims", lambda T, x: T.fft.fftn(x, dim=(2, 0), norm="forward"), XR3),
+    ("fft2-real-wide", lambda T, x: T.fft.fft2(x, norm="ortho"), XRW),
+    ("ifft2-real-wide", lambda T, x: T.fft.ifft2(x), XRW),
     ("fftn-no-dims", lambda T, x: T.fft.fftn(x, dim=(), norm="ortho"), XR),  # a complex copy
     ("hfft", lambda T, x: T.fft.hfft(x), XC),
     ("hfft-odd", lambda T, x: T.fft.hfft(x, n=5, norm="ortho"), XC),
