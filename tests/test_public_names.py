@@ -133,7 +133,6 @@ NOT_YET: dict[str, dict[str, str]] = {
         "F.embedding_bag is provided",
     },
     "Tensor": {
-        "grad_dtype": "not yet: the engine would cast the gradients reaching a leaf to its grad_dtype",
     },
     "linalg": {},
     "fft": {},

@@ -212,6 +212,8 @@ class Tensor:
                     f"assigned grad has shape {tuple(value._data.shape)} but the tensor has shape "
                     f"{tuple(self._data.shape)}"
                 )
+            if value._data.dtype != self._data.dtype or (self._meta and "grad_dtype" in self._meta):
+                _grad_dtype.check_assigned(self, value)
         self._grad = value
 
     @property
@@ -493,6 +495,7 @@ def _add_node_hook(node: Any, hook: Callable) -> Any:
 
 
 # (last: the autograd package imports Tensor from here)
+from .autograd import _grad_dtype  # noqa: E402
 from .autograd._inference import InferenceVersion, inference_error  # noqa: E402
 from .autograd._inference import switch as _inference  # noqa: E402
 from .autograd.grad_mode import state as _grad_state  # noqa: E402

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._tensor import Tensor, _refresh_view, wrap
 from ..dtypes import kind
-from . import _levels, graph
+from . import _grad_dtype, _levels, graph
 from .engine import run_backward
 from .grad_mode import (
     enable_grad,
@@ -247,7 +247,7 @@ def grad(
         elif isinstance(g, Tensor):
             out.append(g)
         else:
-            arr = np.array(g, dtype=t._data.dtype, copy=True)
+            arr = np.array(g, dtype=_grad_dtype.grad_np_dtype(t, g), copy=True)  # (Tensor.grad_dtype)
             if arr.shape != t._data.shape:
                 arr = np.broadcast_to(arr, t._data.shape).copy()
             out.append(wrap(arr))

@@ -45,6 +45,7 @@ import numpy as np
 
 from .._tensor import Tensor, _RetainGrad, wrap
 from ..ops import _core  # module reference: ops imports autograd while loading
+from . import _grad_dtype
 from .grad_mode import state as _state
 from .graph import Node
 
@@ -364,6 +365,8 @@ def _finish_leaf(leaf: Tensor, g: Any, create_graph: bool, targets: dict, captur
 
     True when the leaf's new ``.grad`` carries a graph."""
     meta = leaf._meta
+    if meta and "grad_dtype" in meta:  # Tensor.grad_dtype: hooks, autograd.grad and .grad see it cast
+        g = _grad_dtype.cast_grad(g, meta["grad_dtype"])
     if meta and meta.get("hooks"):
         g = _run_hooks(meta["hooks"], g, create_graph, "a leaf tensor", leaf._data.shape, leaf._data.dtype)
     if capture:
@@ -380,7 +383,7 @@ def _finish_leaf(leaf: Tensor, g: Any, create_graph: bool, targets: dict, captur
 
 
 def _accumulate(leaf: Tensor, g: Any, create_graph: bool, shared: set) -> None:
-    dtype = leaf._data.dtype
+    dtype = leaf._data.dtype if not leaf._meta else _grad_dtype.grad_np_dtype(leaf, g)
     if create_graph:
         gt = _as_tensor_grad(g)
         if gt._data.dtype != dtype:
