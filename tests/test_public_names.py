@@ -129,8 +129,6 @@ EXPLICIT: dict[str, dict[str, str]] = {
 NOT_YET: dict[str, dict[str, str]] = {
     "torch": {
         "lobpcg": "not yet: the LOBPCG iterative eigensolver (and its backward)",
-        "embedding_bag": "not yet: ATen's four-output form (offset2bag, bag_size, max_indices); "
-        "F.embedding_bag is provided",
     },
     "Tensor": {
     },

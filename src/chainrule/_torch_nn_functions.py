@@ -14,6 +14,7 @@ import numpy as np
 
 from . import linalg as _linalg
 from . import ops
+from ._embedding_bag_aten import embedding_bag
 from ._inplace import inplace
 from ._tensor import Tensor
 from .nn import functional as F
@@ -28,6 +29,7 @@ __all__ = [
     "batch_norm",
     "instance_norm",
     "embedding",
+    "embedding_bag",  # ATen's four-output form, in _embedding_bag_aten.py
     "bilinear",
     "binary_cross_entropy_with_logits",
     "cosine_embedding_loss",
