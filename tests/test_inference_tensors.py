@@ -42,6 +42,8 @@ def _flags(T) -> dict:
         a[1:].is_inference(),
         a.detach().is_inference(),
         a.view(3, 1).is_inference(),
+        a.data.is_inference(),
+        x.data.is_inference(),
         T.is_inference(a),
         a.requires_grad,
     )

@@ -299,7 +299,8 @@ class Tensor:
                 "one example's values); use .detach(), which keeps every example"
             )
         out = wrap(self._data)
-        out._vc = [0]  # like PyTorch, changes through .data are not version-checked
+        # like PyTorch, changes through .data are not version-checked (an inference tensor's stays one)
+        out._vc = [0] if type(self._vc) is list else InferenceVersion([0])
         return out
 
     @data.setter
