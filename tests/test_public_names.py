@@ -127,11 +127,8 @@ EXPLICIT: dict[str, dict[str, str]] = {
 
 # Names that should be provided and are not yet: what each needs.
 NOT_YET: dict[str, dict[str, str]] = {
-    "torch": {
-        "lobpcg": "not yet: the LOBPCG iterative eigensolver (and its backward)",
-    },
-    "Tensor": {
-    },
+    "torch": {},
+    "Tensor": {},
     "linalg": {},
     "fft": {},
     "special": {},

@@ -79,6 +79,7 @@ from ._torch_nn_layers import *
 from ._settings import *
 from ._creation_extra import *
 from ._stft import *
+from ._lobpcg import *
 from ._tensor_methods_extra import *
 from ._hash_tensor import hash_tensor
 from .linalg._extra import geqrf, lu_solve_ as lu_solve, lu_unpack, orgqr, ormqr, triangular_solve
