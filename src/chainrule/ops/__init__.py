@@ -93,6 +93,10 @@ from .elementwise import (  # noqa: F401
     trunc,
     where,
 )
+from .elementwise_more import (  # noqa: F401
+    acosh, arccosh, arcsinh, arctan2, arctanh, asinh, atan2, atanh, copysign, fmod, hypot, logaddexp,
+    logaddexp2,
+)
 from .index import (  # noqa: F401
     argwhere,
     gather,
@@ -144,10 +148,6 @@ from .reduce import (  # noqa: F401
     var_mean,
 )
 from .rnn_cell import lstm_cell  # noqa: F401
-from .elementwise_more import (  # noqa: F401
-    acosh, arccosh, arcsinh, arctan2, arctanh, asinh, atan2, atanh, copysign, fmod, hypot, logaddexp,
-    logaddexp2,
-)
 from .sorting import (  # noqa: F401
     argsort, cummax, cummin, kthvalue, logcumsumexp, median, mode, msort, nanmedian, nanquantile,
     quantile, sort, topk,
