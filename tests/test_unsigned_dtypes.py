@@ -37,7 +37,7 @@ def _run(T, fn):
     """fn(T) -> ('ok', dtype name, values) or ('err', exception class)."""
     try:
         out = fn(T)
-    except (RuntimeError, NotImplementedError, TypeError, IndexError, ValueError) as exc:
+    except (RuntimeError, NotImplementedError, TypeError, IndexError, ValueError, OverflowError) as exc:
         return ("err", type(exc).__name__, str(exc))
     if isinstance(out, tuple):
         out = out[0]
@@ -342,3 +342,34 @@ def test_save_load_and_safetensors_keep_the_dtype(name, tmp_path):
     assert theirs.dtype == getattr(torch, name) and theirs.tolist() == t.tolist()
     back = st.load_file(str(tmp_path / "a.safetensors"))["t"]
     assert back.dtype == t.dtype and back.tolist() == t.tolist()
+
+
+INT_DATA = [
+    ([0, 2**64 - 1], "uint64"),  # NumPy would read this list as float64 and round it
+    ([[1, 2**63 + 5]], "uint64"),
+    (2**64 - 1, "uint64"),
+    ([2**64], "uint64"),
+    ([-1], "uint64"),
+    ([300], "uint8"),
+    ([-255, 255], "uint8"),
+    ([-256], "uint8"),
+    ([2**40], "int32"),
+    ([-129], "int8"),
+    ([65535], "uint16"),
+    ([65536], "uint16"),
+    ([-(2**32 - 1)], "uint32"),
+    ([2**63], "int64"),
+    ([1, 2**63], None),
+    ([2**70], None),
+    ([1e20, 2], None),
+    ([1.5, -2.5], "int64"),
+]
+
+
+@pytest.mark.parametrize("data,dtype", INT_DATA, ids=[f"{d}-{t}" for d, t in INT_DATA])
+def test_python_ints_are_read_exactly_or_refused(data, dtype) -> None:
+    """tensor() of Python ints: exact values where they fit the dtype (PyTorch's range, which for
+    unsigned dtypes also takes -max..-1), PyTorch's exception class where they do not."""
+    want, got = _same(lambda T: T.tensor(data, dtype=None if dtype is None else getattr(T, dtype)))
+    if want[0] == "ok":
+        assert got[2].tolist() == want[2].tolist()  # exactly, not to a float tolerance

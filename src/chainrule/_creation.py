@@ -79,6 +79,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
             arr = np.array(as_array(data))
         except ValueError as exc:
             raise fail(f"tensor(): could not build a tensor from the data: {exc}", ValueError) from None
+        arr = _python_ints(data, arr, None if dtype is None else _dt.to_numpy(dtype))
         if dtype is None:
             arr = arr.astype(_infer_dtype(arr), copy=False)
     if _dt.kind(arr.dtype) not in "fiubc":
@@ -88,6 +89,36 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     elif not _dt.known(arr.dtype):
         arr = arr.astype(_infer_dtype(arr), copy=False)
     return _finish(arr, requires_grad, device)
+
+
+def _python_ints(data: Any, arr: np.ndarray, target: np.dtype | None) -> np.ndarray:
+    """Python ints read exactly, and refused where they do not fit the dtype, as PyTorch does:
+    NumPy reads ints beyond int64 as float64 (rounded) and a cast wraps out-of-range values."""
+    big = 2.0**63 if target is None else 2.0**53 if target.kind in "iu" else np.inf
+    if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() >= big:  # maybe rounded big ints
+        values = np.array(as_array(data), dtype=object)
+        if all(isinstance(v, int) for v in values.flat):
+            arr = values
+    if arr.dtype.kind not in "iuO" or not arr.size or (target is not None and target.kind not in "iu") \
+            or (arr.dtype == np.int64 and target in (None, np.int64)):
+        return arr
+    lo, hi = int(arr.min()), int(arr.max())
+    if target is None or target == np.int64:
+        if lo < -(2**63) or hi >= 2**63:
+            raise fail("tensor(): a Python int does not fit int64 (Overflow when unpacking long long); "
+                       "pass dtype=torch.uint64 for values up to 2**64 - 1", ValueError)
+        return arr.astype(np.int64) if arr.dtype.kind == "O" else arr
+    info = np.iinfo(target)
+    if target == np.uint64:
+        if lo < 0 or hi > info.max:
+            raise fail("tensor(): " + ("can't convert negative int to unsigned" if lo < 0 else
+                                      "int too big to convert") + " (uint64)", OverflowError)
+        return arr.astype(np.uint64)
+    # PyTorch's range: a signed type's own; an unsigned one's also takes -max..-1 (two's complement)
+    if hi > info.max or lo < (info.min if target.kind == "i" else -int(info.max)):
+        raise fail(f"tensor(): value cannot be converted to type {target.name} without overflow "
+                   f"(the data spans {lo}..{hi})", RuntimeError)
+    return arr.astype(np.int64) if arr.dtype.kind == "O" else arr
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
