@@ -164,6 +164,11 @@ def sgn(x: Any) -> Any:
 
 def abs_vjp(g: Any, x: Any) -> Any:
     """``g * sgn(x)``: the real path is ``g * sign(x)`` as before; complex gets ``g z/|z|``."""
+    if _arr(x).dtype.kind == "c" and isinstance(g, np.ndarray) and isinstance(x, np.ndarray):
+        a = np.abs(x)
+        a[a == 0] = 1.0
+        np.divide(g, a, out=a)
+        return np.multiply(x, a)
     return g * (_ew().sign(x) if _arr(x).dtype.kind != "c" else sgn(x))
 
 
