@@ -70,11 +70,12 @@ def _arr(x: Any) -> np.ndarray:
 
 
 def check(x: Any, op: str, square: bool = True, name: str = "A") -> None:
-    """PyTorch's checks (and messages) for a batch of matrices: a float tensor, 2+ dims, square."""
+    """PyTorch's checks (and messages) for a batch of matrices: a float or complex tensor, 2+
+    dims, square."""
     if not isinstance(x, (Tensor, np.ndarray)):
         raise fail(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}", TypeError)
     a = _arr(x)
-    if a.dtype.kind != "f" or a.dtype == np.float16:
+    if a.dtype.kind not in "fc" or a.dtype == np.float16:
         kind = (
             "Low precision dtypes not supported"
             if a.dtype == np.float16
