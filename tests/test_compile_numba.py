@@ -69,6 +69,30 @@ def test_overhead_chain_is_one_loop_each_way(dtype: object) -> None:
     assert "np.tanh(" in c.code
 
 
+@pytest.mark.parametrize("n", [16, 5000])
+def test_op_by_op_and_element_by_element_loops_agree_bitwise(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small group calling math functions loops op by op (``OP_MAJOR``), a large one element
+    by element; each element sees the same operations, so both orders give the same bits."""
+    from chainrule.compile.backends import numba as backend
+
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return cr.exp(cr.tanh(x * 1.5 - 0.2) * x) / (x * x + 1.0)
+
+    x = cr.from_numpy(np.random.default_rng(n).standard_normal(n).astype(np.float32)).requires_grad_()
+    results = []
+    for limit in (backend.OP_MAJOR, 0):  # as is, then element by element for every size
+        monkeypatch.setattr(backend, "OP_MAJOR", limit)
+        c = cr.compile(f, backend="numba")
+        y = c(x)
+        (g,) = cr.autograd.grad(y.sum(), x)
+        results.append((y.detach().numpy(), g.numpy(), c.code))
+    (y1, g1, code1), (y2, g2, code2) = results
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+    assert ("tmp = np.empty" in code1) == (n <= 4096) and "tmp = np.empty" not in code2
+    np.testing.assert_allclose(y1, f(x).detach().numpy(), rtol=1e-6)
+
+
 def test_fusion_boundaries() -> None:
     """A matmul ends a group; an operand of another shape (broadcast) keeps a node out; a 0-d
     operand and Python numbers join; a value read after the group is one of its outputs."""

@@ -12,7 +12,8 @@ For a group reading ``x`` (the group's shape) and ``s`` (0-d) and returning two 
             g[0, j] = t6
             g[1, j] = t7
 
-compiled ahead of the first call with explicit types (``float32[::1]`` ...), NumPy's error
+(a small group that calls math functions runs op by op instead: ``OP_MAJOR``), compiled
+ahead of the first call with explicit types (``float32[::1]`` ...), NumPy's error
 model (division by zero gives inf/nan, as NumPy) and no fast-math, so each element is the
 same IEEE operation NumPy performs (transcendental functions may differ from NumPy's SIMD
 ones in the last bit).  Python numbers take the node's dtype, as NumPy's weak scalars do.
@@ -63,20 +64,51 @@ def _code(dtype: Any) -> str:
     return np.dtype(dtype).str[1:]  # "f4" / "f8"
 
 
+# Groups of at most this many elements run op by op (each member's loop over all elements, then
+# the next member's), so independent elements overlap in the CPU: a chain of 100 tanh on 16
+# float32 values is 40 us element by element (each a dependent chain) and 12 us op by op.
+# Larger groups run element by element, each value kept in a register.
+OP_MAJOR = 4096
+
+
+def _op_major(group: Group, known: dict[int, Node]) -> bool:
+    """Small, of one dtype, and calling a function (tanh, exp, ...): arithmetic alone is cheap
+    enough that element by element wins (the tanh chain's backward: 8.7 against 12.7 us)."""
+    dtypes = {np.dtype(m.dtype) for m in group.members}
+    calls = any(m.prim.name in _CALLS for m in group.members)
+    return calls and len(dtypes) == 1 and int(np.prod(group.shape)) <= OP_MAJOR
+
+
+# the members whose scalar form calls a math function of tens of cycles' latency
+_CALLS = {"Pow", "Exp", "Expm1", "Log", "Log1p", "Sin", "Cos", "Tan", "Sinh", "Cosh", "Tanh", "Sigmoid"}
+
+
 def source(group: Group, known: dict[int, Node], name: str) -> tuple[str, dict[str, Any], list[bool]]:
-    """The kernel's source, its globals (typed constants) and, per input, whether it is 0-d."""
+    """The kernel's source, its globals (typed constants) and, per input, whether it is 0-d.
+    A small group of one dtype (``OP_MAJOR``) keeps the members that are not outputs in a
+    (members, elements) scratch array and loops over the elements once per member."""
     consts: dict[str, Any] = {}
     scalar = [tuple(known[i].shape) == () for i in group.inputs]
     ins = [f"i{k}" for k in range(len(group.inputs))]
     lines = [f"def {name}({', '.join(ins)}, out):"]  # out: (outputs, *shape), one array
     lines += [f"    f{k} = i{k}.reshape(-1)" for k in range(len(ins)) if not scalar[k]]
     lines.append(f"    g = out.reshape({len(group.outputs)}, -1)")
-    lines.append("    for j in range(g.shape[1]):")
     local = {}
-    for k, i in enumerate(group.inputs):
-        local[i] = f"i{k}" if scalar[k] else f"a{i}"
-        if not scalar[k]:
-            lines.append(f"        a{i} = f{k}[j]")
+    op_major = _op_major(group, known)
+    where = {i: f"g[{k}, j]" for k, i in enumerate(group.outputs)}  # op by op: each member's place
+    if op_major:
+        temps = [m.i for m in group.members if m.i not in where]
+        where.update({i: f"tmp[{k}, j]" for k, i in enumerate(temps)})
+        dt = np.dtype(group.members[0].dtype).name
+        lines.append(f"    tmp = np.empty(({len(temps)}, g.shape[1]), np.{dt})")
+        for k, i in enumerate(group.inputs):
+            local[i] = f"i{k}" if scalar[k] else f"f{k}[j]"
+    else:
+        lines.append("    for j in range(g.shape[1]):")
+        for k, i in enumerate(group.inputs):
+            local[i] = f"i{k}" if scalar[k] else f"a{i}"
+            if not scalar[k]:
+                lines.append(f"        a{i} = f{k}[j]")
     for m in group.members:
         t = np.dtype(m.dtype).type
         code = _code(m.dtype)
@@ -92,10 +124,14 @@ def source(group: Group, known: dict[int, Node], name: str) -> tuple[str, dict[s
         expr = SCALAR[m.prim.name].format(*args)
         expr = expr.replace("ONE", f"ONE_{code}").replace("ZERO", f"ZERO_{code}")
         expr = expr.replace("_sigmoid(", f"_sigmoid_{code}(")
-        local[m.i] = f"t{m.i}"
-        lines.append(f"        t{m.i} = {expr}")
-    for k, i in enumerate(group.outputs):
-        lines.append(f"        g[{k}, j] = t{i}")
+        if op_major:
+            local[m.i] = where[m.i]
+            lines += ["    for j in range(g.shape[1]):", f"        {where[m.i]} = {expr}"]
+        else:
+            local[m.i] = f"t{m.i}"
+            lines.append(f"        t{m.i} = {expr}")
+    if not op_major:
+        lines += [f"        g[{k}, j] = t{i}" for k, i in enumerate(group.outputs)]
     return "\n".join(lines) + "\n", consts, scalar
 
 
