@@ -184,3 +184,31 @@ def test_the_state_is_per_thread() -> None:
         cr.set_autocast_dtype("cpu", cr.bfloat16)
     assert seen == [(False, cr.float32)]
     assert (cr.ones(2, 2) @ cr.ones(2, 2)).dtype == cr.float32
+
+
+def test_a_decorated_function_restores_the_state_after_recursion_and_in_threads() -> None:
+    region = cr.autocast("cpu", dtype=cr.float16)
+
+    @region
+    def depth(n: int) -> tuple:
+        if n:
+            return depth(n - 1)
+        return cr.is_autocast_enabled("cpu"), (cr.ones(2, 2) @ cr.ones(2, 2)).dtype
+
+    assert depth(3) == (True, cr.float16)
+    assert not cr.is_autocast_enabled("cpu")
+    assert (cr.ones(2, 2) @ cr.ones(2, 2)).dtype == cr.float32
+    gate, seen = threading.Barrier(2), []
+
+    def worker() -> None:
+        gate.wait()
+        seen.append(depth(2))
+        seen.append(cr.is_autocast_enabled("cpu"))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen.count((True, cr.float16)) == 2 and seen.count(False) == 2
+    assert not cr.is_autocast_enabled("cpu")

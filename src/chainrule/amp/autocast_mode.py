@@ -15,6 +15,7 @@ while the setters, like PyTorch's, take any dtype.
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 import warnings
@@ -270,7 +271,9 @@ class autocast:  # noqa: N801 - PyTorch's name
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            with self:
+            # a copy per call: __enter__ keeps the state it restores on the region, so a shared one
+            # would leave autocast on after a recursive (or concurrent) call (PyTorch's does)
+            with copy.copy(self):
                 return fn(*args, **kwargs)
 
         return wrapped
