@@ -140,7 +140,7 @@ def _make(T, name, zero_d):
 
 @pytest.mark.parametrize("a", UNSIGNED)
 @pytest.mark.parametrize("b", ALL)
-@pytest.mark.parametrize("op", ["mul", "eq", "add"])
+@pytest.mark.parametrize("op", ["mul", "eq", "add", "lt", "ge", "logical_and", "logical_xor"])
 def test_binary_over_the_dtype_grid(a, b, op):
     """Every pairing, each side a tensor with dimensions or 0-d: the same result dtype and
     values, or the same refusal (promotion RuntimeError, missing kernel NotImplementedError)."""

@@ -269,6 +269,22 @@ def _refusing_unsigned(fn: Any, op: str) -> Any:
     return functools.update_wrapper(run, fn)  # (the op table reads fn's parameter names)
 
 
+# ... of which these see their operands unpromoted and run in the common dtype: a wide unsigned
+# operand is refused only when that is one too (uint16 < float32 compares as float32)
+_BY_COMMON = frozenset(("Lt", "Le", "Gt", "Ge", "LogicalAnd", "LogicalOr", "LogicalXor"))
+
+
+def _refusing_common_unsigned(fn: Any, op: str) -> Any:
+    refuse = _refusing_unsigned(fn, op)
+
+    def run(*arrays: Any, **params: Any) -> Any:
+        if any(_wide(a) for a in arrays) and _dt.is_wide_unsigned(_dt.result_type(*arrays)):
+            return refuse(*arrays, **params)  # (result_type raises PyTorch's promotion error first)
+        return fn(*arrays, **params)
+
+    return functools.update_wrapper(run, fn)
+
+
 def _promoting_unsigned(fn: Any, first: int) -> Any:
     def run(*arrays: Any, **params: Any) -> Any:
         operands = arrays[first:]
@@ -285,7 +301,10 @@ def limit_unsigned() -> None:
     refuses mixing them as PyTorch's promotion does), so no op pays for the check before."""
     from .ops._core import PRIMITIVES
 
-    wrappers = {name: (_refusing_unsigned, op) for name, op in UNSIGNED_GAPS.items()}
+    wrappers = {
+        name: (_refusing_common_unsigned if name in _BY_COMMON else _refusing_unsigned, op)
+        for name, op in UNSIGNED_GAPS.items()
+    }
     wrappers.update({name: (_promoting_unsigned, first) for name, first in UNSIGNED_PROMOTES.items()})
     for name, (wrapper, arg) in wrappers.items():
         prim = PRIMITIVES[name]
