@@ -1,11 +1,18 @@
 """Algebraic simplification: ``x*1``, ``x+0``, ``x-0``, ``x/1``, a reshape to the same
 shape, a transpose of a transpose.  A node is replaced by its input only when shape and
 dtype agree (``x*1`` that broadcasts or promotes is kept) and it is not itself returned
-(the result must not share memory with an input where eager's would not)."""
+(the result must not share memory with an input where eager's would not).
+
+An operand of a broadcasting elementwise op that is a 0-d value reshaped and expanded
+(``sum``'s backward: ``g.view(1).expand(n)``) is read as the 0-d value itself where the other
+operands already give the result's shape: broadcasting gives the same elements, and the
+expand (and a fused loop's copy of it) is gone."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from ..ir import Graph, Node, Ref
 
@@ -48,6 +55,34 @@ def _simpler(graph: Graph, n: Node) -> Ref | None:
     return None
 
 
+def _scalar_source(graph: Graph, a: Any) -> Ref | None:
+    """The 0-d value that ``a`` expands (through views and reshapes), if it is one."""
+    if not isinstance(a, Ref) or graph.nodes[a.i] is None or graph.nodes[a.i].prim is None:
+        return None
+    n = graph.nodes[a.i]
+    if n.kind != "op" or getattr(n.prim, "name", None) != "Expand":
+        return None
+    src = n.args[0]
+    while isinstance(src, Ref) and graph.nodes[src.i] is not None and graph.nodes[src.i].kind == "op" \
+            and getattr(graph.nodes[src.i].prim, "name", None) in ("View", "Reshape"):
+        src = graph.nodes[src.i].args[0]
+    if isinstance(src, Ref) and graph.nodes[src.i] is not None and tuple(graph.nodes[src.i].shape) == ():
+        return src
+    return None
+
+
+def _unexpand(graph: Graph, n: Node) -> None:
+    """Read expanded 0-d operands of a broadcasting elementwise ``n`` as 0-d (module docstring)."""
+    for k, a in enumerate(n.args):
+        src = _scalar_source(graph, a)
+        if src is None:
+            continue
+        others = [tuple(graph.nodes[b.i].shape) for j, b in enumerate(n.args)
+                  if j != k and isinstance(b, Ref)]
+        if others and np.broadcast_shapes(*others) == tuple(n.shape):
+            n.args = n.args[:k] + (src,) + n.args[k + 1 :]
+
+
 def _dims(n: Node) -> Any:
     return tuple(sorted(n.params.values(), key=repr))
 
@@ -57,7 +92,11 @@ def simplify(graph: Graph) -> Graph:
         g.i for g in graph.grads if isinstance(g, Ref)
     }
     for n in graph.nodes:
-        if n is None or n.kind != "op" or n.i in keep:
+        if n is None or n.kind != "op":
+            continue
+        if getattr(n.prim, "broadcasts", False):
+            _unexpand(graph, n)
+        if n.i in keep:
             continue
         r = _simpler(graph, n)
         if r is not None:
