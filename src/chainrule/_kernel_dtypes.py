@@ -248,15 +248,17 @@ UNSIGNED_GAPS = {
 UNSIGNED_PROMOTES = {"Eq": 0, "Ne": 0, "Where": 1, "Cat": 0}
 
 
+_WIDE_NP = frozenset(np.dtype(t) for t in ("uint16", "uint32", "uint64"))
+
+
 def _wide(a: Any) -> bool:
-    d = getattr(a, "dtype", None)
-    return d is not None and d.kind == "u" and d.itemsize > 1
+    return getattr(a, "dtype", None) in _WIDE_NP
 
 
 def _refusing_unsigned(fn: Any, op: str) -> Any:
     def run(*arrays: Any, **params: Any) -> Any:
         for a in arrays:
-            if _wide(a):
+            if getattr(a, "dtype", None) in _WIDE_NP:  # (inlined: once armed, every add pays it)
                 exc = NotImplementedError(
                     f"{op}(): not implemented for {_dt.from_numpy(a.dtype).name} tensors (PyTorch supports "
                     f"uint16, uint32 and uint64 in few ops); convert first, e.g. x.long() (got "
