@@ -41,18 +41,21 @@ def kept_lu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if n < LU_MIN or x.ctypes.data != buf.ctypes.data or not x.flags.c_contiguous:
         return None
-    return buf[n * k : n * k + n * n].reshape(n, n).T, buf[n * k + n * n :].astype(np.int32)
+    return buf[n * k : n * k + n * n].reshape(n, n).T, buf[n * k + n * n :].real.astype(np.int32)
 
 
 def solve_vjp(g: np.ndarray, a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(Ā, B̄) of ``X = A⁻¹B``: ``B̄ = A⁻ᵀX̄`` by getrs (trans=1) on the LU factors the forward
+    """(Ā, B̄) of ``X = A⁻¹B``: ``B̄ = A⁻ᵀX̄`` (A⁻ᴴ if complex) by getrs (trans=1) on the LU factors the forward
     kept behind X, else by a solve with Aᵀ; ``Ā = -B̄Xᵀ`` negated in place (one n×n array)."""
+    c = x.dtype.kind == "c"  # (complex: Aᴴ and Xᴴ, PyTorch's convention)
     lu = kept_lu(x) if x.ndim == 2 else None
     if lu is None:
-        gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+        at = np.swapaxes(a, -1, -2)
+        gb = np.linalg.solve(np.conj(at) if c else at, g)
     else:
-        gb = sla.get_lapack_funcs("getrs", (lu[0],))(lu[0], lu[1], g, trans=1)[0]
-    ga = np.matmul(gb, np.swapaxes(x, -1, -2))
+        gb = sla.get_lapack_funcs("getrs", (lu[0],))(lu[0], lu[1], g, trans=2 if c else 1)[0]
+    xt = np.swapaxes(x, -1, -2)
+    ga = np.matmul(gb, np.conj(xt) if c else xt)
     return np.negative(ga, out=ga), gb
 
 

@@ -1,4 +1,4 @@
-"""``torch.linalg``'s inverses, determinants, solvers and factorizations (real dtypes).
+"""``torch.linalg``'s inverses, determinants, solvers and factorizations (real and complex).
 
 The differentiable cores are primitives in ``ops/decompositions.py``; here are PyTorch's
 signatures, its input checks and the composites (``det = sign · exp(log|det|)``,
@@ -16,8 +16,8 @@ import numpy as np
 from .. import ops
 from .._tensor import Tensor, wrap
 from ..ops import decompositions as dec
-from ..ops._core import fail, structural
-from ..ops.decompositions import LinAlgError, mT
+from ..ops._core import conj_if_complex, fail, structural
+from ..ops.decompositions import LinAlgError, mH, mT
 
 __all__ = [
     "LinAlgError",
@@ -144,9 +144,12 @@ def det(A: Any, *, out: Any = None) -> Any:
 
 
 def logdet(A: Any) -> Any:
-    """``log det A``: nan for a negative determinant, -inf for a singular matrix (as PyTorch)."""
+    """``log det A``: nan for a negative determinant, -inf for a singular matrix (as PyTorch);
+    complex A: ``log|det A| + i arg det A``."""
     check(A, "logdet")
     sign, logabs = dec.slogdet(A)
+    if _arr(A).dtype.kind == "c":
+        return ops.add(logabs, ops.log(sign))
     with np.errstate(divide="ignore", invalid="ignore"):
         return ops.add(logabs, ops.log(sign.detach()))
 
@@ -217,10 +220,10 @@ def solve_triangular(
 
 # ------------------------------------------------------------------ cholesky
 def cholesky(A: Any, *, upper: bool = False, out: Any = None) -> Any:
-    """L with ``A = L Lᵀ`` (U = Lᵀ if upper) for symmetric positive-definite A."""
+    """L with ``A = L Lᴴ`` (U = Lᴴ if upper) for symmetric (Hermitian) positive-definite A."""
     check(A, "linalg.cholesky")
     L = dec.cholesky(A)
-    return mT(L) if upper else L
+    return mH(L) if upper else L
 
 
 def cholesky_ex(A: Any, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
@@ -236,18 +239,23 @@ def cholesky_ex(A: Any, *, upper: bool = False, check_errors: bool = False, out:
 
 
 def cholesky_solve(B: Any, L: Any, upper: bool = False, *, out: Any = None) -> Any:
-    """X with ``(L Lᵀ) X = B`` from the Cholesky factor (``Uᵀ U`` if upper): two triangular solves."""
+    """X with ``(L Lᴴ) X = B`` from the Cholesky factor (``Uᴴ U`` if upper): two triangular solves."""
     check(L, "cholesky_solve", name="L")
     check(B, "cholesky_solve", square=False, name="B")
+    if _arr(B).dtype != _arr(L).dtype:
+        raise fail(
+            f"cholesky_solve: Expected b and A to have the same dtype, but found b of type "
+            f"{_arr(B).dtype} and A of type {_arr(L).dtype} instead."
+        )
     if upper:
-        y = dec.solve_triangular(mT(L), B, upper=False)
+        y = dec.solve_triangular(mH(L), B, upper=False)
         return dec.solve_triangular(L, y, upper=True)
     y = dec.solve_triangular(L, B, upper=False)
-    return dec.solve_triangular(mT(L), y, upper=True)
+    return dec.solve_triangular(mH(L), y, upper=True)
 
 
 def cholesky_inverse(L: Any, upper: bool = False, *, out: Any = None) -> Any:
-    """``(L Lᵀ)⁻¹`` from the Cholesky factor."""
+    """``(L Lᴴ)⁻¹`` from the Cholesky factor."""
     check(L, "cholesky_inverse", name="L")
     eye = np.broadcast_to(np.eye(_arr(L).shape[-1], dtype=_arr(L).dtype), _arr(L).shape)
     return cholesky_solve(structural(wrap(np.ascontiguousarray(eye))), L, upper)
@@ -289,20 +297,25 @@ def lu(A: Any, *, pivot: bool = True, out: Any = None) -> Any:
 def lu_solve(
     LU: Any, pivots: Any, B: Any, *, left: bool = True, adjoint: bool = False, out: Any = None
 ) -> Any:
-    """X with ``AX = B`` from ``lu_factor``'s (LU, pivots) (``AᵀX = B`` if adjoint, X on the
+    """X with ``AX = B`` from ``lu_factor``'s (LU, pivots) (``AᴴX = B`` if adjoint, X on the
     right if not left): a row permutation and two triangular solves, differentiable in LU and B."""
     check(LU, "linalg.lu_solve", name="LU")
     check(B, "linalg.lu_solve", square=False, name="B")
-    if not left:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
-        return mT(lu_solve(LU, pivots, mT(B), left=True, adjoint=not adjoint))
+    if _arr(B).dtype != _arr(LU).dtype:
+        raise fail(
+            f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+            f"{_arr(LU).dtype} and B of type {_arr(B).dtype} instead"
+        )
+    if not left:  # X A = B  <=>  Aᴴ Xᴴ = Bᴴ
+        return mH(lu_solve(LU, pivots, mH(B), left=True, adjoint=not adjoint))
     n = _arr(LU).shape[-1]
     lower, upper = dec._lu_pieces(LU)
     if not adjoint:  # A = P L U:  X = U⁻¹ L⁻¹ Pᵀ B
         y = dec.rows(B, dec.lu_permutation(pivots, n))
         y = dec.solve_triangular(lower, y, upper=False, unitriangular=True)
         return dec.solve_triangular(upper, y, upper=True)
-    y = dec.solve_triangular(mT(upper), B, upper=False)  # Aᵀ = Uᵀ Lᵀ Pᵀ:  X = P L⁻ᵀ U⁻ᵀ B
-    y = dec.solve_triangular(mT(lower), y, upper=True, unitriangular=True)
+    y = dec.solve_triangular(mH(upper), B, upper=False)  # Aᴴ = Uᴴ Lᴴ Pᵀ:  X = P L⁻ᴴ U⁻ᴴ B
+    y = dec.solve_triangular(mH(lower), y, upper=True, unitriangular=True)
     return dec.rows(y, dec.lu_permutation(pivots, n, inverse=True))
 
 
@@ -390,8 +403,13 @@ def cross(input: Any, other: Any, *, dim: int = -1, out: Any = None) -> Any:  # 
 
 
 def vecdot(x: Any, y: Any, *, dim: int = -1, out: Any = None) -> Any:
-    """``Σ x·y`` along ``dim`` (inputs broadcast)."""
-    return ops.sum(ops.mul(x, y), dim)
+    """``Σ conj(x)·y`` along ``dim`` (inputs broadcast)."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype != y._data.dtype:
+        raise fail(
+            f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+            f"{x._data.dtype} and y of type {y._data.dtype} instead"
+        )
+    return ops.sum(ops.mul(conj_if_complex(x), y), dim)
 
 
 def diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:

@@ -3,12 +3,13 @@
 Each is one primitive over LAPACK (NumPy, SciPy) that batches over the leading dims; the
 rules are the matrix-calculus formulas written with ops, so they differentiate again::
 
-    X = A⁻¹:          dX = -X dA X                  Ā = -Xᵀ X̄ Xᵀ
-    X = A⁻¹B:         dX = A⁻¹(dB - dA X)           B̄ = A⁻ᵀX̄,  Ā = -B̄ Xᵀ
-    L = chol(A):      dL = L Φ(L⁻¹ dA L⁻ᵀ)          Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)
-    log|det A|:       d = tr(A⁻¹ dA)                Ā = ḡ A⁻ᵀ
+    X = A⁻¹:          dX = -X dA X                  Ā = -Xᴴ X̄ Xᴴ
+    X = A⁻¹B:         dX = A⁻¹(dB - dA X)           B̄ = A⁻ᴴX̄,  Ā = -B̄ Xᴴ
+    L = chol(A):      dL = L Φ(L⁻¹ dA L⁻ᴴ)          Ā = sym(L⁻ᴴ Φ(Lᴴ L̄) L⁻¹)
+    log|det A|:       d = re tr(A⁻¹ dA)             Ā = c A⁻ᴴ,  c = ḡ - i im(conj(s̄) s)
 
-(Φ keeps the lower triangle and halves the diagonal.)  An op with several results packs
+(Φ keeps the lower triangle and halves the diagonal; ᴴ, the conjugate transpose, gives complex
+input PyTorch's gradients.)  An op with several results packs
 them into one array, each flattened over the last axis (``pack``); the public functions in
 ``chainrule.linalg`` take them apart again as views.  Singular or indefinite input raises
 ``LinAlgError`` naming the batch element, as PyTorch does.
@@ -24,8 +25,9 @@ import scipy.linalg as sla
 from .. import _lapack
 from .._lapack import matrices as _matrices  # ``a (*batch, m, n)`` as ``(prod(batch), m, n)``
 from .._tensor import Tensor
-from ._core import Primitive, apply, fail, structural
+from ._core import Primitive, apply, conj_if_complex, fail, structural
 from ._views import diagonal
+from .complex import _is_c, imag, real
 from .elementwise import add, cast, mul, neg, sub
 from .index import gather
 from .linalg import matmul
@@ -62,8 +64,13 @@ def mT(a: Any) -> Any:
     return transpose(a, -1, -2)
 
 
+def mH(a: Any) -> Any:
+    """The conjugate transpose (``mT`` for real dtypes: no copy)."""
+    return conj_if_complex(transpose(a, -1, -2))
+
+
 def sym(a: Any) -> Any:
-    return mul(add(a, mT(a)), 0.5)
+    return mul(add(a, mH(a)), 0.5)
 
 
 # ------------------------------------------------------------------ packing
@@ -166,7 +173,7 @@ def _inv_forward(x: np.ndarray) -> np.ndarray:
 
 
 INV = _rule_batch(Primitive("LinalgInv", _inv_forward, public="linalg.inv"))
-INV.defvjp(lambda g, ans: neg(matmul(mT(ans), matmul(g, mT(ans)))))
+INV.defvjp(lambda g, ans: neg(matmul(mH(ans), matmul(g, mH(ans)))))
 INV.defjvp(lambda t, ans: neg(matmul(ans, matmul(t, ans))))
 
 
@@ -182,14 +189,18 @@ def _slogdet_forward(x: np.ndarray) -> np.ndarray:
     return np.stack([np.where(np.isnan(logabs), 0.0, sign).astype(sign.dtype), logabs], -1)
 
 
-def _slogdet_vjp(g: Any, x: Any) -> Any:
-    gl = g[..., 1]
-    return mul(unsqueeze(unsqueeze(gl, -1), -1), mT(inv(x)))
+def _slogdet_vjp(g: Any, x: Any, ans: Any) -> Any:
+    c = g[..., 1]
+    if _is_c(x):  # the sign moves too: d sign = i sign im tr(A⁻¹dA)
+        c = sub(real(c), mul(imag(mul(conj_if_complex(g[..., 0]), ans[..., 0])), 1j))
+    return mul(unsqueeze(unsqueeze(c, -1), -1), mH(inv(x)))
 
 
-def _slogdet_jvp(t: Any, x: Any) -> Any:
+def _slogdet_jvp(t: Any, x: Any, ans: Any) -> Any:
     d = _sum(diagonal(solve(x, t), 0, -2, -1), -1)
-    return cat([unsqueeze(mul(d, 0.0), -1), unsqueeze(d, -1)], -1)  # the sign does not move
+    # a real sign does not move; a complex one by i sign im tr(A⁻¹dA)
+    ds = mul(ans[..., 0], mul(imag(d), 1j)) if _is_c(x) else mul(d, 0.0)
+    return cat([unsqueeze(ds, -1), unsqueeze(real(d), -1)], -1)
 
 
 SLOGDET = _rule_batch(Primitive("LinalgSlogdet", _slogdet_forward, public="linalg.slogdet"))
@@ -200,7 +211,7 @@ SLOGDET.defjvp(_slogdet_jvp)
 def slogdet(a: Any) -> tuple[Any, Any]:
     """(sign, log|det|); only the second carries a gradient."""
     out = apply(SLOGDET, (a,))
-    return out[..., 0], out[..., 1]
+    return out[..., 0], real(out[..., 1]) if _is_c(out) else out[..., 1]
 
 
 # ------------------------------------------------------------------ solve
@@ -227,8 +238,8 @@ def _solve_vjp(g: Any, a: Any, ans: Any, a_shape: tuple, b_shape: tuple) -> tupl
     if not isinstance(g, Tensor) and not isinstance(ans, Tensor) and not isinstance(a, Tensor):
         ga, gb = _lapack.solve_vjp(g, a, ans)  # the same on arrays: the forward's LU, one n×n
         return sum_to(ga, a_shape), sum_to(gb, b_shape)
-    gb = solve(mT(a), g)
-    return sum_to(neg(matmul(gb, mT(ans))), a_shape), sum_to(gb, b_shape)
+    gb = solve(mH(a), g)
+    return sum_to(neg(matmul(gb, mH(ans))), a_shape), sum_to(gb, b_shape)
 
 
 def _solve_jvp(ts: tuple, a: Any, ans: Any) -> Any:
@@ -262,15 +273,15 @@ def _trsm_forward(a: np.ndarray, b: np.ndarray, *, upper: bool, unitriangular: b
 
 
 def _trsm_vjp_b(g: Any, a: Any, b_shape: tuple, upper: bool, unitriangular: bool) -> Any:
-    return sum_to(solve_triangular(mT(a), g, upper=not upper, unitriangular=unitriangular), b_shape)
+    return sum_to(solve_triangular(mH(a), g, upper=not upper, unitriangular=unitriangular), b_shape)
 
 
 def _trsm_vjp_a(
     g: Any, a: Any, ans: Any, a_shape: tuple, b_shape: tuple, upper: bool, unitriangular: bool
 ) -> Any:
-    gb = solve_triangular(mT(a), g, upper=not upper, unitriangular=unitriangular)
+    gb = solve_triangular(mH(a), g, upper=not upper, unitriangular=unitriangular)
     mask = _part(a_shape[-1], upper, unitriangular)
-    return sum_to(mul(neg(matmul(gb, mT(ans))), mask), a_shape)
+    return sum_to(mul(neg(matmul(gb, mH(ans))), mask), a_shape)
 
 
 def _part(n: int, upper: bool, unit: bool) -> np.ndarray:
@@ -321,18 +332,20 @@ def _phi(n: int) -> np.ndarray:
 
 
 def _cholesky_vjp(g: Any, ans: Any) -> Any:
-    if not isinstance(g, Tensor) and not isinstance(ans, Tensor):
+    if not isinstance(g, Tensor) and not isinstance(ans, Tensor) and not _is_c(ans):
         return _lapack.cholesky_vjp(g, ans)  # the same, in place with BLAS
     n = _shape(ans)[-1]
-    p = mul(matmul(mT(ans), g), _phi(n))  # Φ(Lᵀ L̄)
-    z = solve_triangular(mT(ans), p, upper=True)  # L⁻ᵀ Φ
-    y = mT(solve_triangular(mT(ans), mT(z), upper=True))  # (L⁻ᵀ Φ) L⁻¹
-    return sym(y)
+    p = matmul(mH(ans), g)  # P = Lᴴ L̄, then Φ(P); complex: PyTorch's ½(tril P + (tril₋₁ P)ᴴ)
+    low, strict = (structural(np.tri(n, n, k, dtype=bool)) for k in (0, -1))
+    p = mul(add(mul(p, low), mH(mul(p, strict))), 0.5) if _is_c(ans) else mul(p, _phi(n))
+    z = solve_triangular(mH(ans), p, upper=True)  # L⁻ᴴ Φ
+    y = mH(solve_triangular(mH(ans), mH(z), upper=True))  # (L⁻ᴴ Φ) L⁻¹
+    return y if _is_c(ans) else sym(y)
 
 
 def _cholesky_jvp(t: Any, ans: Any) -> Any:
     w = solve_triangular(ans, sym(t), upper=False)  # L⁻¹ dA
-    x = solve_triangular(ans, mT(w), upper=False)  # L⁻¹ dA L⁻ᵀ (symmetric)
+    x = solve_triangular(ans, mH(w), upper=False)  # L⁻¹ dA L⁻ᴴ (Hermitian)
     return matmul(ans, mul(x, _phi(_shape(ans)[-1])))
 
 
@@ -405,11 +418,11 @@ def _lu_vjp(g: Any, ans: Any, x_shape: tuple) -> Any:
     lower, upper = _lu_pieces(lu)
     gl = unpack(g, [(n, n)])[0]
     nmat = add(
-        mul(matmul(mT(lower), gl), structural(np.tri(n, n, -1, dtype=bool))),
-        mul(matmul(gl, mT(upper)), structural(~np.tri(n, n, -1, dtype=bool))),
+        mul(matmul(mH(lower), gl), structural(np.tri(n, n, -1, dtype=bool))),
+        mul(matmul(gl, mH(upper)), structural(~np.tri(n, n, -1, dtype=bool))),
     )
-    z = solve_triangular(mT(lower), nmat, upper=True, unitriangular=True)  # L⁻ᵀ N
-    z = mT(solve_triangular(upper, mT(z), upper=True))  # (L⁻ᵀ N) U⁻ᵀ
+    z = solve_triangular(mH(lower), nmat, upper=True, unitriangular=True)  # L⁻ᴴ N
+    z = mH(solve_triangular(upper, mH(z), upper=True))  # (L⁻ᴴ N) U⁻ᴴ
     return rows(z, lu_permutation(piv, n, inverse=True))  # P Z
 
 
@@ -440,7 +453,7 @@ def lu_factor(a: Any, check: bool = True) -> tuple[Any, Any, Any]:
 
     m, n = _shape(a)[-2:]
     lu, piv, info = unpack(apply(LU, (a,), {"check": bool(check)}), [(m, n), (min(m, n),), ()])
-    return lu, cast(piv, _dt.int32), cast(info, _dt.int32)
+    return lu, cast(real(piv), _dt.int32), cast(real(info), _dt.int32)
 
 
 def _perm_forward(pivots: np.ndarray, *, n: int, inverse: bool) -> np.ndarray:
@@ -449,7 +462,7 @@ def _perm_forward(pivots: np.ndarray, *, n: int, inverse: bool) -> np.ndarray:
     batch = pivots.shape[:-1]
     count = int(np.prod(batch))
     perm = np.broadcast_to(np.arange(n), batch + (n,)).reshape(count, n).copy()
-    piv = pivots.reshape(count, k).astype(np.int64) - 1
+    piv = np.real(pivots).reshape(count, k).astype(np.int64) - 1
     at = np.arange(perm.shape[0])
     for i in range(k):
         j = piv[:, i]
