@@ -2,8 +2,8 @@
 (eigvalsh, svdvals, pinv, lstsq, matrix_rank, cond, the spectral matrix norms).
 
 The primitives (and their derivative rules, with what happens on repeated eigenvalues or
-singular values) are in ``ops/spectral.py``.  ``eig``/``eigvals`` return complex tensors in
-PyTorch, which chainrule cannot represent yet: they refuse with that reason.
+singular values) are in ``ops/spectral.py``.  Complex input works throughout (ᴴ for ᵀ);
+``eig``/``eigvals`` return complex tensors even for real input, as PyTorch.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .. import ops
 from .._tensor import wrap
 from ..ops import spectral as sp
 from ..ops._core import fail
-from ..ops.decompositions import mT
+from ..ops.spectral import mH
 from ._solvers import _arr, check
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
 linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
 linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
+linalg_eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
 linalg_lstsq = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 
@@ -63,23 +64,17 @@ def eigvalsh(A: Any, UPLO: str = "L", *, out: Any = None) -> Any:  # noqa: N803
     return sp.eigh(A, _uplo(UPLO))[0]
 
 
-def _complex(name: str) -> Exception:
-    return fail(
-        f"linalg.{name}: PyTorch returns complex eigenvalues (and eigenvectors) even for "
-        "real input, and chainrule has no complex dtypes (complex64/complex128) yet; for "
-        "symmetric matrices use linalg.eigh / linalg.eigvalsh, which are real",
-        NotImplementedError,
-    )
-
-
 def eig(A: Any, *, out: Any = None) -> Any:
+    """(eigenvalues, eigenvectors as unit columns) of a general square A, complex even for
+    real A.  Each vector is defined up to a phase; a loss that depends on it is refused at
+    backward (as PyTorch), and the gradient is undefined where eigenvalues repeat."""
     check(A, "linalg.eig")
-    raise _complex("eig")
+    return linalg_eig(*sp.eig(A))
 
 
 def eigvals(A: Any, *, out: Any = None) -> Any:
     check(A, "linalg.eigvals")
-    raise _complex("eigvals")
+    return sp.eig(A)[0]
 
 
 def svd(A: Any, full_matrices: bool = True, *, driver: Any = None, out: Any = None) -> Any:
@@ -122,16 +117,16 @@ def pinv(A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool = False,
     check(A, "linalg.pinv", square=hermitian)
     a = _arr(A)
     if not a.shape[-1] or not a.shape[-2]:
-        return ops.mul(mT(A), 0.0)
+        return ops.mul(mH(A), 0.0)
     if hermitian:
         w, v = sp.eigh(A, False)
         cut = _cutoff(ops.amax(ops.abs(w), -1, keepdim=True), a.shape, a.dtype, atol, rtol)
         winv = _safe_reciprocal(w, ops.gt(ops.abs(w), cut))
-        return ops.matmul(ops.mul(v, ops.unsqueeze(winv, -2)), mT(v))
+        return ops.matmul(ops.mul(v, ops.unsqueeze(winv, -2)), mH(v))
     u, s, vh = sp.svd(A, False)
     cut = _cutoff(s[..., :1], a.shape, a.dtype, atol, rtol)
     sinv = _safe_reciprocal(s, ops.gt(s, cut))
-    return ops.matmul(ops.mul(mT(vh), ops.unsqueeze(sinv, -2)), mT(u))
+    return ops.matmul(ops.mul(mH(vh), ops.unsqueeze(sinv, -2)), mH(u))
 
 
 def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = None) -> Any:
@@ -168,14 +163,14 @@ def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = No
     m, n = a.shape[-2:]
     x = ops.matmul(pinv(A, rtol=rcond), bb)
     s = sp.svd(A.detach() if hasattr(A, "detach") else A, False)[1]
-    empty = wrap(np.zeros((0,), a.dtype))
+    empty = wrap(np.zeros((0,), a.real.dtype))
     rank = matrix_rank(A, rtol=rcond) if driver != "gels" else wrap(np.zeros((0,), np.int64))
     if driver == "gelsy" and 0 in (m, n, _arr(bb).shape[-1]):  # LAPACK's gelsy returns early: rank 0
         rank = wrap(np.zeros(_arr(rank).shape, np.int64))
     residuals = empty
     if driver != "gelsy" and m > n and np.all(_arr(matrix_rank(A)) == n):
         r = ops.sub(ops.matmul(A, x), bb)
-        residuals = ops.sum(ops.mul(r, r), -2)
+        residuals = ops.sum(ops.abs(r) ** 2 if _arr(r).dtype.kind == "c" else ops.mul(r, r), -2)
     values = s if driver in ("gelsd", "gelss") else empty
     if vector:
         x = ops.squeeze(x, -1)
@@ -229,7 +224,7 @@ def cond(A: Any, p: Any = None, *, out: Any = None) -> Any:
     empty = _arr(A).size == 0  # as PyTorch: 'fro'/'nuc' need square matrices even when empty
     check(A, "linalg.cond", square=isinstance(p, str) or (p not in (None, 2, -2) and not empty))
     if empty:  # PyTorch's value for empty input: 0 per matrix, a new tensor outside the graph
-        return wrap(np.zeros(_arr(A).shape[:-2], _arr(A).dtype))
+        return wrap(np.zeros(_arr(A).shape[:-2], _arr(A).real.dtype))
     if p in (None, 2, -2):
         s = svdvals(A)
         big, small = s[..., 0], s[..., -1]
