@@ -186,5 +186,33 @@ LINALG_CASES = [
     C("linalg.norm", lambda T, x: T.linalg.norm(x, dim=(0, 1)), A((3, 4, 2))),
     C("linalg.cond", lambda T, x: T.linalg.cond(tall(T, x)), A((4, 3))),
     C("linalg.cond", lambda T, x: T.linalg.cond(wc(T, x), "nuc"), A((3, 3))),
+    # complex input (entered through complex(x, y), results as real pairs)
+    C(
+        "linalg.solve",
+        lambda T, x, y, b: _re(T, T.linalg.solve(wc(T, T.complex(x, y)), T.complex(b, b))),
+        A((2, 3, 3)),
+        A((2, 3, 3)),
+        A((3, 2)),
+    ),
+    C(
+        "linalg.cholesky",
+        lambda T, x, y: _re(T, T.linalg.cholesky(_hpd(T, T.complex(x, y)))),
+        A((3, 3)),
+        A((3, 3)),
+    ),
+    C(
+        "linalg.slogdet",
+        lambda T, x, y: _re(T, T.linalg.slogdet(wc(T, T.complex(x, y)))[0]),
+        A((3, 3)),
+        A((3, 3)),
+    ),
 ]
 _ = I
+
+
+def _re(T: Any, z: Any) -> Any:
+    return T.view_as_real(z.resolve_conj())
+
+
+def _hpd(T: Any, z: Any) -> Any:
+    return z @ z.mH + z.shape[-1] * T.eye(z.shape[-1], dtype=z.dtype)
