@@ -363,6 +363,10 @@ INT_DATA = [
     ([2**70], None),
     ([1e20, 2], None),
     ([1.5, -2.5], "int64"),
+    ([0] * 70 + [2**64 - 1], "uint64"),  # (over 64 values: the span is taken by NumPy)
+    ([0] * 70 + [2**40], "int32"),
+    ([-1] * 70 + [2**64 - 1], None),
+    (0.5, None),
 ]
 
 

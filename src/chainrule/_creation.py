@@ -91,18 +91,28 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     return _finish(arr, requires_grad, device)
 
 
+def _span(arr: np.ndarray) -> tuple:
+    """(min, max) of a non-empty array; in Python for a few elements (two NumPy reductions cost
+    more than the whole tensor() of a short list)."""
+    if arr.size <= 64:
+        flat = arr.ravel().tolist()
+        return min(flat), max(flat)
+    return arr.min(), arr.max()
+
+
 def _python_ints(data: Any, arr: np.ndarray, target: np.dtype | None) -> np.ndarray:
     """Python ints read exactly, and refused where they do not fit the dtype, as PyTorch does:
     NumPy reads ints beyond int64 as float64 (rounded) and a cast wraps out-of-range values."""
-    big = 2.0**63 if target is None else 2.0**53 if target.kind in "iu" else np.inf
-    if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() >= big:  # maybe rounded big ints
+    if (target is not None and target.kind not in "iu") or type(data) is float or not arr.size:
+        return arr  # (the cheap cases first: tensor(0.5) is called in loops)
+    big = 2.0**63 if target is None else 2.0**53
+    if arr.dtype.kind == "f" and max(map(abs, _span(arr))) >= big:  # maybe rounded big ints
         values = np.array(as_array(data), dtype=object)
         if all(isinstance(v, int) for v in values.flat):
             arr = values
-    if arr.dtype.kind not in "iuO" or not arr.size or (target is not None and target.kind not in "iu") \
-            or (arr.dtype == np.int64 and target in (None, np.int64)):
+    if arr.dtype.kind not in "iuO" or (arr.dtype == np.int64 and target in (None, np.int64)):
         return arr
-    lo, hi = int(arr.min()), int(arr.max())
+    lo, hi = map(int, _span(arr))
     if target is None or target == np.int64:
         if lo < -(2**63) or hi >= 2**63:
             raise fail("tensor(): a Python int does not fit int64 (Overflow when unpacking long long); "
