@@ -84,7 +84,11 @@ def test_core_line_budget() -> None:
     # only while inference mode is on), and _save / _records / requires_grad_ refuse them outside
     # 10275 -> 10285: Tensor.grad_dtype: the engine casts the gradient arriving at a leaf and the
     # .grad setter checks dtypes as PyTorch (the property and rules in autograd/_grad_dtype.py)
-    assert total < 10285, f"core is {total} lines"
+    # 10285 -> 10400: complex linear algebra (issue 12): the rules of ops/decompositions.py and
+    # ops/spectral.py take conjugate transposes, eigh/svd/qr get their complex phase terms and
+    # PyTorch's gauge checks, eig becomes a primitive (+95 in spectral, +13 in decompositions);
+    # the FFT of a real input runs pocketfft's r2c (ops/fourier.py, +12)
+    assert total < 10400, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:
