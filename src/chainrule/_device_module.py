@@ -16,15 +16,21 @@ _TYPES = (
 _MODULES = ("cpu", "cuda", "mps")  # the device types chainrule has a module for
 
 
+def device_type(device: str) -> str:
+    """The type of a device string (``"cuda:1"`` -> ``"cuda"``), refused as PyTorch's parser does."""
+    name = device.split(":", 1)[0]
+    if name not in _TYPES.split(", "):
+        raise RuntimeError(f"Expected one of {_TYPES} device type at start of device string: {device}")
+    return name
+
+
 def get_device_module(device: Any = None) -> Any:
     """``get_device_module("cuda")`` is ``chainrule.cuda``; without a device, the current
     accelerator's module, which is ``chainrule.cpu`` (chainrule has no accelerator)."""
     if isinstance(device, _device):
         name = device.type
     elif isinstance(device, str):
-        name = device.split(":", 1)[0]
-        if name not in _TYPES.split(", "):
-            raise RuntimeError(f"Expected one of {_TYPES} device type at start of device string: {device}")
+        name = device_type(device)
     elif device is None:
         name = "cpu"
     else:

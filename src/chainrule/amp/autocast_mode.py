@@ -22,6 +22,7 @@ import warnings
 from typing import Any, Callable
 
 from .. import dtypes as _dt
+from .._device_module import device_type as _device_type
 from ..autograd._switch import Switch
 from ..ops import elementwise as _ew
 
@@ -57,10 +58,6 @@ _DEFAULT = {
     "ipu": "float16",
     "privateuseone": "float16",
 }
-_DEVICE_TYPES = (
-    "cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, vulkan, "
-    "mps, meta, hpu, mtia, privateuseone"
-)
 
 
 class _State(threading.local):
@@ -106,11 +103,7 @@ def _sync() -> None:
 def _device(device_type: Any, fn: str) -> str:
     if not isinstance(device_type, str):
         raise TypeError(f"{fn}(): argument 'device_type' must be str, not {type(device_type).__name__}")
-    name = device_type.split(":", 1)[0]
-    if name not in _DEVICE_TYPES.split(", "):
-        raise RuntimeError(
-            f"Expected one of {_DEVICE_TYPES} device type at start of device string: {device_type}"
-        )
+    name = _device_type(device_type)
     if name not in _DEFAULT:
         raise RuntimeError(
             f"{fn}(): device type {name!r} has no autocast state; use one of {', '.join(_DEFAULT)}"
