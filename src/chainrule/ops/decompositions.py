@@ -185,7 +185,10 @@ def inv(a: Any) -> Any:
 def _slogdet_forward(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):  # NaN/inf input: NaN out, quietly (as PyTorch)
         sign, logabs = np.linalg.slogdet(x)
-    # PyTorch's sign is the product of the signs of LU's diagonal, 0 where a NaN is among them
+    # PyTorch's real sign is the product of the signs of LU's diagonal, 0 where a NaN is among
+    # them; a complex one is NaN there, and so is its log|det|
+    if sign.dtype.kind == "c":
+        return np.stack([sign, np.where(np.isnan(sign), np.nan, logabs)], -1)
     return np.stack([np.where(np.isnan(logabs), 0.0, sign).astype(sign.dtype), logabs], -1)
 
 
