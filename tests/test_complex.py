@@ -235,6 +235,16 @@ def test_gradcheck_catches_a_wrong_complex_rule() -> None:
         conj.defvjp(*[r.fn for r in saved])
 
 
+@pytest.mark.parametrize("value", [0j, 3 - 4j, [0j, 1 + 1j, -2j], [[1e-300j, 0j]]], ids=str)
+def test_abs_gradient_of_complex_values_and_zeros(value: Any) -> None:
+    """abs's VJP on arrays (x * g / |x|, 0 where x is 0) for 0-d and n-d values, against PyTorch."""
+    got, want = cr.tensor(value, requires_grad=True), torch.tensor(value, requires_grad=True)
+    w = np.linspace(0.5, 2.0, int(np.prod(got.shape)) or 1).reshape(got.shape)
+    (got.abs() * cr.tensor(w)).sum().backward()
+    (want.abs() * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(got.grad.numpy(), want.grad.numpy(), rtol=1e-15, atol=0)
+
+
 def test_cast_between_real_and_complex() -> None:
     for T in (cr, torch):
         x = T.tensor([1.0, -2.0], dtype=T.float64, requires_grad=True)

@@ -165,7 +165,7 @@ def sgn(x: Any) -> Any:
 def abs_vjp(g: Any, x: Any) -> Any:
     """``g * sgn(x)``: the real path is ``g * sign(x)`` as before; complex gets ``g z/|z|``."""
     if _arr(x).dtype.kind == "c" and isinstance(g, np.ndarray) and isinstance(x, np.ndarray):
-        a = np.abs(x)
+        a = np.asarray(np.abs(x))  # (a 0-d x gives a NumPy scalar)
         a[a == 0] = 1.0
         np.divide(g, a, out=a)
         return np.multiply(x, a)
