@@ -212,3 +212,21 @@ def test_a_decorated_function_restores_the_state_after_recursion_and_in_threads(
         t.join()
     assert seen.count((True, cr.float16)) == 2 and seen.count(False) == 2
     assert not cr.is_autocast_enabled("cpu")
+
+
+def test_a_setter_that_cannot_take_effect_leaves_the_state_as_it_was(monkeypatch) -> None:
+    """Without ml_dtypes, enabling CPU autocast (bfloat16 by default) raises the ImportError
+    naming the extra, and autocast stays off instead of half on (reported on, ops not cast)."""
+    from chainrule.amp import autocast_mode
+
+    def missing(d: object) -> object:
+        raise ImportError('chainrule.bfloat16 needs the ml_dtypes package: pip install "chainrule[bfloat16]"')
+
+    monkeypatch.setattr(autocast_mode._dt, "to_numpy", missing)
+    assert not cr.is_autocast_enabled("cpu")
+    with pytest.raises(ImportError, match="ml_dtypes"):
+        cr.set_autocast_enabled("cpu", True)
+    assert not cr.is_autocast_enabled("cpu")
+    monkeypatch.undo()
+    x = cr.ones(2, 2)
+    assert (x @ x).dtype == cr.float32  # the op wrapper is off as well

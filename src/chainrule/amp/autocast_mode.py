@@ -100,6 +100,27 @@ def _sync() -> None:
         (_switch.on if on else _switch.off)()
 
 
+def _set(table: dict, device: str, value: Any) -> None:
+    """Set one field of a device's record; for "cpu" the op wrapper follows, and where it cannot
+    (bfloat16 without ml_dtypes) the record is left as it was."""
+    old = table.get(device, _UNSET)
+    table[device] = value
+    if device != "cpu":
+        return
+    try:
+        _sync()
+    except BaseException:
+        if old is _UNSET:
+            del table[device]
+        else:
+            table[device] = old
+        _sync()
+        raise
+
+
+_UNSET = object()
+
+
 def _device(device_type: Any, fn: str) -> str:
     if not isinstance(device_type, str):
         raise TypeError(f"{fn}(): argument 'device_type' must be str, not {type(device_type).__name__}")
@@ -136,9 +157,7 @@ def set_autocast_enabled(*args: Any) -> None:
         enabled = _bool(args[1], "set_autocast_enabled")
     else:
         raise TypeError("set_autocast_enabled() takes (device_type: str, enabled: bool) or (enabled: bool)")
-    _state.enabled[device] = enabled
-    if device == "cpu":
-        _sync()
+    _set(_state.enabled, device, enabled)
 
 
 def get_autocast_dtype(device_type: str) -> Any:
@@ -152,9 +171,7 @@ def set_autocast_dtype(device_type: str, dtype: Any) -> None:
         raise TypeError(
             f"set_autocast_dtype(): argument 'dtype' must be chainrule.dtype, not {type(dtype).__name__}"
         )
-    _state.dtype[device] = dtype
-    if device == "cpu":
-        _sync()
+    _set(_state.dtype, device, dtype)
 
 
 def _deprecated(old: str, new: str) -> None:
