@@ -220,7 +220,7 @@ def test_slogdet_sign_is_unit_and_logdet_is_log_det() -> None:
     np.testing.assert_allclose(cr.logdet(cr.tensor(a)).numpy(), np.log(np.linalg.det(a)), rtol=1e-10)
 
 
-def _raises_as_torch(call: Callable, arrays: list) -> None:
+def _raises_as_torch(call: Callable, arrays: list) -> tuple[str, str]:
     with pytest.raises(Exception) as t:
         call(torch, *[torch.tensor(a) for a in arrays])
     with pytest.raises(Exception) as c:
@@ -255,7 +255,8 @@ def test_singular_and_indefinite_complex_input_raise_as_torch() -> None:
 )
 def test_mixed_real_and_complex_operands_are_refused_as_torch(call: Callable) -> None:
     rng = np.random.default_rng(5)
-    _raises_as_torch(call, [_z(rng, 3, 3) + 3 * np.eye(3), _z(rng, 3, 2)])
+    t, c = _raises_as_torch(call, [_z(rng, 3, 3) + 3 * np.eye(3), _z(rng, 3, 2)])
+    assert "same dtype" in t and "same dtype" in c and "complex128" in c and "float64" in c
 
 
 def test_real_dtypes_still_refuse_integers_and_half() -> None:

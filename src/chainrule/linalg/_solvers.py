@@ -91,11 +91,12 @@ def check(x: Any, op: str, square: bool = True, name: str = "A") -> None:
         )
 
 
-def _same_dtype(a: Any, b: Any, op: str) -> None:
+def _same_dtype(a: Any, b: Any, op: str, names: tuple = ("A", "B"), end: str = "") -> None:
     if _arr(a).dtype != _arr(b).dtype:
+        x, y = names
         raise fail(
-            f"{op}: Expected A and B to have the same dtype, but found A of type "
-            f"{_arr(a).dtype} and B of type {_arr(b).dtype} instead"
+            f"{op}: Expected {x} and {y} to have the same dtype, but found {x} of type "
+            f"{_arr(a).dtype} and {y} of type {_arr(b).dtype} instead{end}"
         )
 
 
@@ -242,11 +243,7 @@ def cholesky_solve(B: Any, L: Any, upper: bool = False, *, out: Any = None) -> A
     """X with ``(L Lᴴ) X = B`` from the Cholesky factor (``Uᴴ U`` if upper): two triangular solves."""
     check(L, "cholesky_solve", name="L")
     check(B, "cholesky_solve", square=False, name="B")
-    if _arr(B).dtype != _arr(L).dtype:
-        raise fail(
-            f"cholesky_solve: Expected b and A to have the same dtype, but found b of type "
-            f"{_arr(B).dtype} and A of type {_arr(L).dtype} instead."
-        )
+    _same_dtype(B, L, "cholesky_solve", ("b", "A"), ".")
     if upper:
         y = dec.solve_triangular(mH(L), B, upper=False)
         return dec.solve_triangular(L, y, upper=True)
@@ -301,11 +298,7 @@ def lu_solve(
     right if not left): a row permutation and two triangular solves, differentiable in LU and B."""
     check(LU, "linalg.lu_solve", name="LU")
     check(B, "linalg.lu_solve", square=False, name="B")
-    if _arr(B).dtype != _arr(LU).dtype:
-        raise fail(
-            f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
-            f"{_arr(LU).dtype} and B of type {_arr(B).dtype} instead"
-        )
+    _same_dtype(LU, B, "linalg.lu_solve", ("LU", "B"))
     if not left:  # X A = B  <=>  Aᴴ Xᴴ = Bᴴ
         return mH(lu_solve(LU, pivots, mH(B), left=True, adjoint=not adjoint))
     n = _arr(LU).shape[-1]
@@ -404,11 +397,8 @@ def cross(input: Any, other: Any, *, dim: int = -1, out: Any = None) -> Any:  # 
 
 def vecdot(x: Any, y: Any, *, dim: int = -1, out: Any = None) -> Any:
     """``Σ conj(x)·y`` along ``dim`` (inputs broadcast)."""
-    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype != y._data.dtype:
-        raise fail(
-            f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
-            f"{x._data.dtype} and y of type {y._data.dtype} instead"
-        )
+    if isinstance(x, Tensor) and isinstance(y, Tensor):
+        _same_dtype(x, y, "linalg.vecdot", ("x", "y"))
     return ops.sum(ops.mul(conj_if_complex(x), y), dim)
 
 
