@@ -18,7 +18,7 @@ from .. import ops
 from .._tensor import wrap
 from ..ops import spectral as sp
 from ..ops._core import fail
-from ..ops.spectral import mH
+from ..ops.decompositions import mH
 from ._solvers import _arr, check
 
 __all__ = [

@@ -31,19 +31,15 @@ import scipy.linalg as sla
 
 from .. import _lapack
 from .._tensor import Tensor, wrap
-from ._core import Primitive, apply, conj_if_complex, fail, structural
+from ._core import Primitive, apply, fail, structural
 from .compare import eq
 from .complex import conj, imag, real
-from .decompositions import _arr, _rule_batch, _shape, mT, not_converged, pack, solve_triangular, unpack
+from .decompositions import _arr, _rule_batch, _shape, mH, mT, not_converged, pack, solve_triangular, unpack
 from .elementwise import add, mul, reciprocal, sub, where
 from .linalg import matmul
 from .shape import cat, reshape, unsqueeze
 
 __all__ = ["eigh", "eig", "svd", "qr", "matrix_exp"]
-
-
-def mH(a: Any) -> Any:
-    return conj_if_complex(mT(a))
 
 
 def _cx(a: Any) -> bool:
