@@ -184,7 +184,8 @@ def _module(src: str, consts: dict[str, Any], name: str) -> Any:
 
 
 def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Callable, str]:
-    """A Python callable ``f(*inputs) -> list(outputs)`` running the group's compiled loop,
+    """A Python callable ``f(*inputs) -> outputs`` (the block whose planes they are, or a list)
+    running the group's compiled loop,
     and the loop's source (shown in ``compiled.code``).  The machine code is cached on disk:
     the same loop in a later process loads instead of compiling."""
     numba = require()
@@ -205,6 +206,7 @@ def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Call
     kernel = numba.njit(numba.void(*types), error_model="numpy", fastmath=False, cache=cache)(fn)
     out_shape = (len(group.outputs), *shape)
     narrow = [np.dtype(known[i].dtype) != out_dtype for i in group.outputs]
+    narrows = any(narrow)
 
     convert: list[int] = []  # inputs seen to need converting (a 0-d array, a broadcast view)
 
@@ -227,9 +229,9 @@ def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Call
             args = [fix(v, k) for k, v in enumerate(values)]
             convert[:] = [k for k, (a, v) in enumerate(zip(args, values)) if a is not v]
             kernel(*args, out)
-        planes = list(out)
-        if any(narrow):  # a float32 member of a group that also returns float64 values
-            planes = [p.astype(known[i].dtype) if c else p for p, c, i in zip(planes, narrow, group.outputs)]
-        return planes
+        if not narrows:
+            return out  # its planes, unpacked by the generated line
+        # a float32 member of a group that also returns float64 values
+        return [p.astype(known[i].dtype) if c else p for p, c, i in zip(out, narrow, group.outputs)]
 
     return run, src
