@@ -264,3 +264,21 @@ def test_real_dtypes_still_refuse_integers_and_half() -> None:
         a = np.eye(3).astype(dt)
         t, c = _raises_as_torch(lambda T, x: T.linalg.inv(x), [a])
         assert t == c
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda T, a, b: T.linalg.multi_dot([a, b.real.clone(), b.mT]),
+        lambda T, a, b: T.linalg.multi_dot([a, a, b.real.clone()]),
+        lambda T, a, b: T.linalg.cross(a, a.real.clone()),
+        lambda T, a, b: T.linalg.householder_product(b, b[:, 0].real.clone()),
+        lambda T, a, b: T.ormqr(b, b[:, 0].real.clone(), a),
+        lambda T, a, b: T.linalg.multi_dot([a.real.clone(), a.real.float()]),
+        lambda T, a, b: T.linalg.cross(a.real.clone(), a.real.float()),
+    ],
+)
+def test_mixed_dtypes_of_products_are_refused_as_torch(call: Callable) -> None:
+    rng = np.random.default_rng(6)
+    t, c = _raises_as_torch(call, [_z(rng, 3, 3), _z(rng, 3, 2)])
+    assert "dtype" in c

@@ -82,6 +82,10 @@ def _check_tau(op: str, A: Any, tau: Any, k_max: int) -> None:
             f"dimensions, got input {_shape(A)} and tau {_shape(tau)}",
             RuntimeError,
         )
+    if tau._data.dtype != A._data.dtype:
+        raise fail(
+            f"{op}(): tau dtype {tau._data.dtype} does not match input dtype {A._data.dtype}", RuntimeError
+        )
     if tau._data.shape[-1] > k_max:
         raise fail(
             f"{op}(): tau.shape[-1] ({tau._data.shape[-1]}) must be less than or equal to "

@@ -352,7 +352,8 @@ def multi_dot(tensors: Sequence[Any], *, out: Any = None) -> Any:
                 f"{_arr(tensors[i]).ndim}D" + ("" if ends else " (only the first and last may be 1D)")
             )
     result = ts[0]
-    for t in ts[1:]:
+    for i, t in enumerate(ts[1:], 1):  # (PyTorch refuses mixed dtypes, real or complex)
+        _same_dtype(ts[0], t, "multi_dot()", ("tensor 0", f"tensor {i}"))
         result = ops.mm(result, t)
     if first_vec:
         result = ops.squeeze(result, 0)
@@ -389,6 +390,7 @@ def cross(input: Any, other: Any, *, dim: int = -1, out: Any = None) -> Any:  # 
                 f"linalg.cross: the size of input ({m}) must match the size of other ({n}) at "
                 f"non-singleton dimension {i} (shapes {x} and {y} do not broadcast)"
             )
+    _same_dtype(input, other, "linalg.cross", ("input", "other"))
     a, b = ops.broadcast_tensors(input, other)
     a0, a1, a2 = (ops.narrow(a, d, i, 1) for i in range(3))
     b0, b1, b2 = (ops.narrow(b, d, i, 1) for i in range(3))
