@@ -48,11 +48,10 @@ def _cx(a: Any) -> bool:
 
 def _gauge(x: Any, y: Any, op: str, what: str) -> None:
     """PyTorch's refusal of a loss that moves with the vectors' phases: ``Im diag`` of
-    ``VᴴV̄`` (plus ``UᴴŪ`` for the SVD) must vanish (its tolerances, 1e-2)."""
+    ``VᴴV̄`` must vanish, for the SVD equal −Im diag ``UᴴŪ`` (its allclose, 1e-2 both)."""
     d = np.imag(np.diagonal(_arr(x), 0, -2, -1))
-    if y is not None:
-        d = d + np.imag(np.diagonal(_arr(y), 0, -2, -1))
-    if not np.allclose(d, 0.0, rtol=1e-2, atol=1e-2):
+    e = 0.0 if y is None else -np.imag(np.diagonal(_arr(y), 0, -2, -1))
+    if not np.allclose(d, e, rtol=1e-2, atol=1e-2):
         why = "this phase term, making it" if y is not None else "this quantity, so it is"
         raise fail(
             f"{op}: The {what} in the complex case are specified up to multiplication by "
