@@ -275,3 +275,18 @@ def test_svd_phase_check_tolerance_as_pytorch(d: float) -> None:
         except RuntimeError as e:
             outcome.append(str(e))
     assert outcome[1] in outcome[0]
+
+
+def test_eig_under_vmap_and_jacrev_as_pytorch() -> None:
+    """eig's batching rule (vmap) and reverse-mode Jacobian of a gauge-invariant output."""
+    x = np.random.default_rng(16).standard_normal((2, 3, 3))
+
+    def f(T: Any, a: Any) -> Any:
+        w, v = T.linalg.eig(spread(T, a))
+        return T.cat([w.real, w.imag, v.abs().sum(-2)], -1)
+
+    ours = cr.func.vmap(lambda a: f(cr, a))(cr.tensor(x))
+    np.testing.assert_allclose(_np(ours), _np(f(torch, torch.tensor(x))), rtol=1e-10, atol=1e-12)
+    jac = cr.func.jacrev(lambda a: f(cr, a))(cr.tensor(x[0]))
+    ref = torch.autograd.functional.jacobian(lambda a: f(torch, a), torch.tensor(x[0]))
+    np.testing.assert_allclose(_np(jac), _np(ref), rtol=1e-8, atol=1e-10)
