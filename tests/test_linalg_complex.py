@@ -282,3 +282,17 @@ def test_mixed_dtypes_of_products_are_refused_as_torch(call: Callable) -> None:
     rng = np.random.default_rng(6)
     t, c = _raises_as_torch(call, [_z(rng, 3, 3), _z(rng, 3, 2)])
     assert "dtype" in c
+
+
+@pytest.mark.parametrize("some", [True, False])
+def test_old_svd_returns_v_as_the_conjugate_transpose_of_vh(some: bool) -> None:
+    a = _z(np.random.default_rng(8), 2, 4, 3)
+    w = _z(np.random.default_rng(9), 2, 4, 3)
+    t, c = torch.tensor(a, requires_grad=True), cr.tensor(a, requires_grad=True)
+    to, co = torch.svd(t, some=some), cr.svd(c, some=some)
+    for x, y in zip(to, co):
+        np.testing.assert_allclose(_np(y), _np(x), rtol=1e-10, atol=1e-10)
+    if some:  # U Vᴴ does not depend on the phases of the singular vectors
+        for T, (u, _, v) in ((torch, to), (cr, co)):
+            ((u @ v.mH) * T.tensor(w)).real.sum().backward()
+        np.testing.assert_allclose(_np(c.grad), _np(t.grad), rtol=1e-9, atol=1e-9)

@@ -9,7 +9,7 @@ from typing import Any
 from .. import ops
 from .._tensor import Tensor
 from ..ops._core import fail
-from ..ops.decompositions import mT
+from ..ops.decompositions import mH
 from . import _solvers as _sv
 from . import _spectral as _sp
 
@@ -58,8 +58,8 @@ def svd(input: Any, some: bool = True, compute_uv: bool = True, *, out: Any = No
     """The older API: (U, S, V) with V (not Vh), reduced unless ``some=False``."""
     u, s, vh = _sp.svd(input, full_matrices=not some)
     if not compute_uv:
-        return _svd(ops.mul(u, 0.0).detach(), s, ops.mul(mT(vh), 0.0).detach())
-    return _svd(u, s, mT(vh))
+        return _svd(ops.mul(u, 0.0).detach(), s, ops.mul(mH(vh), 0.0).detach())
+    return _svd(u, s, mH(vh))  # (V = Vhᴴ: complex input's V is conjugated too)
 
 
 def qr(input: Any, some: bool = True, *, out: Any = None) -> Any:  # noqa: A002
