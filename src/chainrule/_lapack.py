@@ -45,8 +45,9 @@ def kept_lu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def solve_vjp(g: np.ndarray, a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(Ā, B̄) of ``X = A⁻¹B``: ``B̄ = A⁻ᵀX̄`` (A⁻ᴴ if complex) by getrs (trans=1) on the LU factors the forward
-    kept behind X, else by a solve with Aᵀ; ``Ā = -B̄Xᵀ`` negated in place (one n×n array)."""
+    """(Ā, B̄) of ``X = A⁻¹B``: ``B̄ = A⁻ᵀX̄`` by getrs (trans=1; complex: A⁻ᴴ, trans=2) on the LU
+    factors the forward kept behind X, else by a solve with Aᵀ (Aᴴ); ``Ā = -B̄Xᵀ`` (Xᴴ), negated
+    in place (one n×n array)."""
     c = x.dtype.kind == "c"  # (complex: Aᴴ and Xᴴ, PyTorch's convention)
     lu = kept_lu(x) if x.ndim == 2 else None
     if lu is None:

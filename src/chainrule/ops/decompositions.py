@@ -212,7 +212,7 @@ SLOGDET.defjvp(_slogdet_jvp)
 
 
 def slogdet(a: Any) -> tuple[Any, Any]:
-    """(sign, log|det|); only the second carries a gradient."""
+    """(sign, log|det|); a real sign carries no gradient, a complex one does (its phase)."""
     out = apply(SLOGDET, (a,))
     return out[..., 0], real(out[..., 1]) if _is_c(out) else out[..., 1]
 
