@@ -338,12 +338,11 @@ def _cholesky_vjp(g: Any, ans: Any) -> Any:
     if not isinstance(g, Tensor) and not isinstance(ans, Tensor) and not _is_c(ans):
         return _lapack.cholesky_vjp(g, ans)  # the same, in place with BLAS
     n = _shape(ans)[-1]
-    p = matmul(mH(ans), g)  # P = Lᴴ L̄, then Φ(P); complex: PyTorch's ½(tril P + (tril₋₁ P)ᴴ)
+    p = matmul(mH(ans), g)  # P = Lᴴ L̄, then sym(Φ(P)) = ½(tril P + (tril₋₁ P)ᴴ), as PyTorch
     low, strict = (structural(np.tri(n, n, k, dtype=bool)) for k in (0, -1))
-    p = mul(add(mul(p, low), mH(mul(p, strict))), 0.5) if _is_c(ans) else mul(p, _phi(n))
-    z = solve_triangular(mH(ans), p, upper=True)  # L⁻ᴴ Φ
-    y = mH(solve_triangular(mH(ans), mH(z), upper=True))  # (L⁻ᴴ Φ) L⁻¹
-    return y if _is_c(ans) else sym(y)
+    p = mul(add(mul(p, low), mH(mul(p, strict))), 0.5)  # (Hermitian, so the result is too)
+    z = solve_triangular(mH(ans), p, upper=True)  # L⁻ᴴ sym(Φ)
+    return mH(solve_triangular(mH(ans), mH(z), upper=True))  # (L⁻ᴴ sym(Φ)) L⁻¹
 
 
 def _cholesky_jvp(t: Any, ans: Any) -> Any:
