@@ -206,8 +206,16 @@ LINALG_CASES = [
         A((3, 3)),
         A((3, 3)),
     ),
+    # eig of a real matrix: complex results (eigenvalues 0, 3, 6 moved a little; |vectors| do not
+    # depend on their phases)
+    C("linalg.eigvals", lambda T, x: T.view_as_real(T.linalg.eigvals(_apart(T, x))), A((2, 3, 3))),
+    C("linalg.eig", lambda T, x: T.linalg.eig(_apart(T, x)).eigenvectors.abs(), A((3, 3))),
 ]
 _ = I
+
+
+def _apart(T: Any, x: Any) -> Any:
+    return 0.3 * x + T.diag(T.arange(x.shape[-1], dtype=x.dtype) * 3.0)
 
 
 def _re(T: Any, z: Any) -> Any:
