@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -165,3 +166,42 @@ def test_cross_entropy_target_errors() -> None:
         cr.cross_entropy(cr.ones(2, 3), cr.ones(2))
     with _raises(IndexError, "cross_entropy(): target 7 is out of bounds for 3 classes"):
         cr.cross_entropy(cr.ones(2, 3), cr.tensor([0, 7]))
+
+
+_INDEX_CALLS = {
+    "gather": lambda T, x, i: T.gather(x, 1, i),
+    "scatter": lambda T, x, i: x.scatter(1, i, 1.0),
+    "scatter_add": lambda T, x, i: x.scatter_add(1, i, T.ones(i.shape, dtype=x.dtype)),
+    "scatter_reduce": lambda T, x, i: x.scatter_reduce(1, i, T.ones(i.shape, dtype=x.dtype), "sum"),
+    "take_along_dim": lambda T, x, i: T.take_along_dim(x, i, 1),
+}
+
+
+@pytest.mark.parametrize("index", [[[-1], [0]], [[-3], [2]], [[-4], [0]], [[3], [0]], [[2], [1]]], ids=str)
+@pytest.mark.parametrize("op", list(_INDEX_CALLS))
+def test_gather_and_scatter_indices_out_of_range_as_pytorch(op: str, index: list) -> None:
+    """gather and the scatters refuse negative and too-large indices (PyTorch's RuntimeError,
+    naming the index, the dim and its size): scatter_add wrote a -1 into the next row before.
+    take_along_dim counts negative ones from the end, as PyTorch's; past -size it refuses,
+    where PyTorch reads memory it does not own (index 3 of size 3 gave 0 here)."""
+    from reference import need_torch
+
+    torch = need_torch()
+    call = _INDEX_CALLS[op]
+    x = np.arange(6.0).reshape(2, 3)
+    try:
+        want = call(torch, torch.tensor(x), torch.tensor(index)).numpy()
+    except RuntimeError as exc:
+        want = exc
+    if op == "take_along_dim" and not isinstance(want, Exception) and (np.array(index) >= 3).any():
+        want = RuntimeError("index 3 is out of bounds for dimension 1 with size 3")  # see above
+    if op == "take_along_dim" and not isinstance(want, Exception) and (np.array(index) < -3).any():
+        want = RuntimeError("index -4 is out of bounds for dimension 1 with size 3")
+    if isinstance(want, Exception):
+        bad = re.search(r"index (-?\d+) is out of bounds for dimension (\d) with size (\d)", str(want))
+        assert bad, want
+        with pytest.raises(RuntimeError, match=rf"{op}\(\): index {bad[1]} is out of bounds for dimension "
+                                               rf"{bad[2]} with size {bad[3]}|gather\(\): index {bad[1]}"):
+            call(cr, cr.tensor(x), cr.tensor(index))
+    else:
+        np.testing.assert_array_equal(call(cr, cr.tensor(x), cr.tensor(index)).numpy(), want)

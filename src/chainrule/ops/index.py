@@ -340,7 +340,7 @@ def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str, src: tuple = ()) -
             f"dimension {d}{also}; cut the index to fit"
         )
     n = xs[d] if xs else 1  # a 0-d input reads as one element along dim 0, as in PyTorch
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative ones too, as PyTorch
         raise fail(
             f"{op}(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds "
             f"for dimension {d} with size {n} (input shape {xs})",
@@ -353,10 +353,8 @@ def gather(x: Any, dim: int, index: Any) -> Any:
     """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (index may be smaller than x elsewhere)."""
     idx = _index_array(index, "gather")
     d = _check_gather(x, dim, idx, "gather")
-    if isinstance(index, Tensor) and index._data is idx and not (idx < 0).any():
+    if isinstance(index, Tensor) and index._data is idx:
         idx = index  # keep the Tensor: vmap batches index tensors (chainrule/func/batching.py)
-    else:
-        idx = np.where(idx < 0, idx + _shape(x)[d], idx)
     xs = _shape(x)
     if any(a != b for i, (a, b) in enumerate(zip(idx.shape, xs)) if i != d):
         x = getitem(x, tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape)))
@@ -400,7 +398,12 @@ def take_along_dim(x: Any, indices: Any, dim: int | None = None) -> Any:
     b = np.broadcast_shapes(tuple(xs), tuple(ishape))
     xb = broadcast_to(x, b[:d] + (_shape(x)[d],) + b[d + 1 :])
     shape = b[:d] + (idx.shape[d],) + b[d + 1 :]
-    if isinstance(indices, Tensor) and indices._data is idx:  # keep the Tensor (vmap batches it)
+    if idx.size and idx.min() < 0:  # counted from the end, as PyTorch's take_along_dim
+        if idx.min() < -_shape(x)[d]:
+            raise fail(f"take_along_dim(): index {int(idx.min())} is out of bounds for dimension {d} "
+                       f"with size {_shape(x)[d]}", RuntimeError)
+        idx = np.where(idx < 0, idx + _shape(x)[d], idx)
+    elif isinstance(indices, Tensor) and indices._data is idx:  # keep the Tensor (vmap batches it)
         return gather(xb, d, broadcast_to(indices, shape))
     return gather(xb, d, np.broadcast_to(idx, shape))
 
