@@ -144,6 +144,8 @@ def eigh(a: Any, upper: bool = False) -> tuple[Any, Any]:
 
 # ------------------------------------------------------------------ eig
 def _eig_forward(x: np.ndarray) -> np.ndarray:
+    if not np.isfinite(x).all():  # PyTorch checks before LAPACK (a RuntimeError, not LinAlgError)
+        raise fail(f"torch.linalg.eig: input tensor should not contain infs or NaNs {x.shape}", RuntimeError)
     try:
         w, v = np.linalg.eig(x)
     except np.linalg.LinAlgError:
