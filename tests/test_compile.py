@@ -510,7 +510,8 @@ def test_index_tensors_are_inputs_of_the_code_not_constants(name: str) -> None:
     c = cr.compile(fn)
     x = cr.randn(3, 5, dtype=cr.float64, requires_grad=True)
     for k in range(4):
-        i = cr.tensor([k, (k + 2) % 5 - (5 if k % 2 and "embedding" not in name else 0)])
+        negative = k % 2 and "embedding" not in name and name != "scatter"  # (both refuse them)
+        i = cr.tensor([k, (k + 2) % 5 - (5 if negative else 0)])
         want, got = fn(x, i), c(x, i)
         np.testing.assert_array_equal(_d(got), _d(want))
         (gw,), (gg,) = cr.autograd.grad(want.sum(), x), cr.autograd.grad(got.sum(), x)
