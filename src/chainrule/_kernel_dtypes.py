@@ -167,11 +167,15 @@ def check(op: str, x: Any) -> Any:
     got = f" (got {_dt.describe(np.asarray(data))})"
     if (op, code) in OWN_WORDS:
         cls, text = OWN_WORDS[op, code]
-        exc = cls(f"{op}(): {text}{got}")
-    else:
-        exc = NotImplementedError(f"{op}(): not implemented for {name} tensors; {_FIX[code]}{got}")
-    exc._chainrule = True  # type: ignore[attr-defined]  (ops pass it on unchanged)
-    raise exc
+        raise _refusal(cls, f"{op}(): {text}{got}")
+    raise _refusal(NotImplementedError, f"{op}(): not implemented for {name} tensors; {_FIX[code]}{got}")
+
+
+def _refusal(cls: type, message: str) -> Exception:
+    """An exception ops pass on unchanged (its message already names the op and the fix)."""
+    exc = cls(message)
+    exc._chainrule = True  # type: ignore[attr-defined]
+    return exc
 
 
 def check_binary(op: str, x: Any, y: Any) -> None:
@@ -180,12 +184,11 @@ def check_binary(op: str, x: Any, y: Any) -> None:
     for a, arg, pos in ((x, "input", 1), (y, "other", 2))[: TENSOR_ARGS.get(op, 0)]:
         if not isinstance(getattr(a, "_data", a), (np.ndarray, np.generic)):  # (arrays: from ops)
             got = " and ".join(_dt.describe(getattr(v, "_data", v)) for v in (x, y))
-            exc = TypeError(
+            raise _refusal(
+                TypeError,
                 f"{op}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                f"{type(a).__name__}; wrap the number, e.g. torch.tensor({a!r}) (got {got})"
+                f"{type(a).__name__}; wrap the number, e.g. torch.tensor({a!r}) (got {got})",
             )
-            exc._chainrule = True  # type: ignore[attr-defined]
-            raise exc
     xd, yd = getattr(x, "_data", x), getattr(y, "_data", y)
     if (
         op in SAME_DTYPE
@@ -194,31 +197,28 @@ def check_binary(op: str, x: Any, y: Any) -> None:
         and xd.dtype != yd.dtype
     ):
         a, b = (_dt.from_numpy(d).name if _dt.known(d) else str(d) for d in (xd.dtype, yd.dtype))
-        exc = RuntimeError(
+        raise _refusal(
+            RuntimeError,
             f"{op}(): {SAME_DTYPE[op].format(a=a, b=b)}; convert one first, e.g. "
-            f"y.to(x.dtype) (got {_dt.describe(xd)} and {_dt.describe(yd)})"
+            f"y.to(x.dtype) (got {_dt.describe(xd)} and {_dt.describe(yd)})",
         )
-        exc._chainrule = True  # type: ignore[attr-defined]
-        raise exc
     if op in GAPS:
         npd = _dt.result_type(xd, yd)
         code = _code(npd)
         if op == "fmod" and code in "iU" and np.any(np.asarray(yd) == 0):
-            exc = RuntimeError(
+            raise _refusal(
+                RuntimeError,
                 f"fmod(): ZeroDivisionError: integer division by zero; mask the zero divisors "
                 f"first or divide as floats (x.float()) (got {_dt.describe(xd)} and "
-                f"{_dt.describe(yd)})"
+                f"{_dt.describe(yd)})",
             )
-            exc._chainrule = True  # type: ignore[attr-defined]
-            raise exc
         if code in GAPS[op] or (code == "U" and "i" in GAPS[op]):
             name = _dt.from_numpy(npd).name if _dt.known(npd) else str(npd)
             got = " and ".join(_dt.describe(a) for a in (xd, yd))
-            exc = NotImplementedError(
-                f"{op}(): not implemented for {name} tensors (the result dtype); {_FIX[code]} (got {got})"
+            raise _refusal(
+                NotImplementedError,
+                f"{op}(): not implemented for {name} tensors (the result dtype); {_FIX[code]} (got {got})",
             )
-            exc._chainrule = True  # type: ignore[attr-defined]
-            raise exc
 
 
 # uint16, uint32, uint64: PyTorch's "limited support" dtypes.  Its CPU kernels for these ops
@@ -259,13 +259,12 @@ def _refusing_unsigned(fn: Any, op: str) -> Any:
     def run(*arrays: Any, **params: Any) -> Any:
         for a in arrays:
             if getattr(a, "dtype", None) in _WIDE_NP:  # (inlined: once armed, every add pays it)
-                exc = NotImplementedError(
+                raise _refusal(
+                    NotImplementedError,
                     f"{op}(): not implemented for {_dt.from_numpy(a.dtype).name} tensors (PyTorch supports "
                     f"uint16, uint32 and uint64 in few ops); convert first, e.g. x.long() (got "
-                    f"{' and '.join(_dt.describe(b) for b in arrays if isinstance(b, np.ndarray))})"
+                    f"{' and '.join(_dt.describe(b) for b in arrays if isinstance(b, np.ndarray))})",
                 )
-                exc._chainrule = True  # type: ignore[attr-defined]
-                raise exc
         return fn(*arrays, **params)
 
     return functools.update_wrapper(run, fn)  # (the op table reads fn's parameter names)
