@@ -205,3 +205,33 @@ def test_gather_and_scatter_indices_out_of_range_as_pytorch(op: str, index: list
             call(cr, cr.tensor(x), cr.tensor(index))
     else:
         np.testing.assert_array_equal(call(cr, cr.tensor(x), cr.tensor(index)).numpy(), want)
+
+
+_SLICE_CALLS = {
+    "index_select": lambda T, x, i, d: x.index_select(d, i),
+    "index_add": lambda T, x, i, d: x.index_add(d, i, T.ones((2, 5) if d == 0 else (3, 2), dtype=x.dtype)),
+    "index_copy": lambda T, x, i, d: x.index_copy(d, i, T.ones((2, 5) if d == 0 else (3, 2), dtype=x.dtype)),
+    "index_fill": lambda T, x, i, d: x.index_fill(d, i, 2.0),
+}
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+@pytest.mark.parametrize("index", [[1, -2], [0, 2], [1, 5], [0, -6]], ids=str)
+@pytest.mark.parametrize("op", list(_SLICE_CALLS))
+def test_slice_indices_out_of_range_as_pytorch(op: str, index: list, dim: int) -> None:
+    """index_select, index_add and index_copy refuse negative indices as PyTorch (with its
+    exception class: index_select's depends on the dim); index_fill counts them from the end."""
+    from reference import need_torch
+
+    torch = need_torch()
+    call = _SLICE_CALLS[op]
+    x = np.arange(15.0).reshape(3, 5)
+    if dim == 0 and max(index) < 5 and min(index) >= -5:
+        index = [min(i, 2) if i >= 0 else max(i, -3) for i in index]  # the same case on a dim of 3
+    try:
+        want = call(torch, torch.tensor(x), torch.tensor(index), dim).numpy()
+    except (RuntimeError, IndexError) as exc:
+        with pytest.raises(type(exc), match=r"out of (range|bounds)"):
+            call(cr, cr.tensor(x), cr.tensor(index), dim)
+        return
+    np.testing.assert_array_equal(call(cr, cr.tensor(x), cr.tensor(index), dim).numpy(), want)

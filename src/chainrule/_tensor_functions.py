@@ -365,17 +365,19 @@ def _along(index: Any, dim: int, shape: tuple) -> np.ndarray:
     return structural(np.broadcast_to(idx.reshape(along), full))  # from Python values
 
 
-def _slices(op: str, x: Any, dim: int, index: Any) -> tuple[int, np.ndarray]:
-    """The dim and the index array of an op on whole slices, checked (a 0-d x is one slice)."""
+def _slices(op: str, x: Any, dim: int, index: Any, negative: bool = True) -> tuple[int, np.ndarray]:
+    """The dim and the index array of an op on whole slices, checked (a 0-d x is one slice);
+    ``negative``: indices may count from the end (index_fill's do, index_copy's not, as PyTorch)."""
     shape = tuple(_shape(x))
     d = norm_dim(dim, len(shape), op)
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     size = shape[d] if shape else 1
-    if idx.size and (idx.min() < -size or idx.max() >= size):
+    low = -size if negative else 0
+    if idx.size and (idx.min() < low or idx.max() >= size):
         bad = int(idx.max() if idx.max() >= size else idx.min())
         raise fail(
             f"{op}(): index {bad} is out of bounds for dimension {d} with size {size} "
-            f"(input shape {shape}); indices must lie in [{-size}, {size})",
+            f"(input shape {shape}); indices must lie in [{low}, {size})",
             IndexError,
         )
     return d, idx
@@ -384,7 +386,7 @@ def _slices(op: str, x: Any, dim: int, index: Any) -> tuple[int, np.ndarray]:
 def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
     """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s."""
     shape = tuple(_shape(x))
-    d, idx = _slices("index_copy", x, dim, index)
+    d, idx = _slices("index_copy", x, dim, index, negative=False)
     src = tuple(_shape(source))
     if not src and idx.size != 1:
         raise fail(

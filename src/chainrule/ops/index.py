@@ -177,10 +177,10 @@ def index_select(x: Any, dim: int, index: Any) -> Any:
     if idx.ndim > 1:
         raise fail(f"index_select(): index must be 1-d, got shape {idx.shape}", IndexError)
     n = _shape(x)[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):  # PyTorch: RuntimeError for an empty dim
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative too; PyTorch's class by dim
         raise fail(f"index_select(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of "
                    f"range for dimension {d} of size {n} (input shape {_shape(x)})",
-                   RuntimeError if n == 0 else IndexError)
+                   IndexError if d == 0 and n else RuntimeError)
     return getitem(x, (slice(None),) * d + (_int64_index(index, idx),))
 
 
@@ -212,6 +212,10 @@ def index_add(x: Any, dim: int, index: Any, source: Any, *, alpha: float = 1) ->
     if idx.ndim > 1 or idx.size != (_shape(source)[d] if _shape(source) else 1):
         raise fail(f"index_add(): the number of indices ({idx.size}) must equal source.size({d}), "
                    f"got source of shape {_shape(source)} for an input of shape {_shape(x)}")
+    n = _shape(x)[d] if _shape(x) else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative ones too, as PyTorch
+        raise fail(f"index_add(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of "
+                   f"bounds for dimension {d} with size {n} (input shape {_shape(x)})", RuntimeError)
     full = (slice(None),) * d + (_int64_index(index, idx),)
     src = mul(source, alpha) if alpha != 1 else source
     return add(x, apply_index_add(src, _shape(x), normalize_index(full)))
