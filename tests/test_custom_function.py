@@ -325,3 +325,25 @@ def test_mark_dirty_rebases_the_modified_input() -> None:
     np.testing.assert_allclose(a.grad.numpy(), 2 * 2 * (2 * np.array([1.0, 2.0]) + 1))
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
         AddOneInPlace.apply(cr.tensor([1.0], requires_grad=True))
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative() -> None:
+    """A backward that is right to first order but detaches what it differentiates: gradcheck
+    passes, gradgradcheck must not (its finite differences evaluate the first derivative with
+    grad enabled; without it there was nothing to compare and every check passed)."""
+
+    class Cube(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x.detach() ** 2  # the second derivative loses 6x
+
+    x = cr.tensor(np.array([0.5, 1.5]), requires_grad=True)
+    assert cr.autograd.gradcheck(Cube.apply, (x,))
+    assert not cr.autograd.gradgradcheck(Cube.apply, (x,), raise_exception=False)
+    assert cr.autograd.gradgradcheck(lambda x: x**3, (x,))

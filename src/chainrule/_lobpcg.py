@@ -133,8 +133,8 @@ class _LOBPCGFunction(Function):
     @staticmethod
     def forward(ctx: Any, A: Tensor, E: np.ndarray, X: np.ndarray) -> tuple[Tensor, Tensor]:
         e, x = wrap(E), wrap(X)
-        ctx.save_for_backward(A, e, x)
-        return e.clone(), x.clone()
+        ctx.save_for_backward(A, e, x)  # the outputs: under create_graph they carry this node,
+        return e, x  # so a second derivative also runs through E(A) and X(A)
 
     @staticmethod
     def backward(ctx: Any, gE: Tensor | None, gX: Tensor | None) -> tuple:

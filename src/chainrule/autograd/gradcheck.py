@@ -207,10 +207,13 @@ def gradgradcheck(
 
     def vjp_fn(*args: Any) -> tuple:
         xs, vs = args[:n_in], args[n_in:]
-        os = [o for o in _outputs(func, xs) if o._rg]
-        pairs = list(zip(os, vs))
-        gs = grad([o for o, _ in pairs], [xs[i] for i in idx], [v for _, v in pairs],
-                  create_graph=True, allow_unused=True)
+        # with grad on even where gradcheck's finite differences evaluate without it: without a
+        # graph there is no first derivative to differentiate (and nothing would be compared)
+        with enable_grad():
+            os = [o for o in _outputs(func, xs) if o._rg]
+            pairs = list(zip(os, vs))
+            gs = grad([o for o, _ in pairs], [xs[i] for i in idx], [v for _, v in pairs],
+                      create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(vjp_fn, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
