@@ -51,6 +51,10 @@ FACTS = [  # (pattern in PyTorch's message, the facts as regexes over ours)
         lambda m: [f"dimension {m[1]}", f"is {m[2]}", f"size is {m[3]}"],
     ),
     (r"shape '\[[-\d, ]*\]' is invalid for input of size (\d+)", lambda m: ["invalid", f"size {m[1]}"]),
+    (  # an in-place write into an expanded view
+        r"more than one element of the written-to tensor refers to a single memory location",
+        lambda m: ["expanded view|single memory location", r"clone\(\)"],
+    ),
 ]
 VERSION = (
     r"modified by an inplace operation: \[torch\.(\w+)Tensor \[([\d, ]*)\]\].*is at version (\d+); "
@@ -60,12 +64,12 @@ TORCH_DTYPE = {"Double": "float64", "Float": "float32", "Long": "int64", "Bool":
 
 
 def _version_facts(m: re.Match) -> list[str]:
-    return [
-        "modified by an in-place operation",
-        TORCH_DTYPE.get(m[1], m[1]),
-        f"now at version {m[3]}",
-        f"saved at version {m[4]}",
-    ]
+    """The writes since the value was saved must be PyTorch's count; where the value started
+    counting may differ (PyTorch's 1-d @ 2-d matmul squeezes its result in place: version 1)."""
+    now, saved = int(m[3]), int(m[4])
+    writes = now - saved
+    starts = "|".join(f"saved at version {v} and is now at version {v + writes}" for v in range(saved + 1))
+    return ["modified by an in-place operation", TORCH_DTYPE.get(m[1], m[1]), f"({starts})"]
 
 
 FACTS.append((VERSION, _version_facts))
