@@ -251,6 +251,8 @@ def test_singular_and_indefinite_complex_input_raise_as_torch() -> None:
         lambda T, a, b: T.linalg.vecdot(a[0], b[:, 0].real.clone()),
         lambda T, a, b: T.cholesky_solve(b.real.clone(), a),
         lambda T, a, b: T.linalg.lu_solve(*T.linalg.lu_factor(a), b.real.clone()),
+        lambda T, a, b: T.linalg.lstsq(a, b.real.clone()),
+        lambda T, a, b: T.linalg.lstsq(a.real.clone(), b),
     ],
 )
 def test_mixed_real_and_complex_operands_are_refused_as_torch(call: Callable) -> None:

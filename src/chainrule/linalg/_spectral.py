@@ -19,7 +19,7 @@ from .._tensor import wrap
 from ..ops import spectral as sp
 from ..ops._core import fail
 from ..ops.decompositions import mH
-from ._solvers import _arr, check
+from ._solvers import _arr, _same_dtype, check
 
 __all__ = [
     "eigh",
@@ -141,6 +141,7 @@ def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = No
             f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, "
             f"gelss), but got {driver}"
         )
+    _same_dtype(A, B, "torch.linalg.lstsq", ("input", "other"))  # PyTorch does not promote here
     a, b = _arr(A), _arr(B)
     vector = b.ndim == a.ndim - 1
     if b.ndim < 1 or a.ndim - b.ndim not in (0, 1):
