@@ -1,4 +1,5 @@
-"""``chainrule.linalg``: PyTorch's ``torch.linalg`` for real dtypes, with gradients.
+"""``chainrule.linalg``: PyTorch's ``torch.linalg`` for real and complex dtypes, with gradients
+(for complex ones in PyTorch's convention: docs/complex_fft.md).
 
 Solvers and factorizations are in ``_solvers``, spectral functions in ``_spectral``, norms in
 ``_norms``; the primitives with their derivative rules are in ``ops/decompositions.py`` and
