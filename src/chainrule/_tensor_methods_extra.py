@@ -270,25 +270,25 @@ Tensor.log_normal_ = _random_fill(  # type: ignore[attr-defined]
 )
 
 
-def _map_(self: Tensor, tensor: Tensor, callable: Callable) -> Tensor:  # noqa: A002
-    """``self[i] = callable(self[i], tensor[i])`` for every element (``tensor`` broadcast)."""
-    other = np.broadcast_to(tensor._data, self._data.shape).reshape(-1)
+def _map_each(self: Tensor, others: tuple, callable: Callable) -> Tensor:  # noqa: A002
+    """``self[i] = callable(self[i], *(o[i] for o in others))`` for every element (``others``
+    broadcast to self's shape)."""
+    flats = [np.broadcast_to(o._data, self._data.shape).reshape(-1) for o in others]
     flat = self._data.reshape(-1)
     for i in range(flat.size):
-        flat[i] = callable(flat[i].item(), other[i].item())
+        flat[i] = callable(flat[i].item(), *(f[i].item() for f in flats))
     self._vc[0] += 1
     return self
+
+
+def _map_(self: Tensor, tensor: Tensor, callable: Callable) -> Tensor:  # noqa: A002
+    """``self[i] = callable(self[i], tensor[i])`` for every element (``tensor`` broadcast)."""
+    return _map_each(self, (tensor,), callable)
 
 
 def _map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable) -> Tensor:  # noqa: A002
     """``self[i] = callable(self[i], x[i], y[i])`` for every element (``x``, ``y`` broadcast)."""
-    xs = np.broadcast_to(x._data, self._data.shape).reshape(-1)
-    ys = np.broadcast_to(y._data, self._data.shape).reshape(-1)
-    flat = self._data.reshape(-1)
-    for i in range(flat.size):
-        flat[i] = callable(flat[i].item(), xs[i].item(), ys[i].item())
-    self._vc[0] += 1
-    return self
+    return _map_each(self, (x, y), callable)
 
 
 Tensor.map_ = _map_  # type: ignore[attr-defined]
