@@ -21,8 +21,8 @@ def _window(window: Any, n_fft: int, win_length: int, dtype: np.dtype, op: str) 
     """The window zero-padded (centred) to ``n_fft`` points."""
     if win_length <= 0 or win_length > n_fft:
         raise fail(f"{op}(): expected 0 < win_length <= n_fft, but got win_length={win_length}", RuntimeError)
+    left = (n_fft - win_length) // 2
     if window is None:
-        left = (n_fft - win_length) // 2
         return structural(np.pad(np.ones(win_length, dtype=dtype), (left, n_fft - win_length - left)))
     if window._data.ndim != 1 or window._data.shape[0] != win_length:
         raise fail(
@@ -30,8 +30,13 @@ def _window(window: Any, n_fft: int, win_length: int, dtype: np.dtype, op: str) 
             f"window with size {list(window._data.shape)} (shape {tuple(window._data.shape)})",
             RuntimeError,
         )
-    left = (n_fft - win_length) // 2
     return ops.pad(window, (left, n_fft - win_length - left)) if win_length < n_fft else window
+
+
+def _lengths(n_fft: int, hop_length: int | None, win_length: int | None) -> tuple[int, int]:
+    """PyTorch's defaults: hop n_fft // 4, window n_fft."""
+    hop = n_fft // 4 if hop_length is None else int(hop_length)
+    return hop, n_fft if win_length is None else int(win_length)
 
 
 def stft(
@@ -60,8 +65,7 @@ def stft(
         )
     if x._data.ndim not in (1, 2):
         raise fail(f"stft(): expected a 1D or 2D tensor, got shape {tuple(x._data.shape)}", RuntimeError)
-    hop = n_fft // 4 if hop_length is None else int(hop_length)
-    wl = n_fft if win_length is None else int(win_length)
+    hop, wl = _lengths(n_fft, hop_length, win_length)
     if hop <= 0:
         raise fail(f"stft(): expected hop_length > 0, but got hop_length={hop}", RuntimeError)
     if window is None:
@@ -147,8 +151,7 @@ def istft(
             f"{tuple(z._data.shape)}",
             RuntimeError,
         )
-    hop = n_fft // 4 if hop_length is None else int(hop_length)
-    wl = n_fft if win_length is None else int(win_length)
+    hop, wl = _lengths(n_fft, hop_length, win_length)
     batched = z._data.ndim == 3
     z = z if batched else ops.unsqueeze(z, 0)
     n_freq, n_frames = z._data.shape[-2:]
