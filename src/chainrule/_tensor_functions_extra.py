@@ -160,7 +160,7 @@ def _nan_aware(op: str, input: Any, other: Any, keep: Any) -> Any:
         if _dtype_of(a) is not None and _dtype_of(a).kind == "c":
             raise fail(f"{op}(): complex tensors are not supported (got {_dtype_of(a)})", RuntimeError)
     x, y = promote(input, other)
-    x, y = _tensor(x), y
+    x = _tensor(x)
     return ops.where(ops.logical_or(keep(x, y), ops.isnan(_tensor(y))), x, y)
 
 
@@ -308,7 +308,7 @@ def cov(input: Any, *, correction: int = 1, fweights: Any = None, aweights: Any 
         norm = ops.sub(w_sum, correction)
     else:
         norm = ops.sub(w_sum, ops.div(ops.mul(ops.sum(ops.mul(w, aweights)), correction), w_sum))
-    norm = ops.clamp(_tensor(norm) if not isinstance(norm, Tensor) else norm, min=0)
+    norm = ops.clamp(_tensor(norm), min=0)
     xm = ops.sub(x, ops.unsqueeze(avg, 1))
     xw = xm if w is None else ops.mul(xm, w)
     xt = ops.transpose(xm, 0, 1)
