@@ -17,6 +17,22 @@ except ImportError:  # pragma: no cover - only when the reference extra is not i
 
 HAVE_TORCH = torch is not None
 REQUIRE_TORCH = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+# PyTorch's dtypes that chainrule has too (the unsigned uint16/32/64 of limited support aside), in
+# PyTorch's promotion order: the shared axis of the dtype tests
+DTYPE_NAMES = (
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
 MISSING = 'PyTorch 2.13 must be installed in CI: pip install "chainrule[reference]"'
 
 if torch is None and REQUIRE_TORCH:

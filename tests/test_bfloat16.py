@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 import pytest
-from reference import REQUIRE_TORCH, need_torch
+from reference import DTYPE_NAMES, REQUIRE_TORCH, need_torch
 
 import chainrule as cr
 
@@ -37,20 +37,7 @@ except ImportError:  # pragma: no cover
 BF = np.dtype(ml_dtypes.bfloat16)
 ULP = 2.0**-7  # one bfloat16 step, relative, at worst (just above a power of two: 7 stored bits)
 
-NAMES = [
-    "bool",
-    "uint8",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "float16",
-    "bfloat16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-]
+NAMES = DTYPE_NAMES
 
 
 # ------------------------------------------------------------------ conversions

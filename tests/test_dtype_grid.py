@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from reference import torch
+from reference import DTYPE_NAMES, torch
 
 import chainrule as cr
 
 # ------------------------------------------------------------ dtype promotion and refusals
-DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64",
-          "complex64", "complex128"]
+DTYPES = DTYPE_NAMES
 KINDS = [("dim", "dim"), ("dim", "0-d"), ("0-d", "dim"), ("0-d", "0-d"), ("dim", "scalar"),
          ("0-d", "scalar"), ("scalar", "dim")]
 # op name as chainrule's messages say it -> the call (operators where PyTorch code uses them)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import need_torch
+from reference import DTYPE_NAMES, need_torch
 
 import chainrule as cr
 
@@ -168,19 +168,7 @@ def test_tensor_predicates() -> None:
 
 
 # ---------------------------------------------------------------- dtype queries
-DTYPES = [
-    "bool",
-    "uint8",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "float16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-]
+DTYPES = DTYPE_NAMES
 
 
 def test_promote_types_can_cast_result_type_grid() -> None:

@@ -11,25 +11,12 @@ import pickle
 
 import numpy as np
 import pytest
-from reference import need_torch
+from reference import DTYPE_NAMES, need_torch
 
 import chainrule as cr
 
 UNSIGNED = ["uint16", "uint32", "uint64"]
-OTHERS = [
-    "bool",
-    "uint8",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "float16",
-    "bfloat16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-]
+OTHERS = list(DTYPE_NAMES)
 ALL = OTHERS + UNSIGNED
 
 
