@@ -11,6 +11,7 @@ import numpy as np
 
 from . import ops
 from .nn import functional as F
+from .nn.conv import _ntuple
 from .nn.rnn import _STEPS
 from .ops._core import fail, structural
 
@@ -46,13 +47,6 @@ def rnn_relu_cell(input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b
     return _cell("RNN_RELU", input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
-def _triple(v: Any, name: str) -> tuple[int, int, int]:
-    t = tuple(int(i) for i in v) if isinstance(v, (tuple, list)) else (int(v),) * 3
-    if len(t) != 3:
-        raise fail(f"conv_transpose3d(): {name} must be an int or a tuple of 3 ints, got {v}", ValueError)
-    return t  # type: ignore[return-value]
-
-
 def conv_transpose3d(
     input: Any,
     weight: Any,
@@ -74,8 +68,8 @@ def conv_transpose3d(
             f"weight, got shapes {tuple(input._data.shape)} and {ws}",
             RuntimeError,
         )
-    s, p, d = _triple(stride, "stride"), _triple(padding, "padding"), _triple(dilation, "dilation")
-    op_ = _triple(output_padding, "output_padding")
+    s, p, d = _ntuple(stride, 3, "stride"), _ntuple(padding, 3, "padding"), _ntuple(dilation, 3, "dilation")
+    op_ = _ntuple(output_padding, 3, "output_padding")
     if min(xs[2:]) == 0 or min(ws) == 0:
         raise fail(
             f"conv_transpose3d(): weight of shape {ws} and input of shape {xs} need non-zero channels, "
