@@ -45,9 +45,7 @@ def _behaviour(T) -> dict:
 
 def test_grad_dtype_matches_pytorch() -> None:
     torch = need_torch()
-    ours, ref = _behaviour(cr), _behaviour(torch)
-    for key in ref:
-        assert ours[key] == ref[key], key
+    assert _behaviour(cr) == _behaviour(torch)  # (pytest shows the differing keys)
 
 
 def test_second_order_with_grad_dtype_float64() -> None:

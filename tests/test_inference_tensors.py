@@ -56,9 +56,7 @@ def _flags(T) -> dict:
 
 def test_which_tensors_are_inference_tensors_matches_pytorch() -> None:
     torch = need_torch()
-    ours, ref = _flags(cr), _flags(torch)
-    for key in ref:
-        assert ours[key] == ref[key], key
+    assert _flags(cr) == _flags(torch)  # (pytest shows the differing keys)
 
 
 def _refusals(T) -> dict:
@@ -107,11 +105,10 @@ def _under(ctx, fn):
 def test_refusals_outside_inference_mode_match_pytorch() -> None:
     torch = need_torch()
     ours, ref = _refusals(cr), _refusals(torch)
-    for key in ref:
-        if key == "values after refusals":
-            continue  # PyTorch's a[1:].add_(1) writes before it refuses; chainrule's never does
-        assert ours[key] == ref[key], key
-    assert ours["values after refusals"] == [1.0, 1.0, 1.0]
+    # PyTorch's a[1:].add_(1) writes before it refuses; chainrule's never does
+    assert ours.pop("values after refusals") == [1.0, 1.0, 1.0]
+    assert ref.pop("values after refusals") == [1.0, 2.0, 2.0]
+    assert ours == ref
 
 
 def test_is_inference_needs_a_tensor() -> None:
