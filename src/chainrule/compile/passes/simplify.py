@@ -42,30 +42,27 @@ def _simpler(graph: Graph, n: Node) -> Ref | None:
             return args[1]
     if name in ("View", "Reshape") and _same(graph, n, args[0]):
         return args[0]
-    if name == "Transpose" and isinstance(args[0], Ref):
-        src = graph.nodes[args[0].i]
-        if (
-            src is not None
-            and src.kind == "op"
-            and src.prim.name == "Transpose"
-            and _dims(src) == _dims(n)
-            and _same(graph, n, src.args[0])
-        ):
+    if name == "Transpose":
+        src = _op(graph, args[0], ("Transpose",))
+        if src is not None and _dims(src) == _dims(n) and _same(graph, n, src.args[0]):
             return src.args[0]
     return None
 
 
+def _op(graph: Graph, a: Any, names: tuple) -> Node | None:
+    """The op node ``a`` refers to, if its primitive is one of ``names``."""
+    n = graph.nodes[a.i] if isinstance(a, Ref) else None
+    return n if n is not None and n.kind == "op" and getattr(n.prim, "name", None) in names else None
+
+
 def _scalar_source(graph: Graph, a: Any) -> Ref | None:
     """The 0-d value that ``a`` expands (through views and reshapes), if it is one."""
-    if not isinstance(a, Ref) or graph.nodes[a.i] is None or graph.nodes[a.i].prim is None:
-        return None
-    n = graph.nodes[a.i]
-    if n.kind != "op" or getattr(n.prim, "name", None) != "Expand":
+    n = _op(graph, a, ("Expand",))
+    if n is None:
         return None
     src = n.args[0]
-    while isinstance(src, Ref) and graph.nodes[src.i] is not None and graph.nodes[src.i].kind == "op" \
-            and getattr(graph.nodes[src.i].prim, "name", None) in ("View", "Reshape"):
-        src = graph.nodes[src.i].args[0]
+    while (v := _op(graph, src, ("View", "Reshape"))) is not None:
+        src = v.args[0]
     if isinstance(src, Ref) and graph.nodes[src.i] is not None and tuple(graph.nodes[src.i].shape) == ():
         return src
     return None
@@ -77,8 +74,9 @@ def _unexpand(graph: Graph, n: Node) -> None:
         src = _scalar_source(graph, a)
         if src is None:
             continue
-        others = [tuple(graph.nodes[b.i].shape) for j, b in enumerate(n.args)
-                  if j != k and isinstance(b, Ref)]
+        others = [
+            tuple(graph.nodes[b.i].shape) for j, b in enumerate(n.args) if j != k and isinstance(b, Ref)
+        ]
         if others and np.broadcast_shapes(*others) == tuple(n.shape):
             n.args = n.args[:k] + (src,) + n.args[k + 1 :]
 
