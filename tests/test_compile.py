@@ -545,3 +545,32 @@ def test_expanded_scalar_operands_are_read_as_scalars(backend: str) -> None:
         np.testing.assert_allclose(w2.grad.numpy(), w1.grad.numpy(), rtol=tol, atol=0)
     backward = c.code.split("def backward")[1].split("\n# ")[0]
     assert backward.count("Expand(") == 1, backward  # (w * 3).sum()'s: 3 * g has no full-shape operand
+
+
+def test_a_permutation_undone_by_the_next_is_dropped_and_one_not_undone_is_kept() -> None:
+    """passes/simplify.py: ``t().t()``, ``transpose`` twice and ``permute(p).permute(q)`` with
+    ``q`` the inverse of ``p`` leave no permutation in the program; ``permute(p)`` twice (``p``
+    a 3-cycle, not its own inverse) keeps both.  Values and gradients are eager's."""
+
+    def undone(x: cr.Tensor, m: cr.Tensor) -> cr.Tensor:
+        a = m.t().t().tanh() + m.transpose(0, 1).transpose(1, 0)
+        return a.sum() + x.permute(1, 2, 0).permute(2, 0, 1).sin().sum()
+
+    def kept(x: cr.Tensor, m: cr.Tensor) -> cr.Tensor:
+        return x.permute(1, 2, 0).permute(1, 2, 0).sin().sum() + m.sum()
+
+    rng = np.random.default_rng(0)
+    for fn, left in ((undone, 0), (kept, 2)):
+        c = cr.compile(fn)
+        for _ in range(2):
+            x0, m0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 5))
+            want = [cr.from_numpy(v).requires_grad_() for v in (x0, m0)]
+            got = [cr.from_numpy(v).requires_grad_() for v in (x0, m0)]
+            w, g = fn(*want), c(*got)
+            w.backward()
+            g.backward()
+            np.testing.assert_array_equal(_d(g), _d(w))
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(_d(a.grad), _d(b.grad))
+        forward = c.code.split("def backward")[0]
+        assert sum(forward.count(f"{p}(") for p in ("Permute", "T", "Transpose")) == left, forward

@@ -1,5 +1,6 @@
 """Algebraic simplification: ``x*1``, ``x+0``, ``x-0``, ``x/1``, a reshape to the same
-shape, a transpose of a transpose.  A node is replaced by its input only when shape and
+shape, a permutation of dimensions undone by the next
+(``x.t().t()``, ``x.permute(p).permute(q)``).  A node is replaced by its input only when shape and
 dtype agree (``x*1`` that broadcasts or promotes is kept) and it is not itself returned
 (the result must not share memory with an input where eager's would not).
 
@@ -19,6 +20,7 @@ from ..ir import Graph, Node, Ref
 __all__ = ["simplify"]
 
 _IDENTITY = {"Mul": 1, "Add": 0, "Sub": 0, "Div": 1}
+_PERMUTES = ("Permute", "Transpose", "T")  # one forward (np.transpose with dims), three names
 
 
 def _is(a: Any, v: float) -> bool:
@@ -42,10 +44,12 @@ def _simpler(graph: Graph, n: Node) -> Ref | None:
             return args[1]
     if name in ("View", "Reshape") and _same(graph, n, args[0]):
         return args[0]
-    if name == "Transpose":
-        src = _op(graph, args[0], ("Transpose",))
-        if src is not None and _dims(src) == _dims(n) and _same(graph, n, src.args[0]):
-            return src.args[0]
+    if name in _PERMUTES:  # a permutation undone by the next: p[q[i]] == i
+        src = _op(graph, args[0], _PERMUTES)
+        if src is not None and _same(graph, n, src.args[0]):
+            p, q = src.params["dims"], n.params["dims"]
+            if all(p[j] == i for i, j in enumerate(q)):
+                return src.args[0]
     return None
 
 
@@ -79,10 +83,6 @@ def _unexpand(graph: Graph, n: Node) -> None:
         ]
         if others and np.broadcast_shapes(*others) == tuple(n.shape):
             n.args = n.args[:k] + (src,) + n.args[k + 1 :]
-
-
-def _dims(n: Node) -> Any:
-    return tuple(sorted(n.params.values(), key=repr))
 
 
 def simplify(graph: Graph) -> Graph:
