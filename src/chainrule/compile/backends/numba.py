@@ -205,8 +205,11 @@ def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Call
     types.append(numba.types.Array(elem[np.dtype(out_dtype)], len(shape) + 1, "C"))
     kernel = numba.njit(numba.void(*types), error_model="numpy", fastmath=False, cache=cache)(fn)
     out_shape = (len(group.outputs), *shape)
-    narrow = [np.dtype(known[i].dtype) != out_dtype for i in group.outputs]
-    narrows = any(narrow)
+    # per output, the dtype a float32 member of a float64 block is narrowed to (else None)
+    casts = [
+        np.dtype(known[i].dtype) if np.dtype(known[i].dtype) != out_dtype else None for i in group.outputs
+    ]
+    narrows = any(c is not None for c in casts)
 
     convert: list[int] = []  # inputs seen to need converting (a 0-d array, a broadcast view)
 
@@ -232,6 +235,6 @@ def compile_group(group: Group, known: dict[int, Node], name: str) -> tuple[Call
         if not narrows:
             return out  # its planes, unpacked by the generated line
         # a float32 member of a group that also returns float64 values
-        return [p.astype(known[i].dtype) if c else p for p, c, i in zip(out, narrow, group.outputs)]
+        return [p if c is None else p.astype(c) for p, c in zip(out, casts)]
 
     return run, src
