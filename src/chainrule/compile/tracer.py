@@ -225,8 +225,9 @@ class Tracer:
         line = user_line()
         if self.fullgraph:
             raise GraphBreak(f"chainrule.compile(fullgraph=True): {what} at {line}")
-        if f"{what} at {line}" not in self.problems:
-            self.problems.append(f"{what} at {line}")
+        problem = f"{what} at {line}"
+        if problem not in self.problems:
+            self.problems.append(problem)
 
     # ---------------------------------------------------------------- recording
     def record(self, op: Any, args: tuple, params: dict, inner: Callable) -> Any:
