@@ -121,94 +121,41 @@ __all__ += ["conv_transpose3d", "convolution"]
 
 
 # ----------------------------------------------- whole recurrent layers, ATen's form
-def _recurrent(
-    kind: str,
-    input: Any,
-    hx: Any,
-    params: Sequence[Any],
-    has_biases: bool,
-    num_layers: int,  # noqa: A002
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple:
-    """Every layer and direction unrolled over time with the cell of ``kind``; ``params`` holds
-    w_ih, w_hh (b_ih, b_hh) (w_hr) per layer and direction, as ``nn.LSTM._flat_weights``."""
-    dirs = 2 if bidirectional else 1
-    if input._data.ndim == 0:
-        raise fail(
-            f"dimension out of range (expected to be in range of [-1, 0], but got {int(batch_first)}): the "
-            "input has no dimensions (shape ())",
-            IndexError,
-        )
-    first = hx[0] if kind == "lstm" else hx
-    if first._data.ndim and first._data.shape[0] < num_layers * dirs:
-        raise fail(
-            f"Expected more hidden states in stacked_rnn: {num_layers * dirs} layers and directions, got "
-            f"hidden states of shape {tuple(first._data.shape)}",
-            RuntimeError,
-        )
-    if input._data.ndim == 3 and input._data.shape[1 if batch_first else 0] == 0:
-        raise fail(
-            f"Expected sequence length to be larger than 0 in RNN (input shape {tuple(input._data.shape)})",
-            RuntimeError,
-        )
-    per = len(params) // (num_layers * dirs)
-    if input._data.ndim != 3 or per * num_layers * dirs != len(params):
-        raise fail(
-            f"{kind}(): expected a 3-d input and {num_layers * dirs} groups of weights, got input "
-            f"shape {tuple(input._data.shape)} and {len(params)} weights",
-            RuntimeError,
-        )
-    x = ops.transpose(input, 0, 1) if batch_first else input
+def _direction(kind: str, x: Any, w: Sequence[Any], has_biases: bool, h: Any, c: Any, reverse: bool) -> tuple:
+    """One layer and direction unrolled over time: ``(outputs stacked over time, h_n, c_n)``."""
+    w_ih, w_hh = w[0], w[1]
+    b_ih, b_hh = (w[2], w[3]) if has_biases else (None, None)
     lstm = kind == "lstm"
-    h0, c0 = (hx[0], hx[1]) if lstm else (hx, None)
-    finals_h, finals_c = [], []
-    for layer in range(num_layers):
-        outs = []
-        for d in range(dirs):
-            k = layer * dirs + d
-            w = list(params[k * per : (k + 1) * per])
-            w_ih, w_hh = w[0], w[1]
-            b_ih, b_hh = (w[2], w[3]) if has_biases else (None, None)
-            w_hr = w[-1] if lstm and per in (3, 5) else None
-            h, c = h0[k], (c0[k] if lstm else None)
-            size, state = w_ih._data.shape[0] // (4 if lstm else 3 if kind == "gru" else 1), c if lstm else h
-            if state._data.shape[-1] != size:
-                raise fail(
-                    f"The size of tensor a ({size}) must match the size of tensor b "
-                    f"({state._data.shape[-1]}) at non-singleton dimension 1: the weights are for a hidden "
-                    f"size of {size}, the state has shape {tuple(state._data.shape)}",
-                    RuntimeError,
-                )
-            steps = range(x._data.shape[0] - 1, -1, -1) if d else range(x._data.shape[0])
-            seq = [None] * x._data.shape[0]
-            for t in steps:
-                if lstm:
-                    h, c = ops.lstm_cell(x[t], (h, c), w_ih, w_hh, b_ih, b_hh)
-                    if w_hr is not None:
-                        h = ops.matmul(h, ops.t(w_hr))
-                else:
-                    h = _CELLS[kind](x[t], h, w_ih, w_hh, b_ih, b_hh)
-                seq[t] = h
-            outs.append(ops.stack(seq, 0))
-            finals_h.append(h)
-            finals_c.append(c)
-        x = ops.cat(outs, -1) if dirs == 2 else outs[0]
-        if dropout and train and layer < num_layers - 1:
-            x = F.dropout(x, dropout, True)
-    out = ops.transpose(x, 0, 1) if batch_first else x
-    if lstm:
-        return out, ops.stack(finals_h, 0), ops.stack(finals_c, 0)
-    return out, ops.stack(finals_h, 0)
+    w_hr = w[-1] if lstm and len(w) in (3, 5) else None
+    size, state = w_ih._data.shape[0] // (4 if lstm else 3 if kind == "gru" else 1), c if lstm else h
+    if state._data.shape[-1] != size:
+        raise fail(
+            f"The size of tensor a ({size}) must match the size of tensor b "
+            f"({state._data.shape[-1]}) at non-singleton dimension 1: the weights are for a hidden "
+            f"size of {size}, the state has shape {tuple(state._data.shape)}",
+            RuntimeError,
+        )
+    n = x._data.shape[0]
+    seq = [None] * n
+    for t in range(n - 1, -1, -1) if reverse else range(n):
+        if lstm:
+            h, c = ops.lstm_cell(x[t], (h, c), w_ih, w_hh, b_ih, b_hh)
+            if w_hr is not None:
+                h = ops.matmul(h, ops.t(w_hr))
+        else:
+            h = _CELLS[kind](x[t], h, w_ih, w_hh, b_ih, b_hh)
+        seq[t] = h
+    return ops.stack(seq, 0), h, c
 
 
 _CELLS = {"gru": gru_cell, "rnn_tanh": rnn_tanh_cell, "rnn_relu": rnn_relu_cell}
 
 
 def _layer(kind: str, doc: str) -> Any:
-    """ATen's public form of a whole recurrent layer of ``kind``: the same nine arguments for all four."""
+    """ATen's public form of a whole recurrent layer of ``kind``: the same nine arguments for all four.
+    Every layer and direction is unrolled over time with the cell of ``kind``; ``params`` holds
+    w_ih, w_hh (b_ih, b_hh) (w_hr) per layer and direction, as ``nn.LSTM._flat_weights``."""
+    lstm = kind == "lstm"
 
     def run(
         input: Any,
@@ -221,9 +168,51 @@ def _layer(kind: str, doc: str) -> Any:
         bidirectional: bool,
         batch_first: bool,
     ) -> tuple:
-        return _recurrent(
-            kind, input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
-        )
+        dirs = 2 if bidirectional else 1
+        if input._data.ndim == 0:
+            raise fail(
+                "dimension out of range (expected to be in range of [-1, 0], but got "
+                f"{int(batch_first)}): the input has no dimensions (shape ())",
+                IndexError,
+            )
+        h0, c0 = (hx[0], hx[1]) if lstm else (hx, None)
+        if h0._data.ndim and h0._data.shape[0] < num_layers * dirs:
+            raise fail(
+                f"Expected more hidden states in stacked_rnn: {num_layers * dirs} layers and directions, got "
+                f"hidden states of shape {tuple(h0._data.shape)}",
+                RuntimeError,
+            )
+        if input._data.ndim == 3 and input._data.shape[1 if batch_first else 0] == 0:
+            raise fail(
+                "Expected sequence length to be larger than 0 in RNN (input shape "
+                f"{tuple(input._data.shape)})",
+                RuntimeError,
+            )
+        per = len(params) // (num_layers * dirs)
+        if input._data.ndim != 3 or per * num_layers * dirs != len(params):
+            raise fail(
+                f"{kind}(): expected a 3-d input and {num_layers * dirs} groups of weights, got input "
+                f"shape {tuple(input._data.shape)} and {len(params)} weights",
+                RuntimeError,
+            )
+        x = ops.transpose(input, 0, 1) if batch_first else input
+        finals_h, finals_c = [], []
+        for layer in range(num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                w = params[k * per : (k + 1) * per]
+                out, h, c = _direction(kind, x, w, has_biases, h0[k], c0[k] if lstm else None, bool(d))
+                outs.append(out)
+                finals_h.append(h)
+                finals_c.append(c)
+            x = ops.cat(outs, -1) if dirs == 2 else outs[0]
+            if dropout and train and layer < num_layers - 1:
+                x = F.dropout(x, dropout, True)
+        out = ops.transpose(x, 0, 1) if batch_first else x
+        if lstm:
+            return out, ops.stack(finals_h, 0), ops.stack(finals_c, 0)
+        return out, ops.stack(finals_h, 0)
 
     run.__name__ = run.__qualname__ = kind
     run.__doc__ = doc
