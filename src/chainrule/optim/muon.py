@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _state_tensor
 
 __all__ = ["Muon"]
 
@@ -98,15 +98,13 @@ class Muon(Optimizer):
                     )
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        from .._tensor import wrap
-
         lr, wd, mom = float(group["lr"]), group["weight_decay"], group["momentum"]
         for p, g in self._params_with_grad(group):
             if p._data.dtype.kind == "c":
                 raise RuntimeError("Muon does not support complex parameters")
             state = self.state[p]
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = wrap(np.zeros_like(g))
+                state["momentum_buffer"] = _state_tensor(g)
             buf = state["momentum_buffer"]._data
             buf += (1 - mom) * (g - buf)
             update = g + mom * (buf - g) if group["nesterov"] else buf
