@@ -287,6 +287,15 @@ class Guards:
         self.globs = getattr(fn, "__globals__", {})
         self.cells = tuple(getattr(fn, "__closure__", None) or ())
 
+    def _read(self, walk: _Walk) -> tuple[tuple, tuple]:
+        """The globals and closure values the function reads, walked: their guard keys."""
+        g, names = self.globs, self.names
+        globs = tuple(
+            (n, walk.key(g[n], names, g, (("item", n),))) for n in names if n in g
+        )  # (a global defined after compile() is guarded from then on)
+        cells = tuple(walk.key(_contents(c), names, c, (("cell", None),)) for c in self.cells)
+        return globs, cells
+
     def key(self, args: tuple, kwargs: dict) -> tuple:
         return self.key_and_leaves(args, kwargs)[0]
 
@@ -301,11 +310,7 @@ class Guards:
             leaves, tree = tree_flatten((args, kwargs))
             spec = repr(tree)
         walk = _Walk()
-        g, names = self.globs, self.names
-        globs = tuple(
-            (n, walk.key(g[n], names, g, (("item", n),))) for n in names if n in g
-        )  # (a global defined after compile() is guarded from then on)
-        cells = tuple(walk.key(_contents(c), names, c, (("cell", None),)) for c in self.cells)
+        globs, cells = self._read(walk)
         parts: list = [spec, is_grad_enabled(), tuple(map(_value_key, leaves)), globs, cells]
         from ..nn.module import Module
 
@@ -328,12 +333,7 @@ class Guards:
         if places is None:
             places = {}
         walk = _Walk(places)
-        g, names = self.globs, self.names
-        for n in names:
-            if n in g:
-                walk.key(g[n], names, g, (("item", n),))
-        for c in self.cells:
-            walk.key(_contents(c), names, c, (("cell", None),))
+        self._read(walk)
         from ..nn.module import Module
 
         found: dict[int, Tensor] = {}
