@@ -71,9 +71,6 @@ def embedding_bag(
     off = offsets._data.astype(np.int64)
     n, nbags = idx.size, len(off) - int(bool(include_last_offset))
     bag = np.minimum(np.searchsorted(off[:nbags], np.arange(n), side="right") - 1, nbags - 1)
-    used = np.ones(n, dtype=bool)
-    if padding_idx is not None:
-        used = idx != (padding_idx % num)
     it = idx.dtype
     if mode == 0:
         grads = weight.requires_grad or (per_sample_weights is not None and per_sample_weights.requires_grad)
@@ -81,15 +78,10 @@ def embedding_bag(
         fast = weight._data.dtype.name in ("float32", "float16", "bfloat16")  # PyTorch's FBGEMM path
         offset2bag = np.zeros(0, dtype=it) if fast and padding_idx is None else bag.astype(it)
         return output, wrap(offset2bag), wrap(zeros), wrap(zeros.copy())
+    used = np.ones(n, dtype=bool) if padding_idx is None else idx != (padding_idx % num)
     bag_size = np.bincount(bag[used], minlength=nbags).astype(it)
-    if mode == 1:
-        return output, wrap(bag.astype(it)), wrap(bag_size), wrap(bag_size.copy())
-    return (
-        output,
-        wrap(bag.astype(it)),
-        wrap(bag_size),
-        wrap(_max_indices(weight, idx, off, bag, used, nbags)),
-    )
+    extra = bag_size.copy() if mode == 1 else _max_indices(weight, idx, off, bag, used, nbags)
+    return output, wrap(bag.astype(it)), wrap(bag_size), wrap(extra)
 
 
 def _max_indices(weight: Tensor, idx: np.ndarray, off: np.ndarray, bag: Any, used: Any, nbags: int) -> Any:
