@@ -271,7 +271,7 @@ def _watch(tracer: Tracer, externals: list, effects: list) -> list:
     tensor, places, may another tensor found there be read instead)``.  Only a tensor the code
     just reads may (not one written, a leaf whose ``.grad`` is set, one that requires grad,
     a view); module parameters, buffers and attributes are guarded by identity in the key."""
-    places = getattr(tracer, "places", None)
+    places = tracer.places
     if not places:
         return []
     fixed: dict[int, Tensor] = {}
