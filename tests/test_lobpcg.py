@@ -25,8 +25,11 @@ def _spd(m: int, seed: int, batch: tuple = ()) -> np.ndarray:
 
 def _same_span(x: np.ndarray, y: np.ndarray, atol: float) -> None:
     """Columns equal up to sign: |xᵀ y| is the identity."""
-    np.testing.assert_allclose(np.abs(np.swapaxes(x, -1, -2) @ y), np.broadcast_to(np.eye(x.shape[-1]),
-                               x.shape[:-2] + (x.shape[-1],) * 2), atol=atol)
+    np.testing.assert_allclose(
+        np.abs(np.swapaxes(x, -1, -2) @ y),
+        np.broadcast_to(np.eye(x.shape[-1]), x.shape[:-2] + (x.shape[-1],) * 2),
+        atol=atol,
+    )
 
 
 @pytest.mark.parametrize("largest", [True, False])
