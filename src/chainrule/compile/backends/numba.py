@@ -71,7 +71,7 @@ def _code(dtype: Any) -> str:
 OP_MAJOR = 4096
 
 
-def _op_major(group: Group, known: dict[int, Node]) -> bool:
+def _op_major(group: Group) -> bool:
     """Small, of one dtype, and calling a function (tanh, exp, ...): arithmetic alone is cheap
     enough that element by element wins (the tanh chain's backward: 8.7 against 12.7 us)."""
     dtypes = {np.dtype(m.dtype) for m in group.members}
@@ -94,7 +94,7 @@ def source(group: Group, known: dict[int, Node], name: str) -> tuple[str, dict[s
     lines += [f"    f{k} = i{k}.reshape(-1)" for k in range(len(ins)) if not scalar[k]]
     lines.append(f"    g = out.reshape({len(group.outputs)}, -1)")
     local = {}
-    op_major = _op_major(group, known)
+    op_major = _op_major(group)
     where = {i: f"g[{k}, j]" for k, i in enumerate(group.outputs)}  # op by op: each member's place
     if op_major:
         temps = [m.i for m in group.members if m.i not in where]
