@@ -83,14 +83,19 @@ def test_op_by_op_and_element_by_element_loops_agree_bitwise(n: int, monkeypatch
     for limit in (backend.OP_MAJOR, 0):  # as is, then element by element for every size
         monkeypatch.setattr(backend, "OP_MAJOR", limit)
         c = cr.compile(f, backend="numba")
-        y = c(x)
+        c(x)  # the tracing call: eager's values
+        y = c(x)  # the compiled loops'
+        assert c.traces == 1 and c.artefacts()
         (g,) = cr.autograd.grad(y.sum(), x)
         results.append((y.detach().numpy(), g.numpy(), c.code))
     (y1, g1, code1), (y2, g2, code2) = results
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(g1, g2)
     assert ("tmp = np.empty" in code1) == (n <= 4096) and "tmp = np.empty" not in code2
-    np.testing.assert_allclose(y1, f(x).detach().numpy(), rtol=1e-6)
+    want = f(x)
+    (gw,) = cr.autograd.grad(want.sum(), x)
+    np.testing.assert_allclose(y1, want.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(g1, gw.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_fusion_boundaries() -> None:
