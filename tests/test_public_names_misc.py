@@ -232,6 +232,9 @@ def test_samplers() -> None:
         and np.allclose(b.mean(0).numpy(), [2.0, 7.0], rtol=0.03)
         and float(b.max()) <= 10
     )
+    for draws in (s, b):  # counts: whole numbers, never negative
+        assert np.array_equal(draws.numpy(), np.round(draws.numpy())) and float(draws.min()) >= 0
+    assert float(b.max()) > 7 and float(s[:, 0].min()) == 0  # (not a constant near the mean)
     with pytest.raises(RuntimeError, match="rate"):
         cr.poisson(cr.tensor([-1.0]))
 
@@ -328,6 +331,7 @@ def test_small_aliases() -> None:
     assert cr.vmap is cr.func.vmap
     x = cr.tensor([1.0, 2.0])
     assert float(cr.cond(x.sum() > 0, lambda v: v * 2, lambda v: v, (x,)).sum()) == 6.0
+    assert float(cr.cond(x.sum() < 0, lambda v: v * 2, lambda v: v, (x,)).sum()) == 3.0  # (the other branch)
     assert float(cr.cond(False, lambda v: v * 2, lambda v: v, (x,)).sum()) == 3.0
     with pytest.raises(RuntimeError, match="single-element"):
         cr.cond(x > 0, lambda v: v, lambda v: v, (x,))
