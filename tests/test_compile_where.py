@@ -113,3 +113,32 @@ def test_mlp_step_uses_the_mask_and_gives_eagers_parameters() -> None:
 
     for got, want in zip(run(True), run(False)):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(40, 50), (7,)])
+def test_planned_relu_against_zeros_is_eagers_bit_for_bit(dtype: str, shape: tuple) -> None:
+    """A planned ReLU runs ``np.maximum(x, zeros)`` (NumPy's vector loop) from 256 elements and
+    ``np.maximum(x, 0)`` below: both eager's bits for NaN, infinities and -0.0; the zeros
+    constant stays zeros after calls that write the result in place."""
+
+    def f(x: cr.Tensor) -> cr.Tensor:
+        return (x * 2).relu() + 1  # the relu writes into the product's buffer
+
+    compiled = cr.compile(f)
+    rng = np.random.default_rng(2)
+    size = int(np.prod(shape))
+    for _ in range(3):
+        x = rng.standard_normal(shape).astype(dtype)
+        flat = x.reshape(-1)
+        for v in (np.nan, np.inf, -np.inf, -0.0, 0.0):
+            flat[rng.choice(size, min(5, size), replace=False)] = v
+        got = compiled(cr.from_numpy(x)).numpy()
+        want = f(cr.from_numpy(x)).numpy()
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+    big = size * np.dtype(dtype).itemsize >= 1024 and size >= 256  # planned, and past the threshold
+    assert ("xp.maximum(v" in compiled.code and ", zeros" in compiled.code) == big, compiled.code
+    for art in compiled.artefacts():
+        for name, v in art.forward.fn.__globals__.items():
+            if name.startswith("zeros"):
+                assert not v.flags.writeable and not v.any()

@@ -177,6 +177,7 @@ class _Emitter:
             "asarray": np.asarray,
         }
         self.by_id: dict[int, str] = {}
+        self.zeros: dict[tuple, np.ndarray] = {}  # (shape, dtype) -> a read-only constant
 
     def const(self, v: Any, hint: str = "k") -> str:
         if _literal(v):
@@ -365,6 +366,22 @@ def _ufunc_line(ufunc: str, *fixed: str) -> Any:
     return lines
 
 
+def _relu(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
+    """The forward's ``np.maximum(x, 0)``, against an array of zeros where ``x`` is large: the
+    same bits, but NumPy's vector loop takes only two arrays; a scalar operand runs its scalar
+    loop, 4-5x slower (float32 (128, 256): 2.2 against 10 us).  One read-only zeros constant
+    per shape and dtype."""
+    zero = "0"
+    if math.prod(n.shape) >= _VECTOR_MAX_MIN and np.dtype(n.dtype).kind == "f":
+        key = (tuple(n.shape), np.dtype(n.dtype))
+        zeros = em.zeros.get(key)
+        if zeros is None:
+            zeros = em.zeros[key] = np.zeros(key[0], key[1])
+            zeros.flags.writeable = False
+        zero = em.const(zeros, "zeros")
+    return [f"v{n.i} = xp.maximum({em.arg(n.args[0])}, {zero}, out={b})"]
+
+
 def _reciprocal(em: _Emitter, n: Node, b: str, inplace: bool) -> list[str]:
     return [f"v{n.i} = xp.true_divide(1, {em.arg(n.args[0])}, out={b})"]  # the forward's 1 / x
 
@@ -444,7 +461,7 @@ OUT_FORMS: dict[str, _Form] = {
     "Mul": _Form("elementwise", _ufunc_line("multiply")),
     "Div": _Form("elementwise", _ufunc_line("true_divide")),
     "Neg": _Form("elementwise", _ufunc_line("negative")),
-    "Relu": _Form("elementwise", _ufunc_line("maximum", "0")),  # np.maximum(x, 0)
+    "Relu": _Form("elementwise", _relu),  # np.maximum(x, 0)
     "Reciprocal": _Form("elementwise", _reciprocal),
     "Clamp": _Form("elementwise", _clamp),
     "Where": _Form("last", _where),  # np.where(c, x, y): y's buffer may take the result
@@ -464,6 +481,9 @@ _GUFUNC = _Form("any", _same_ufunc)  # a generalized ufunc: its result may not o
 _COPY = _Form("any", _copy, follows=False)  # a constant's or a saved input's copy
 
 
+# from this many elements, maximum against zeros beats the scalar loop (float32: 2.2x at 256,
+# 3.3x at 4096, 4x at 16384)
+_VECTOR_MAX_MIN = 256
 # Arrays under 1 KiB come from NumPy's own cache of small blocks: planning them would only
 # add the cost of ``out=`` to each call (the overhead chain of tiny ops is 4 % slower).
 MIN_BYTES = 1024
