@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+import scipy.linalg.blas as blas
 
 import chainrule as cr
 from chainrule import nn
@@ -151,7 +152,8 @@ def test_steady_state_step_allocates_no_large_arrays() -> None:
 
 class _AllocatingSGD(cr.optim.SGD):
     """SGD as it was before its scratch: every temporary a new array (PyTorch's formulas as
-    written, with NumPy's operators)."""
+    written, with NumPy's operators), and the last line ``p -= lr * g`` as BLAS axpy (one
+    rounding, as PyTorch's ``add_(g, alpha=-lr)``) where the dtype has one."""
 
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = float(group["lr"]), group["momentum"], group["dampening"]
@@ -171,7 +173,10 @@ class _AllocatingSGD(cr.optim.SGD):
                     b += g if dampening == 0 else (1 - dampening) * g
                 buf = state["momentum_buffer"]._data
                 g = g + momentum * buf if nesterov else buf
-            d -= lr * g
+            if d.dtype.char in "fdFD":
+                blas.get_blas_funcs("axpy", dtype=d.dtype)(np.ravel(g), d.reshape(-1), a=-lr)
+            else:
+                d -= lr * g
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex128"])
