@@ -88,7 +88,9 @@ def test_core_line_budget() -> None:
     # ops/spectral.py take conjugate transposes, eigh/svd/qr get their complex phase terms and
     # PyTorch's gauge checks, eig becomes a primitive (+95 in spectral, +13 in decompositions);
     # the FFT of a real input runs pocketfft's r2c (ops/fourier.py, +12)
-    assert total < 10400, f"core is {total} lines"
+    # 10400 -> 10410: cross_entropy's forward on (N, C) logits picks the targets' values with one
+    # fancy index and skips the masking when no sample is ignored (2-3x faster on 128 x 10)
+    assert total < 10410, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

@@ -36,14 +36,14 @@ def _shape(x: Any) -> tuple[int, ...]:
 def _softmax_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
     if x.size == 0:  # no max of an empty axis
         return np.exp(x)
-    e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
+    e = np.exp(x - np.maximum.reduce(x, axis=dim, keepdims=True))  # (np.amax, unwrapped)
     return e / np.add.reduce(e, axis=dim, keepdims=True)  # not np.sum: see reduce._float_reduce_note
 
 
 def _log_softmax_forward(x: np.ndarray, *, dim: int) -> np.ndarray:
     if x.size == 0:
         return x.copy()
-    shifted = x - np.amax(x, axis=dim, keepdims=True)
+    shifted = x - np.maximum.reduce(x, axis=dim, keepdims=True)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))
 
 
@@ -82,11 +82,15 @@ def log_softmax(x: Any, dim: Any = None, *, dtype: Any = None) -> Any:
 def _ce_parts(x: np.ndarray, target: np.ndarray, ignore_index: int):
     """Per-sample losses (classes on dim 1) and the mask of counted samples."""
     valid = target != ignore_index
-    safe_t = np.where(valid, target, 0)
-    shifted = x - np.amax(x, axis=1, keepdims=True)
+    every = valid.all()  # the usual batch: no ignored sample, no masking
+    safe_t = target if every else np.where(valid, target, 0)
+    shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
     lse = np.log(np.add.reduce(np.exp(shifted), axis=1))
-    picked = np.take_along_axis(shifted, np.expand_dims(safe_t, 1), 1)[:, 0]
-    return np.where(valid, lse - picked, 0).astype(x.dtype, copy=False), valid
+    if x.ndim == 2:  # (N, C): one fancy index (take_along_axis builds its index in Python)
+        picked = shifted[np.arange(len(x)), safe_t]
+    else:
+        picked = np.take_along_axis(shifted, safe_t[:, None], 1)[:, 0]
+    return (lse - picked if every else np.where(valid, lse - picked, 0)).astype(x.dtype, copy=False), valid
 
 
 def _ce_forward(x: np.ndarray, target: np.ndarray, *, reduction: str, ignore_index: int) -> np.ndarray:
