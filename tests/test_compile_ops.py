@@ -100,3 +100,26 @@ def test_compiled_matches_eager(case: Case) -> None:
     reasons = [e.eager_reason for e in compiled.cache.values() if e.eager_reason]
     if case.op not in RUNS_EAGERLY:  # (listed ops may compile for some cases, not all)
         assert not reasons, f"{case.id} ran eagerly: {reasons}"
+
+
+@pytest.mark.parametrize("op", ["gather", "scatter_add"])
+@pytest.mark.parametrize("bad", [-1, 4])
+def test_compiled_index_ops_refuse_out_of_range_index_values(op: str, bad: int) -> None:
+    """An index array is a value, not a guard: a compiled call refuses an index out of range
+    (negative ones too) as eager does, with the op's RuntimeError, instead of reading
+    (or adding into) another row."""
+
+    def f(x: cr.Tensor, i: cr.Tensor) -> cr.Tensor:
+        if op == "gather":
+            return x.gather(1, i) * 2
+        return x.scatter_add(1, i, cr.ones(3, 1, dtype=x.dtype)) * 2
+
+    compiled = cr.compile(f)
+    x = cr.randn(3, 4, dtype=cr.float64)
+    good = cr.tensor([[0], [1], [2]])
+    np.testing.assert_array_equal(compiled(x, good).numpy(), f(x, good).numpy())
+    bad_index = cr.tensor([[0], [bad], [2]])
+    for fn in (f, compiled):
+        with pytest.raises(RuntimeError, match=rf"{op}\(\): index {bad} is out of bounds for dimension 1"):
+            fn(x, bad_index)
+    assert compiled.traces == 1  # the refusal came from the compiled program, not a retrace

@@ -90,7 +90,10 @@ def test_core_line_budget() -> None:
     # the FFT of a real input runs pocketfft's r2c (ops/fourier.py, +12)
     # 10400 -> 10410: cross_entropy's forward on (N, C) logits picks the targets' values with one
     # fancy index and skips the masking when no sample is ignored (2-3x faster on 128 x 10)
-    assert total < 10410, f"core is {total} lines"
+    # 10410 -> 10420: Gather and ScatterAdd check their index bounds in the forward (compiled code
+    # calls the forwards on index values no eager check has seen: -1 read another row), and a
+    # C-ordered gather is one flat take (4x faster than take_along_axis on max pooling's index)
+    assert total < 10420, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

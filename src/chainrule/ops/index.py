@@ -285,25 +285,42 @@ def _along_dim_index(index: np.ndarray, dim: int) -> tuple:
     return tuple(grids)
 
 
+def _in_bounds(idx: np.ndarray, dim: int, shape: tuple, op: str) -> None:
+    """Every index in ``[0, shape[dim])`` (a 0-d input: one element), else PyTorch's RuntimeError.
+    In the forwards too: compiled code calls them on index values no eager check has seen."""
+    n = shape[dim] if shape else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative ones too, as PyTorch
+        raise fail(
+            f"{op}(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds "
+            f"for dimension {dim} with size {n} (input shape {shape})",
+            RuntimeError,  # PyTorch's class for gather/scatter bounds
+        )
+
+
 def _gather_forward(x: np.ndarray, index: np.ndarray, *, dim: int) -> np.ndarray:
+    _in_bounds(index, dim, x.shape, "gather")
     if index.shape[:dim] + index.shape[dim + 1 :] == x.shape[:dim] + x.shape[dim + 1 :]:
+        if x.ndim and x.flags.c_contiguous:  # one flat take: 4x faster than take_along_axis
+            return np.take(x.reshape(-1), _flat_index(index, dim, x.shape))
         return np.take_along_axis(x, index, dim)
     return x[_along_dim_index(index, dim)]
 
 
 def _flat_index(index: np.ndarray, dim: int, shape: tuple) -> np.ndarray:
-    """Flat C-order offsets into an array of ``shape`` for ``out[..., index, ...]`` along ``dim``."""
-    strides = [int(np.prod(shape[i + 1 :])) for i in range(len(shape))]
-    flat = index * strides[dim]
+    """Flat C-order offsets into an array of ``shape`` for ``out[..., index, ...]`` along ``dim``:
+    one pass over ``index``, plus the other dims' offsets (a smaller broadcast array)."""
+    strides = [math.prod(shape[i + 1 :]) for i in range(len(shape))]
+    rest: Any = 0
     for i, size in enumerate(index.shape):
         if i != dim and size > 1:
             along = [size if j == i else 1 for j in range(index.ndim)]
-            flat = flat + (np.arange(size) * strides[i]).reshape(along)
-    return flat
+            rest = rest + (np.arange(size) * strides[i]).reshape(along)
+    return (index * strides[dim] if strides[dim] != 1 else index) + rest
 
 
 def _scatter_add_forward(g: np.ndarray, index: np.ndarray, *, dim: int, shape: tuple) -> np.ndarray:
-    out = np.zeros(int(np.prod(shape)), dtype=g.dtype)
+    _in_bounds(index, dim, shape, "scatter_add")
+    out = np.zeros(math.prod(shape), dtype=g.dtype)
     np.add.at(out, _flat_index(index, dim, shape).ravel(), g.ravel())  # repeats add up
     return out.reshape(shape)
 
@@ -327,8 +344,9 @@ def _index_array(index: Any, op: str) -> np.ndarray:
     return idx.astype(np.int64, copy=False)
 
 
-def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str, src: tuple = ()) -> int:
-    """PyTorch's checks for gather and the scatters (whose index must fit ``src`` too)."""
+def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str, src: tuple = (), bounds: bool = True) -> int:
+    """PyTorch's checks for gather and the scatters (whose index must fit ``src`` too); the
+    index values' (``bounds``) where the op's forward does not check them itself."""
     xs = _shape(x)
     d = norm_dim(dim, len(xs), op)
     if idx.ndim != len(xs):
@@ -343,20 +361,15 @@ def _check_gather(x: Any, dim: int, idx: np.ndarray, op: str, src: tuple = ()) -
             f"{op}(): Expected index {idx.shape} to be no larger than self {xs} apart from "
             f"dimension {d}{also}; cut the index to fit"
         )
-    n = xs[d] if xs else 1  # a 0-d input reads as one element along dim 0, as in PyTorch
-    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative ones too, as PyTorch
-        raise fail(
-            f"{op}(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds "
-            f"for dimension {d} with size {n} (input shape {xs})",
-            RuntimeError,  # PyTorch's class for gather/scatter bounds
-        )
+    if bounds:
+        _in_bounds(idx, d, tuple(xs), op)
     return d
 
 
 def gather(x: Any, dim: int, index: Any) -> Any:
     """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (index may be smaller than x elsewhere)."""
     idx = _index_array(index, "gather")
-    d = _check_gather(x, dim, idx, "gather")
+    d = _check_gather(x, dim, idx, "gather", bounds=False)  # (GATHER's forward checks them)
     if isinstance(index, Tensor) and index._data is idx:
         idx = index  # keep the Tensor: vmap batches index tensors (chainrule/func/batching.py)
     xs = _shape(x)
@@ -370,7 +383,7 @@ def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Any:
     from .elementwise import add
 
     idx = _index_array(index, "scatter_add")
-    d = _check_gather(x, dim, idx, "scatter_add", _shape(src))
+    d = _check_gather(x, dim, idx, "scatter_add", _shape(src), bounds=False)
     if _shape(src) != idx.shape:
         src = getitem(src, tuple(slice(0, s) for s in idx.shape))
     return add(x, _scatter(src, idx, d, _shape(x)))
