@@ -210,6 +210,23 @@ def test_maxpool_indices_match_torch() -> None:
                                   np_of(o))
 
 
+@pytest.mark.parametrize("kernel,stride,padding", [(2, 2, 0), (3, 2, 1), ((3, 2), (1, 2), 0), (2, 1, 1)])
+def test_maxpool_indices_with_ties_and_nans_match_torch(kernel, stride, padding) -> None:
+    """Ties (few distinct values, as after a ReLU) go to the first maximum in scan order and a
+    NaN is the maximum: PyTorch's indices and values, windows with and without NaN."""
+    need_torch()
+    rng = np.random.default_rng(3)
+    for trial in range(4):
+        x = rng.integers(0, 3, (3, 2, 9, 8)).astype(np.float32)
+        if trial % 2:
+            x.reshape(-1)[rng.choice(x.size, 7, replace=False)] = np.nan
+        o, i = cr.nn.functional.max_pool2d(cr.tensor(x), kernel, stride, padding, return_indices=True)
+        tx = torch.from_numpy(x)
+        ro, ri = torch.nn.functional.max_pool2d(tx, kernel, stride, padding, return_indices=True)
+        np.testing.assert_array_equal(np_of(i), ri.numpy())
+        np.testing.assert_array_equal(np_of(o), ro.numpy())
+
+
 def test_conv2d_errors_name_the_layer_and_sizes() -> None:
     conv = cr.nn.Conv2d(3, 4, 3)
     with pytest.raises(RuntimeError, match=r"Conv2d\(3, 4.*expected input with 3 channels.*got 1"):

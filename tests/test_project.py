@@ -93,7 +93,9 @@ def test_core_line_budget() -> None:
     # 10410 -> 10420: Gather and ScatterAdd check their index bounds in the forward (compiled code
     # calls the forwards on index values no eager check has seen: -1 read another row), and a
     # C-ordered gather is one flat take (4x faster than take_along_axis on max pooling's index)
-    assert total < 10420, f"core is {total} lines"
+    # 10420 -> 10430: max pooling's argmax copies the window candidates into contiguous planes
+    # and runs the NaN-aware tournament only where a maximum is NaN (1.3-2x faster)
+    assert total < 10430, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:
