@@ -75,8 +75,11 @@ class SGD(Optimizer):
         wd = group["weight_decay"]
         nesterov = group["nesterov"]
         maximize = group["maximize"]
+        plain = not (momentum or wd or maximize)
         for p, grad in self._params_with_grad(group):
             d = p._data
+            if plain and _axpy(d, grad, lr):  # p -= lr * g, and nothing else to compute
+                continue
             if grad.dtype == d.dtype and grad.shape == d.shape and d.dtype.kind in "fc":
                 tmp = functools.partial(self._scratch, d)
             else:  # temporaries of the promoted dtype and shape, new each step (rare)
@@ -113,7 +116,8 @@ class SGD(Optimizer):
                     g, owned = ahead, True
                 else:
                     g, owned = buf._data, False
-            _descend(d, g, lr, s)
+            if not _axpy(d, g, lr):
+                d -= np.multiply(g, lr, out=s)  # (s: a temporary of the promoted dtype and shape)
 
     def _scratch(self, d: np.ndarray, k: int) -> np.ndarray:
         """Scratch ``k`` (0 or 1) shaped as ``d``: a view into one array per dtype, as large as
@@ -128,10 +132,9 @@ class SGD(Optimizer):
 _AXPY: dict[np.dtype, Any] = {}  # dtype -> scipy's BLAS axpy (y += a * x, in place)
 
 
-def _descend(d: np.ndarray, g: np.ndarray, lr: float, s: np.ndarray) -> None:
-    """``d -= lr * g`` in place: BLAS axpy where both are C-ordered, of one float or complex
-    dtype and shape, and apart; otherwise ``lr * g`` into the scratch ``s`` (a temporary of
-    the promoted dtype and shape), then a subtraction."""
+def _axpy(d: np.ndarray, g: np.ndarray, lr: float) -> bool:
+    """``d -= lr * g`` in place by BLAS axpy where both are C-ordered, of one float or complex
+    dtype and shape, and apart; False (nothing done) elsewhere."""
     if (
         d.dtype.kind in "fc"
         and g.dtype == d.dtype
@@ -148,5 +151,5 @@ def _descend(d: np.ndarray, g: np.ndarray, lr: float, s: np.ndarray) -> None:
             axpy = _AXPY[d.dtype] = blas.get_blas_funcs("axpy", dtype=d.dtype)
         if axpy is not None:
             axpy(g.reshape(-1), d.reshape(-1), a=-lr)
-            return
-    d -= np.multiply(g, lr, out=s)
+            return True
+    return False
