@@ -123,3 +123,39 @@ def test_compiled_index_ops_refuse_out_of_range_index_values(op: str, bad: int) 
         with pytest.raises(RuntimeError, match=rf"{op}\(\): index {bad} is out of bounds for dimension 1"):
             fn(x, bad_index)
     assert compiled.traces == 1  # the refusal came from the compiled program, not a retrace
+
+
+@pytest.mark.parametrize(
+    "op,bad,error",
+    [
+        ("index_select", -1, RuntimeError),
+        ("index_select", 4, RuntimeError),
+        ("index_add", -1, RuntimeError),
+        ("index_add", 4, RuntimeError),
+        ("index_copy", -1, IndexError),
+        ("index_copy", 4, IndexError),
+        ("index_fill", -5, IndexError),
+        ("index_fill", 4, IndexError),
+    ],
+)
+def test_compiled_slice_ops_refuse_index_values_eager_refuses(op: str, bad: int, error: type) -> None:
+    """index_select/index_add/index_copy refuse negative indices and index_fill those below
+    -size, as PyTorch: the check is an op (IndexBounds), so a compiled call -- which replays
+    ops only -- refuses them too, where it used to read or write the slice counted from the end.
+    Values it accepts (index_fill's -1) stay eager's."""
+    src = cr.ones(3, 2, dtype=cr.float64)
+    fns = {
+        "index_select": lambda x, i: x.index_select(1, i) * 2,
+        "index_add": lambda x, i: x.index_add(1, i, src) * 2,
+        "index_copy": lambda x, i: x.index_copy(1, i, src) * 2,
+        "index_fill": lambda x, i: x.index_fill(1, i, 0.5) * 2,
+    }
+    f = fns[op]
+    compiled = cr.compile(f)
+    x = cr.randn(3, 4, dtype=cr.float64)
+    for good in ([0, 1], [3, 2] if op != "index_fill" else [3, -1]):
+        np.testing.assert_array_equal(compiled(x, cr.tensor(good)).numpy(), f(x, cr.tensor(good)).numpy())
+    for fn in (f, compiled):
+        with pytest.raises(error, match=rf"{op}\(\): index {bad} is out of bounds for dimension 1"):
+            fn(x, cr.tensor([0, bad]))
+    assert compiled.traces == 1  # the refusal came from the compiled program, not a retrace

@@ -95,7 +95,10 @@ def test_core_line_budget() -> None:
     # C-ordered gather is one flat take (4x faster than take_along_axis on max pooling's index)
     # 10420 -> 10430: max pooling's argmax copies the window candidates into contiguous planes
     # and runs the NaN-aware tournament only where a maximum is NaN (1.3-2x faster)
-    assert total < 10430, f"core is {total} lines"
+    # 10430 -> 10445: IndexBounds, an index tensor's range check as an op: index_select, index_add,
+    # index_copy and index_fill refused negative indices in eager only (compiled code, which
+    # replays ops, read the last slice for -1)
+    assert total < 10445, f"core is {total} lines"
 
 
 def test_tour_command_runs() -> None:

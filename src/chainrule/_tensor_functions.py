@@ -365,28 +365,23 @@ def _along(index: Any, dim: int, shape: tuple) -> np.ndarray:
     return structural(np.broadcast_to(idx.reshape(along), full))  # from Python values
 
 
-def _slices(op: str, x: Any, dim: int, index: Any, negative: bool = True) -> tuple[int, np.ndarray]:
-    """The dim and the index array of an op on whole slices, checked (a 0-d x is one slice);
+def _slices(op: str, x: Any, dim: int, index: Any, negative: bool = True) -> tuple[int, np.ndarray, Any]:
+    """The dim, the index array and the index, checked (a 0-d x is one slice): a tensor's
+    check is an op (``ops.index.checked_index``), which compiled code runs on every call;
     ``negative``: indices may count from the end (index_fill's do, index_copy's not, as PyTorch)."""
+    from .ops.index import checked_index
+
     shape = tuple(_shape(x))
     d = norm_dim(dim, len(shape), op)
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     size = shape[d] if shape else 1
-    low = -size if negative else 0
-    if idx.size and (idx.min() < low or idx.max() >= size):
-        bad = int(idx.max() if idx.max() >= size else idx.min())
-        raise fail(
-            f"{op}(): index {bad} is out of bounds for dimension {d} with size {size} "
-            f"(input shape {shape}); indices must lie in [{low}, {size})",
-            IndexError,
-        )
-    return d, idx
+    index = checked_index(index, op, d, shape, -size if negative else 0)
+    return d, (index._data if isinstance(index, Tensor) else np.asarray(index)), index
 
 
 def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
     """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s."""
     shape = tuple(_shape(x))
-    d, idx = _slices("index_copy", x, dim, index, negative=False)
+    d, idx, index = _slices("index_copy", x, dim, index, negative=False)
     src = tuple(_shape(source))
     if not src and idx.size != 1:
         raise fail(
@@ -414,7 +409,7 @@ def index_copy(x: Any, dim: int, index: Any, source: Any) -> Any:
 
 def index_fill(x: Any, dim: int, index: Any, value: Any) -> Any:
     """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
-    d, _ = _slices("index_fill", x, dim, index)
+    d, _, index = _slices("index_fill", x, dim, index)
     shape = tuple(_shape(x)) or (1,)
     idx = _along(index, d, shape)
     xx = ops.reshape(x, shape)

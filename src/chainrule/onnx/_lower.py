@@ -131,6 +131,7 @@ LOWERINGS: dict[str, E.Lowering] = {
     "SplitWithSizes": S.getitem,
     "Unbind": S.getitem,
     "Gather": S.gather,
+    "IndexBounds": E.unary("Identity"),  # the range check of an index tensor (ONNX has none)
     # neural-network primitives
     "Convolution": S.conv,
     "ConvolutionInputGrad": S.conv_transpose,  # the transposed-convolution layers' forward

@@ -176,24 +176,21 @@ def index_select(x: Any, dim: int, index: Any) -> Any:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise fail(f"index_select(): index must be 1-d, got shape {idx.shape}", IndexError)
-    n = _shape(x)[d]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative too; PyTorch's class by dim
-        raise fail(f"index_select(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of "
-                   f"range for dimension {d} of size {n} (input shape {_shape(x)})",
-                   IndexError if d == 0 and n else RuntimeError)
-    return getitem(x, (slice(None),) * d + (_int64_index(index, idx),))
+    error = "IndexError" if d == 0 and _shape(x)[d] else "RuntimeError"  # (negative too; PyTorch's class)
+    return getitem(x, (slice(None),) * d + (_int64_index(index, idx, "index_select", d, _shape(x), error),))
 
 
-def _int64_index(index: Any, idx: np.ndarray) -> np.ndarray:
-    """``idx`` as a 1-d int64 array.  From a tensor, that is its own array or an op's result
-    (never a NumPy copy), so a compiler tracing the call passes the current index values."""
+def _int64_index(index: Any, idx: np.ndarray, op: str, dim: int, shape: tuple, error: str) -> np.ndarray:
+    """``idx`` as a 1-d int64 array, in ``[0, shape[dim])`` (else ``error``).  From a tensor, that
+    is an op's result (never a NumPy copy), so a compiler tracing the call passes (and checks)
+    the current index values."""
     if isinstance(index, Tensor):
         from . import elementwise as ew
         from .shape import reshape
 
         t = index if idx.dtype == np.int64 else ew.cast(index, np.int64)
-        return (t if t._data.ndim == 1 else reshape(t, (-1,)))._data
-    return idx.reshape(-1).astype(np.int64)
+        return checked_index(t if t._data.ndim == 1 else reshape(t, (-1,)), op, dim, shape, 0, error)._data
+    return checked_index(idx.reshape(-1).astype(np.int64), op, dim, shape, 0, error)
 
 
 def masked_select(x: Any, mask: Any) -> Any:
@@ -212,11 +209,7 @@ def index_add(x: Any, dim: int, index: Any, source: Any, *, alpha: float = 1) ->
     if idx.ndim > 1 or idx.size != (_shape(source)[d] if _shape(source) else 1):
         raise fail(f"index_add(): the number of indices ({idx.size}) must equal source.size({d}), "
                    f"got source of shape {_shape(source)} for an input of shape {_shape(x)}")
-    n = _shape(x)[d] if _shape(x) else 1
-    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative ones too, as PyTorch
-        raise fail(f"index_add(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of "
-                   f"bounds for dimension {d} with size {n} (input shape {_shape(x)})", RuntimeError)
-    full = (slice(None),) * d + (_int64_index(index, idx),)
+    full = (slice(None),) * d + (_int64_index(index, idx, "index_add", d, _shape(x), "RuntimeError"),)
     src = mul(source, alpha) if alpha != 1 else source
     return add(x, apply_index_add(src, _shape(x), normalize_index(full)))
 
@@ -285,16 +278,37 @@ def _along_dim_index(index: np.ndarray, dim: int) -> tuple:
     return tuple(grids)
 
 
-def _in_bounds(idx: np.ndarray, dim: int, shape: tuple, op: str) -> None:
-    """Every index in ``[0, shape[dim])`` (a 0-d input: one element), else PyTorch's RuntimeError.
+def _in_bounds(idx: np.ndarray, dim: int, shape: tuple, op: str, low: int = 0, error: str = "RuntimeError"):
+    """Every index in ``[low, shape[dim])`` (a 0-d input: one element), else PyTorch's ``error``.
     In the forwards too: compiled code calls them on index values no eager check has seen."""
     n = shape[dim] if shape else 1
-    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative ones too, as PyTorch
+    if idx.size and (idx.min() < low or idx.max() >= n):  # negative ones too, as PyTorch
         raise fail(
             f"{op}(): index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds "
-            f"for dimension {dim} with size {n} (input shape {shape})",
-            RuntimeError,  # PyTorch's class for gather/scatter bounds
+            f"for dimension {dim} with size {n} (input shape {shape}); indices must lie in [{low}, {n})",
+            IndexError if error == "IndexError" else RuntimeError,
         )
+
+
+def _bounds_forward(idx: np.ndarray, *, op: str, dim: int, shape: tuple, low: int, error: str) -> np.ndarray:
+    _in_bounds(idx, dim, shape, op, low, error)
+    return idx
+
+
+# An index tensor's range check as an op (it returns the index): compiled code, which replays
+# ops only, checks every call's index values as eager does.  vmap checks every example's.
+INDEX_BOUNDS = Primitive("IndexBounds", _bounds_forward, differentiable=False)
+INDEX_BOUNDS.extra["batch"] = lambda lvl, args, batched, params: apply(INDEX_BOUNDS, tuple(args), params)
+
+
+def checked_index(index: Any, op: str, dim: int, shape: tuple, low: int = 0, error: str = "IndexError"):
+    """``index`` (a 1-d int64 tensor, or an array) with its values checked to lie in
+    ``[low, shape[dim])`` by ``IndexBounds``, which a compiled caller runs on every call."""
+    if not isinstance(index, Tensor):
+        _in_bounds(np.asarray(index), dim, shape, op, low, error)
+        return index
+    params = {"op": op, "dim": dim, "shape": tuple(shape), "low": low, "error": error}
+    return apply(INDEX_BOUNDS, (index,), params)
 
 
 def _gather_forward(x: np.ndarray, index: np.ndarray, *, dim: int) -> np.ndarray:
